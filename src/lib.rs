@@ -1,0 +1,10 @@
+//! release-monitor: watches GitHub repositories for new releases, compares their versions with a
+//! local version database, downloads and verifies the assets of newer releases, and records them.
+//!
+//! The crate follows the data flow: [`config`] is read first, [`version`] decides which release is
+//! newer, and [`cli`] wires the commands together for the thin `release-monitor` binary.
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod version;
