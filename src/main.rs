@@ -1,1 +1,49 @@
-fn main() {}
+//! The `release-monitor` binary: parses the command line, sets up logging on stderr, runs the
+//! library, and turns the outcome into an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use release_monitor::cli::{self, Cli, GlobalArgs, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(&cli.global) {
+        eprintln!("error: cannot set up logging: {e:#}");
+        return ExitCode::from(release_monitor::exit::USAGE);
+    }
+    match cli::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr only. `-v`/`-q` pick the level; `RUST_LOG`, when set, refines it.
+fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
+    let level = match (global.verbose, global.quiet) {
+        (0, 0) => "info",
+        (1, _) => "debug",
+        (v, _) if v >= 2 => "trace",
+        (_, 1) => "warn",
+        _ => "error",
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec)?,
+        _ => EnvFilter::try_new(format!("release_monitor={level},{level}"))?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match global.log_format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    }
+    .map_err(|e| anyhow::anyhow!(e))
+}
