@@ -31,6 +31,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Configuration file.
     #[arg(
+        short = 'c',
         long,
         global = true,
         env = "RELEASE_MONITOR_CONFIG",

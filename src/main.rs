@@ -22,7 +22,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr only. `-v`/`-q` pick the level; `RUST_LOG`, when set, refines it.
+/// Logs go to stderr only. `-v`/`-q` pick the level; `RUST_LOG`, when set, overrides it.
+/// Text lines carry no timestamp (a terminal or a CI log adds its own); JSON lines do.
 fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
     let level = match (global.verbose, global.quiet) {
         (0, 0) => "info",
@@ -42,6 +43,7 @@ fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
     match global.log_format {
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .without_time()
             .try_init(),
         LogFormat::Json => builder.json().try_init(),
     }

@@ -46,8 +46,8 @@ pub use schema::{
     Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives, Verification,
 };
 pub use values::{
-    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyTarget, REDACTED, Seconds, Secret,
-    TagFilter, VersionStrategy,
+    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyTarget, REDACTED, Seconds, Secret, TagFilter,
+    VersionStrategy,
 };
 
 /// The environment the configuration reads, captured once.

@@ -372,11 +372,11 @@ impl Version {
             }
         }
         let mut post = self.post.as_slice();
-        if self.letter_suffix {
-            if let Some((first, rest)) = post.split_first() {
-                write!(f, "{first}")?;
-                post = rest;
-            }
+        if self.letter_suffix
+            && let Some((first, rest)) = post.split_first()
+        {
+            write!(f, "{first}")?;
+            post = rest;
         }
         if !post.is_empty() {
             f.push('.');

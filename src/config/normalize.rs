@@ -1,0 +1,454 @@
+//! Raw configuration + environment → the canonical [`Config`].
+//!
+//! Fills defaults, folds alternative spellings together, applies environment overrides and
+//! produces the warnings that need the whole configuration (duplicates, unused overrides...).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use super::Env;
+use super::error::{ConfigError, ConfigWarning, WarningKind};
+use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
+use super::pattern::{AssetPattern, FilterEntry};
+use super::raw::{
+    RawArtifactory, RawConfig, RawDownload, RawOverride, RawRepository, RawS3Storage,
+    RawSourceArchives, RawStorage,
+};
+use super::schema::{
+    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, GithubSettings, PostDownload,
+    Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives, Verification,
+};
+use super::values::{ApiUrl, FullName, NotifyTarget, Seconds, StorageType};
+
+/// `GITHUB_API_URL`: replaces `github.api_url`.
+pub(crate) const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// `SSL_CERT_FILE`: used for `github.ca_cert` when the file sets none.
+pub(crate) const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// `DOWNLOAD_DIR`: replaces `download.directory`.
+pub(crate) const DOWNLOAD_DIR: &str = "DOWNLOAD_DIR";
+/// `VERSION_DB_PATH`: replaces `download.version_db`.
+pub(crate) const VERSION_DB_PATH: &str = "VERSION_DB_PATH";
+
+const DEFAULT_RATE_LIMIT_DELAY: Seconds = Seconds::from_const(1.0);
+const DEFAULT_MAX_RELEASES: u32 = 10;
+const DEFAULT_GITHUB_TIMEOUT: Seconds = Seconds::from_const(30.0);
+const DEFAULT_MAX_RATE_LIMIT_WAIT: Seconds = Seconds::from_const(900.0);
+const DEFAULT_DOWNLOAD_TIMEOUT: Seconds = Seconds::from_const(300.0);
+const DEFAULT_DIRECTORY: &str = "./downloads";
+const DEFAULT_VERSION_DB: &str = "./version_db.json";
+const DEFAULT_KEEP_VERSIONS: u32 = 5;
+const DEFAULT_CONCURRENCY: u32 = 4;
+
+const OVERRIDES_KEY: &str = "download.repository_overrides";
+
+/// Builds the canonical configuration.
+pub(crate) fn normalize(
+    raw: RawConfig,
+    env_repos: Option<EnvRepositories>,
+    env: &Env,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Config, ConfigError> {
+    let (env_replace, env_merge) = match env_repos {
+        Some(EnvRepositories::Replace(list)) => (Some(list), None),
+        Some(EnvRepositories::Merge(map)) => (None, Some(map)),
+        None => (None, None),
+    };
+
+    let repositories = match env_replace {
+        Some(list) => {
+            tracing::debug!(
+                count = list.len(),
+                "REPOSITORY_OVERRIDES replaces repositories"
+            );
+            repositories(list, REPOSITORY_OVERRIDES, warnings)
+        }
+        None => repositories(
+            raw.repositories.unwrap_or_default(),
+            "repositories",
+            warnings,
+        ),
+    };
+
+    let settings = {
+        let s = raw.settings.unwrap_or_default();
+        Settings {
+            rate_limit_delay: s.rate_limit_delay.map_or(DEFAULT_RATE_LIMIT_DELAY, |v| v.0),
+            max_releases_per_repo: s
+                .max_releases_per_repo
+                .map_or(DEFAULT_MAX_RELEASES, |v| v.0),
+            include_prereleases: s.include_prereleases.unwrap_or(false),
+        }
+    };
+
+    let github = {
+        let g = raw.github.unwrap_or_default();
+        let api_url = match env.get_non_empty(GITHUB_API_URL) {
+            Some(v) => {
+                tracing::debug!("GITHUB_API_URL overrides github.api_url");
+                ApiUrl::parse(v).map_err(|message| ConfigError::Env {
+                    var: GITHUB_API_URL.to_string(),
+                    message,
+                })?
+            }
+            None => g.api_url.unwrap_or_default(),
+        };
+        GithubSettings {
+            api_url,
+            ca_cert: g
+                .ca_cert
+                .map(|p| p.0)
+                .or_else(|| env.get_non_empty(SSL_CERT_FILE).map(PathBuf::from)),
+            timeout: g.timeout.map_or(DEFAULT_GITHUB_TIMEOUT, |v| v.0),
+            max_rate_limit_wait: g
+                .max_rate_limit_wait
+                .map_or(DEFAULT_MAX_RATE_LIMIT_WAIT, |v| v.0),
+        }
+    };
+
+    let names: HashSet<String> = repositories
+        .iter()
+        .map(|r| r.full_name().to_ascii_lowercase())
+        .collect();
+    let download = download(
+        raw.download.unwrap_or_default(),
+        env_merge,
+        &names,
+        env,
+        warnings,
+    );
+
+    Ok(Config {
+        repositories,
+        settings,
+        github,
+        download,
+    })
+}
+
+fn repositories(
+    list: Vec<RawRepository>,
+    prefix: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Vec<Repository> {
+    if list.is_empty() {
+        warnings.push(ConfigWarning::new(
+            WarningKind::NoRepositories,
+            prefix,
+            format!("`{prefix}` lists no repository; nothing will be checked"),
+        ));
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (i, r) in list.into_iter().enumerate() {
+        let at = format!("{prefix}[{i}]");
+        let full = format!("{}/{}", r.owner, r.repo);
+        if !seen.insert(full.to_ascii_lowercase()) {
+            warnings.push(ConfigWarning::new(
+                WarningKind::DuplicateRepository,
+                at.clone(),
+                format!("`{at}`: {full} is listed more than once; the first entry is used"),
+            ));
+            continue;
+        }
+        let (download_enabled, assets) = match r.download {
+            Some(d) => (d.enabled, d.assets),
+            None => (None, None),
+        };
+        let asset_patterns = merge_patterns(
+            r.asset_patterns,
+            assets,
+            &format!("{at}.asset_patterns"),
+            &format!("{at}.download.assets"),
+            warnings,
+        );
+        out.push(Repository {
+            owner: r.owner,
+            repo: r.repo,
+            description: r.description,
+            include_prereleases: r.include_prereleases,
+            tag_filter: r.tag_filter,
+            version_strategy: r.version_strategy,
+            target_version: r.target_version,
+            asset_patterns,
+            strict_prerelease_filtering: r.strict_prerelease_filtering,
+            download_enabled,
+        });
+    }
+    out
+}
+
+/// Combines the two spellings of a pattern list (strings first, then filter entries) and warns
+/// about lists that can select nothing.
+fn merge_patterns(
+    strings: Option<Vec<AssetPattern>>,
+    entries: Option<Vec<FilterEntry>>,
+    strings_key: &str,
+    entries_key: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<Vec<AssetPattern>> {
+    let entries = entries.map(|v| v.into_iter().map(|e| e.0).collect::<Vec<_>>());
+    let (merged, key) = match (strings, entries) {
+        (None, None) => return None,
+        (Some(s), None) => (s, strings_key),
+        (None, Some(e)) => (e, entries_key),
+        (Some(mut s), Some(e)) => {
+            warnings.push(ConfigWarning::new(
+                WarningKind::BothSpellings,
+                entries_key,
+                format!(
+                    "both `{strings_key}` and `{entries_key}` are set; they are combined \
+                     (`{strings_key}` first)"
+                ),
+            ));
+            s.extend(e);
+            (s, entries_key)
+        }
+    };
+    if !merged.is_empty() && merged.iter().all(AssetPattern::is_exclude) {
+        warnings.push(ConfigWarning::new(
+            WarningKind::OnlyExclusions,
+            key,
+            format!(
+                "`{key}` holds only exclusions, so it selects no asset; add \"*\" first to \
+                 select everything else"
+            ),
+        ));
+    }
+    Some(merged)
+}
+
+fn source_archives(base: SourceArchives, raw: RawSourceArchives) -> SourceArchives {
+    SourceArchives {
+        enabled: raw.enabled.unwrap_or(base.enabled),
+        prefer: raw.prefer.unwrap_or(base.prefer),
+        fallback_only: raw.fallback_only.unwrap_or(base.fallback_only),
+    }
+}
+
+/// `repositories` holds the lower-cased `owner/repo` of every configured repository.
+fn download(
+    d: RawDownload,
+    env_merge: Option<BTreeMap<FullName, RawOverride>>,
+    repositories: &HashSet<String>,
+    env: &Env,
+    warnings: &mut Vec<ConfigWarning>,
+) -> DownloadSettings {
+    let asset_patterns = merge_patterns(
+        d.asset_patterns,
+        d.filters,
+        "download.asset_patterns",
+        "download.filters",
+        warnings,
+    )
+    .unwrap_or_default();
+
+    let source_archives_global = d
+        .source_archives
+        .map(|raw| source_archives(SourceArchives::default(), raw))
+        .unwrap_or_default();
+
+    let (strategy, pre_release) = match d.version_strategy {
+        Some(b) => (b.strategy, b.pre_release),
+        None => (None, None),
+    };
+
+    let s3_storage = s3_storage(d.s3_storage, d.storage, warnings);
+
+    // File overrides, then environment overrides merged over them field by field.
+    let mut raw_overrides: BTreeMap<String, RawOverride> = d
+        .repository_overrides
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.0, v))
+        .collect();
+    // Where each entry is reported: the file's key if the file has it, else the variable.
+    let mut only_env: BTreeSet<String> = BTreeSet::new();
+    if let Some(map) = env_merge {
+        tracing::debug!(
+            count = map.len(),
+            "REPOSITORY_OVERRIDES merges repository_overrides"
+        );
+        for (k, over) in map {
+            let merged = match raw_overrides.remove(&k.0) {
+                Some(file) => file.merged(over),
+                None => {
+                    only_env.insert(k.0.clone());
+                    over
+                }
+            };
+            raw_overrides.insert(k.0, merged);
+        }
+    }
+    let repository_overrides = raw_overrides
+        .into_iter()
+        .map(|(name, o)| {
+            let prefix = if only_env.contains(&name) {
+                REPOSITORY_OVERRIDES
+            } else {
+                OVERRIDES_KEY
+            };
+            let at = override_key(prefix, &name);
+            // An override that names no configured repository is probably a typo.
+            if !repositories.contains(&name.to_ascii_lowercase()) {
+                warnings.push(ConfigWarning::new(
+                    WarningKind::UnusedOverride,
+                    at.clone(),
+                    format!("`{at}` matches no configured repository"),
+                ));
+            }
+            let asset_patterns = merge_patterns(
+                o.asset_patterns,
+                o.filters,
+                &format!("{at}.asset_patterns"),
+                &format!("{at}.filters"),
+                warnings,
+            );
+            let value = RepositoryOverride {
+                target_version: o.target_version.map(|t| t.0),
+                asset_patterns,
+                source_archives: o
+                    .source_archives
+                    .map(|raw| source_archives(source_archives_global, raw)),
+                include_prereleases: o.include_prereleases,
+                strict_prerelease_filtering: o.strict_prerelease_filtering,
+                version_strategy: o.version_strategy,
+                tag_filter: o.tag_filter,
+            };
+            (name, value)
+        })
+        .collect();
+
+    let directory = match env.get_non_empty(DOWNLOAD_DIR) {
+        Some(v) => {
+            tracing::debug!("DOWNLOAD_DIR overrides download.directory");
+            PathBuf::from(v)
+        }
+        None => d
+            .directory
+            .map_or_else(|| PathBuf::from(DEFAULT_DIRECTORY), |p| p.0),
+    };
+    let version_db = match env.get_non_empty(VERSION_DB_PATH) {
+        Some(v) => {
+            tracing::debug!("VERSION_DB_PATH overrides download.version_db");
+            PathBuf::from(v)
+        }
+        None => d
+            .version_db
+            .map_or_else(|| PathBuf::from(DEFAULT_VERSION_DB), |p| p.0),
+    };
+
+    let verification = d.verification.map_or_else(Verification::default, |v| {
+        let def = Verification::default();
+        Verification {
+            checksum: v.checksum.unwrap_or(def.checksum),
+            signature: v.signature.unwrap_or(def.signature),
+        }
+    });
+    let retry = d.retry.map_or_else(Retry::default, |r| {
+        let def = Retry::default();
+        Retry {
+            max_attempts: r.max_attempts.map_or(def.max_attempts, |v| v.0),
+            delay: r.delay.map_or(def.delay, |v| v.0),
+        }
+    });
+    let post_download = d
+        .post_download
+        .map_or_else(PostDownload::default, |p| PostDownload {
+            verify_checksum: p.verify_checksum.unwrap_or(false),
+            extract: p.extract.unwrap_or(false),
+            notify: p
+                .notify
+                .unwrap_or_default()
+                .into_iter()
+                .map(NotifyTarget::new)
+                .collect(),
+        });
+
+    DownloadSettings {
+        enabled: d.enabled.unwrap_or(false),
+        directory,
+        version_db,
+        timeout: d.timeout.map_or(DEFAULT_DOWNLOAD_TIMEOUT, |v| v.0),
+        asset_patterns,
+        include_prereleases: d.include_prereleases.or(pre_release),
+        strict_prerelease_filtering: d.strict_prerelease_filtering.unwrap_or(false),
+        source_archives: source_archives_global,
+        verify_downloads: d.verify_downloads.unwrap_or(true),
+        cleanup_old_versions: d.cleanup_old_versions.unwrap_or(false),
+        keep_versions: d.keep_versions.map_or(DEFAULT_KEEP_VERSIONS, |v| v.0),
+        concurrency: d.concurrency.map_or(DEFAULT_CONCURRENCY, |v| v.0),
+        s3_storage,
+        artifactory_storage: artifactory(d.artifactory_storage),
+        repository_overrides,
+        verification,
+        retry,
+        version_strategy: strategy.unwrap_or_default(),
+        post_download,
+    }
+}
+
+/// Folds the plan's `storage:` into the seed tool's `s3_storage:`.
+fn s3_storage(
+    s3: Option<RawS3Storage>,
+    storage: Option<RawStorage>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> S3Storage {
+    let base = |s: RawS3Storage| S3Storage {
+        enabled: s.enabled.unwrap_or(false),
+        bucket: s.bucket,
+        prefix: s.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+        region: s.region,
+        endpoint_url: s.endpoint_url,
+    };
+    match (s3, storage) {
+        (None, None) => S3Storage::default(),
+        (Some(s), None) => base(s),
+        (None, Some(st)) => match st.kind {
+            StorageType::Local => S3Storage::default(),
+            StorageType::S3 => S3Storage {
+                enabled: true,
+                bucket: st.bucket,
+                prefix: st.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+                region: st.region,
+                endpoint_url: st.endpoint_url,
+            },
+        },
+        (Some(s), Some(st)) => {
+            warnings.push(ConfigWarning::new(
+                WarningKind::BothSpellings,
+                "download.storage",
+                "both `download.s3_storage` and `download.storage` are set; `s3_storage` values \
+                 win and `storage` fills the keys it leaves out",
+            ));
+            match st.kind {
+                StorageType::Local => base(s),
+                StorageType::S3 => S3Storage {
+                    enabled: s.enabled.unwrap_or(true),
+                    bucket: s.bucket.or(st.bucket),
+                    prefix: s
+                        .prefix
+                        .or(st.prefix)
+                        .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+                    region: s.region.or(st.region),
+                    endpoint_url: s.endpoint_url.or(st.endpoint_url),
+                },
+            }
+        }
+    }
+}
+
+fn artifactory(a: Option<RawArtifactory>) -> ArtifactoryStorage {
+    let Some(a) = a else {
+        return ArtifactoryStorage::default();
+    };
+    ArtifactoryStorage {
+        enabled: a.enabled.unwrap_or(false),
+        base_url: a.base_url,
+        repository: a.repository,
+        path_prefix: a.path_prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+        username: a.username,
+        password: a.password,
+        api_key: a.api_key,
+        verify_ssl: a.verify_ssl.unwrap_or(true),
+    }
+}

@@ -1,0 +1,487 @@
+//! The configuration as written: every key optional, every spelling accepted.
+//!
+//! These types only mirror the file (and `REPOSITORY_OVERRIDES`); `normalize` turns them into the
+//! public [`super::Config`]. Keeping the two apart lets the file accept several spellings of one
+//! thing (`asset_patterns` / `filters`, `s3_storage` / `storage`, a strategy as a string or as a
+//! mapping) while the rest of the program sees one canonical form.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::pattern::{AssetPattern, FilterEntry};
+use super::values::{ApiUrl, Secret};
+use super::values::{
+    ArchivePreference, Bounded, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
+    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, VersionStrategy, parse_strategy,
+    split_full_name,
+};
+
+/// The whole file. The root must be a mapping; see [`RawRoot`].
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawConfig {
+    pub repositories: Option<Vec<RawRepository>>,
+    pub settings: Option<RawSettings>,
+    pub github: Option<RawGithub>,
+    pub download: Option<RawDownload>,
+}
+
+/// Why the root could not be read as a mapping; turned into a clear error by the loader.
+pub(crate) const EMPTY_ROOT: &str =
+    "the configuration is empty; expected a mapping with at least a `repositories` list";
+
+/// Wrapper that refuses an empty document or a non-mapping root with a clear message instead of
+/// silently using defaults for everything.
+pub(crate) struct RawRoot(pub RawConfig);
+
+impl<'de> Deserialize<'de> for RawRoot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRoot;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping (`repositories:`, `settings:`, `download:` ...)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRoot, A::Error> {
+                RawConfig::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawRoot)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawRoot, E> {
+                Err(E::custom(EMPTY_ROOT))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawRoot, E> {
+                Err(E::custom(EMPTY_ROOT))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// One `repositories` entry (or one `REPOSITORY_OVERRIDES` array element): a mapping, or the
+/// shorthand string `owner/repo`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawRepository {
+    pub owner: String,
+    pub repo: String,
+    pub description: Option<String>,
+    pub include_prereleases: Option<bool>,
+    pub tag_filter: Option<TagFilter>,
+    pub version_strategy: Option<VersionStrategy>,
+    pub target_version: Option<String>,
+    pub asset_patterns: Option<Vec<AssetPattern>>,
+    pub strict_prerelease_filtering: Option<bool>,
+    pub download: Option<RawRepoDownload>,
+}
+
+#[derive(Deserialize)]
+struct RawRepositoryMap {
+    owner: Owner,
+    repo: RepoName,
+    description: Option<String>,
+    include_prereleases: Option<bool>,
+    tag_filter: Option<TagFilter>,
+    version_strategy: Option<VersionStrategy>,
+    target_version: Option<NonEmpty>,
+    asset_patterns: Option<Vec<AssetPattern>>,
+    strict_prerelease_filtering: Option<bool>,
+    download: Option<RawRepoDownload>,
+}
+
+impl<'de> Deserialize<'de> for RawRepository {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRepository;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping with `owner` and `repo`, or a string `owner/repo`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRepository, E> {
+                let (owner, repo) = split_full_name(v).map_err(E::custom)?;
+                Ok(RawRepository {
+                    owner,
+                    repo,
+                    ..RawRepository::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRepository, A::Error> {
+                let m = RawRepositoryMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawRepository {
+                    owner: m.owner.0,
+                    repo: m.repo.0,
+                    description: m.description,
+                    include_prereleases: m.include_prereleases,
+                    tag_filter: m.tag_filter,
+                    version_strategy: m.version_strategy,
+                    target_version: m.target_version.map(|t| t.0),
+                    asset_patterns: m.asset_patterns,
+                    strict_prerelease_filtering: m.strict_prerelease_filtering,
+                    download: m.download,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// The seed plan's per-repository `download: {enabled, assets: [{pattern}]}` block.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct RawRepoDownload {
+    pub enabled: Option<bool>,
+    pub assets: Option<Vec<FilterEntry>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSettings {
+    pub rate_limit_delay: Option<NonNegSecs>,
+    pub max_releases_per_repo: Option<Bounded<1, 1000>>,
+    pub include_prereleases: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawGithub {
+    pub api_url: Option<ApiUrl>,
+    pub ca_cert: Option<NonEmptyPath>,
+    pub timeout: Option<PosSecs>,
+    pub max_rate_limit_wait: Option<NonNegSecs>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawDownload {
+    pub enabled: Option<bool>,
+    pub directory: Option<NonEmptyPath>,
+    pub version_db: Option<NonEmptyPath>,
+    pub timeout: Option<PosSecs>,
+    pub asset_patterns: Option<Vec<AssetPattern>>,
+    pub filters: Option<Vec<FilterEntry>>,
+    pub include_prereleases: Option<bool>,
+    pub strict_prerelease_filtering: Option<bool>,
+    pub source_archives: Option<RawSourceArchives>,
+    pub verify_downloads: Option<bool>,
+    pub cleanup_old_versions: Option<bool>,
+    pub keep_versions: Option<Bounded<1, { u32::MAX }>>,
+    pub concurrency: Option<Bounded<1, 64>>,
+    pub s3_storage: Option<RawS3Storage>,
+    pub artifactory_storage: Option<RawArtifactory>,
+    pub repository_overrides: Option<BTreeMap<FullName, RawOverride>>,
+    pub verification: Option<RawVerification>,
+    pub retry: Option<RawRetry>,
+    pub storage: Option<RawStorage>,
+    pub version_strategy: Option<RawStrategyBlock>,
+    pub post_download: Option<RawPostDownload>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct RawSourceArchives {
+    pub enabled: Option<bool>,
+    pub prefer: Option<ArchivePreference>,
+    pub fallback_only: Option<bool>,
+}
+
+impl RawSourceArchives {
+    /// Field-by-field merge: values in `over` win.
+    pub fn merged(self, over: RawSourceArchives) -> RawSourceArchives {
+        RawSourceArchives {
+            enabled: over.enabled.or(self.enabled),
+            prefer: over.prefer.or(self.prefer),
+            fallback_only: over.fallback_only.or(self.fallback_only),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawS3Map")]
+pub(crate) struct RawS3Storage {
+    pub enabled: Option<bool>,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawS3Map {
+    enabled: Option<bool>,
+    bucket: Option<NonEmpty>,
+    prefix: Option<String>,
+    region: Option<NonEmpty>,
+    endpoint_url: Option<HttpUrl>,
+}
+
+impl TryFrom<RawS3Map> for RawS3Storage {
+    type Error = String;
+    fn try_from(m: RawS3Map) -> Result<Self, String> {
+        if m.enabled == Some(true) && m.bucket.is_none() {
+            return Err("`bucket` is required when `enabled` is true".to_string());
+        }
+        Ok(RawS3Storage {
+            enabled: m.enabled,
+            bucket: m.bucket.map(|b| b.0),
+            prefix: m.prefix,
+            region: m.region.map(|r| r.0),
+            endpoint_url: m.endpoint_url.map(|u| u.0),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawArtifactoryMap")]
+pub(crate) struct RawArtifactory {
+    pub enabled: Option<bool>,
+    pub base_url: Option<String>,
+    pub repository: Option<String>,
+    pub path_prefix: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub api_key: Option<Secret>,
+    pub verify_ssl: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawArtifactoryMap {
+    enabled: Option<bool>,
+    base_url: Option<SecureUrl>,
+    repository: Option<NonEmpty>,
+    path_prefix: Option<String>,
+    username: Option<String>,
+    password: Option<Secret>,
+    api_key: Option<Secret>,
+    verify_ssl: Option<bool>,
+}
+
+impl TryFrom<RawArtifactoryMap> for RawArtifactory {
+    type Error = String;
+    fn try_from(m: RawArtifactoryMap) -> Result<Self, String> {
+        if m.enabled == Some(true) && (m.base_url.is_none() || m.repository.is_none()) {
+            return Err(
+                "`base_url` and `repository` are required when `enabled` is true".to_string(),
+            );
+        }
+        Ok(RawArtifactory {
+            enabled: m.enabled,
+            base_url: m.base_url.map(|u| u.0),
+            repository: m.repository.map(|r| r.0),
+            path_prefix: m.path_prefix,
+            username: m.username,
+            password: m.password,
+            api_key: m.api_key,
+            verify_ssl: m.verify_ssl,
+        })
+    }
+}
+
+/// One `repository_overrides` value (file or `REPOSITORY_OVERRIDES` object).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct RawOverride {
+    pub target_version: Option<NonEmpty>,
+    pub asset_patterns: Option<Vec<AssetPattern>>,
+    pub filters: Option<Vec<FilterEntry>>,
+    pub source_archives: Option<RawSourceArchives>,
+    pub include_prereleases: Option<bool>,
+    pub strict_prerelease_filtering: Option<bool>,
+    pub version_strategy: Option<VersionStrategy>,
+    pub tag_filter: Option<TagFilter>,
+}
+
+impl RawOverride {
+    /// Field-by-field merge: values in `over` win (the environment over the file).
+    pub fn merged(self, over: RawOverride) -> RawOverride {
+        let source_archives = match (self.source_archives, over.source_archives) {
+            (Some(a), Some(b)) => Some(a.merged(b)),
+            (a, b) => b.or(a),
+        };
+        // A pattern list is one value: whichever source gives one (in either spelling) wins.
+        let (asset_patterns, filters) = if over.asset_patterns.is_some() || over.filters.is_some() {
+            (over.asset_patterns, over.filters)
+        } else {
+            (self.asset_patterns, self.filters)
+        };
+        RawOverride {
+            target_version: over.target_version.or(self.target_version),
+            asset_patterns,
+            filters,
+            source_archives,
+            include_prereleases: over.include_prereleases.or(self.include_prereleases),
+            strict_prerelease_filtering: over
+                .strict_prerelease_filtering
+                .or(self.strict_prerelease_filtering),
+            version_strategy: over.version_strategy.or(self.version_strategy),
+            tag_filter: over.tag_filter.or(self.tag_filter),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawVerification {
+    pub checksum: Option<bool>,
+    pub signature: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawRetry {
+    pub max_attempts: Option<Bounded<1, { u32::MAX }>>,
+    pub delay: Option<NonNegSecs>,
+}
+
+/// The seed plan's `storage: {type: s3, bucket, prefix}`; folded into `s3_storage`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawStorageMap")]
+pub(crate) struct RawStorage {
+    pub kind: StorageType,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawStorageMap {
+    #[serde(rename = "type")]
+    kind: Option<StorageType>,
+    bucket: Option<NonEmpty>,
+    prefix: Option<String>,
+    region: Option<NonEmpty>,
+    endpoint_url: Option<HttpUrl>,
+}
+
+impl TryFrom<RawStorageMap> for RawStorage {
+    type Error = String;
+    fn try_from(m: RawStorageMap) -> Result<Self, String> {
+        let kind = m.kind.unwrap_or(StorageType::Local);
+        if kind == StorageType::S3 && m.bucket.is_none() {
+            return Err("`bucket` is required when `type` is s3".to_string());
+        }
+        Ok(RawStorage {
+            kind,
+            bucket: m.bucket.map(|b| b.0),
+            prefix: m.prefix,
+            region: m.region.map(|r| r.0),
+            endpoint_url: m.endpoint_url.map(|u| u.0),
+        })
+    }
+}
+
+/// `download.version_strategy`: a strategy name, or the plan's `{type: semver, pre_release: false}`.
+#[derive(Debug, Default)]
+pub(crate) struct RawStrategyBlock {
+    pub strategy: Option<VersionStrategy>,
+    pub pre_release: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawStrategyMap {
+    #[serde(rename = "type")]
+    kind: Option<VersionStrategy>,
+    pre_release: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for RawStrategyBlock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawStrategyBlock;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a strategy name or a mapping `{type, pre_release}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStrategyBlock, E> {
+                Ok(RawStrategyBlock {
+                    strategy: Some(parse_strategy(v)?),
+                    pre_release: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawStrategyBlock, A::Error> {
+                let m = RawStrategyMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawStrategyBlock {
+                    strategy: m.kind,
+                    pre_release: m.pre_release,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `download.post_download`: the plan's list of single-key mappings, or one mapping.
+#[derive(Debug, Default)]
+pub(crate) struct RawPostDownload {
+    pub verify_checksum: Option<bool>,
+    pub extract: Option<bool>,
+    pub notify: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawPostDownloadMap {
+    verify_checksum: Option<bool>,
+    extract: Option<bool>,
+    notify: Option<Notify>,
+}
+
+impl RawPostDownload {
+    fn absorb(&mut self, m: RawPostDownloadMap) {
+        if m.verify_checksum.is_some() {
+            self.verify_checksum = m.verify_checksum;
+        }
+        if m.extract.is_some() {
+            self.extract = m.extract;
+        }
+        if let Some(n) = m.notify {
+            self.notify.get_or_insert_with(Vec::new).extend(n.0);
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawPostDownload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPostDownload;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping or a list of single-key mappings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawPostDownload, A::Error> {
+                let mut out = RawPostDownload::default();
+                out.absorb(RawPostDownloadMap::deserialize(
+                    de::value::MapAccessDeserializer::new(map),
+                )?);
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawPostDownload, A::Error> {
+                let mut out = RawPostDownload::default();
+                while let Some(item) = seq.next_element::<RawPostDownloadMap>()? {
+                    out.absorb(item);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `notify`: one target or a list of targets.
+struct Notify(Vec<String>);
+
+impl<'de> Deserialize<'de> for Notify {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Notify;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a notification target (`slack`, a webhook URL) or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Notify, E> {
+                if v.trim().is_empty() {
+                    return Err(E::custom("a notification target must not be empty"));
+                }
+                Ok(Notify(vec![v.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Notify, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<NonEmpty>()? {
+                    out.push(item.0);
+                }
+                Ok(Notify(out))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}

@@ -1,0 +1,437 @@
+//! The normalised configuration the rest of the program uses.
+//!
+//! Every default is filled in, every alternative spelling has been folded into one canonical
+//! key, and environment overrides are applied. Serialising a [`Config`] gives the normalised
+//! configuration (`config check`), with secrets shown as `***`; that JSON is itself a valid
+//! configuration file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Serialize, Serializer};
+
+use super::pattern::AssetPattern;
+use super::values::{
+    ApiUrl, ArchivePreference, NotifyTarget, Seconds, Secret, TagFilter, VersionStrategy,
+};
+
+/// The whole configuration, after defaults, spellings and environment overrides.
+///
+/// It exists so that no other module reads YAML, environment variables or defaults: they take a
+/// `Config` (or an [`EffectiveRepo`] from [`Config::repository_settings`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The repositories to watch, in file order, duplicates removed.
+    pub repositories: Vec<Repository>,
+    /// The monitor's settings (`settings:` in the file).
+    pub settings: Settings,
+    /// How to reach GitHub (`github:`).
+    pub github: GithubSettings,
+    /// What to download and where (`download:`).
+    pub download: DownloadSettings,
+}
+
+/// One watched repository. `None` fields inherit, see [`Config::repository_settings`].
+///
+/// It exists to carry per-repository choices exactly as written, so the normalised output shows
+/// what the user set and the resolution rules stay in one function.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repository {
+    /// GitHub owner (user or organisation).
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Free text for humans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether prereleases count as releases for this repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_prereleases: Option<bool>,
+    /// Tag selection regex; its first capture group is the version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_filter: Option<TagFilter>,
+    /// How this repository's tags are ordered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_strategy: Option<VersionStrategy>,
+    /// Pin: only this tag is wanted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
+    /// Asset selection for this repository (replaces the global list); from `asset_patterns`
+    /// and/or the plan's `download.assets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_patterns: Option<Vec<AssetPattern>>,
+    /// Also treat `alpha|beta|rc|...` tags as prereleases for this repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict_prerelease_filtering: Option<bool>,
+    /// The plan's per-repository `download.enabled`.
+    #[serde(
+        rename = "download",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_repo_download"
+    )]
+    pub download_enabled: Option<bool>,
+}
+
+impl Repository {
+    /// `owner/repo`, the key used by `repository_overrides`, the version database and the output.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.repo)
+    }
+}
+
+fn serialize_repo_download<S: Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Block {
+        enabled: Option<bool>,
+    }
+    Block { enabled: *v }.serialize(s)
+}
+
+/// `settings:` — the monitor's pacing and defaults.
+///
+/// It exists to keep the seed tool's keys and meanings: `max_releases_per_repo` is the page size
+/// when listing releases, `rate_limit_delay` the pause before each API call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// Pause before each GitHub API call (default 1.0 s).
+    pub rate_limit_delay: Seconds,
+    /// Releases listed per repository, 1..=1000 (default 10).
+    pub max_releases_per_repo: u32,
+    /// The last fallback for `include_prereleases` (default false).
+    pub include_prereleases: bool,
+}
+
+/// `github:` — where the API is and how long to wait for it.
+///
+/// It exists so GitHub Enterprise, test servers and custom CAs are configured in one place, and
+/// the rate-limit wait has a cap (the seed tool slept without one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GithubSettings {
+    /// API base URL without trailing slash (default `https://api.github.com`; env
+    /// `GITHUB_API_URL` wins).
+    pub api_url: ApiUrl,
+    /// Extra CA certificate (PEM) to trust; env `SSL_CERT_FILE` when unset in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Seconds,
+    /// The longest a rate-limit pause may last before giving up (default 900 s).
+    pub max_rate_limit_wait: Seconds,
+}
+
+/// `download:` — the downloader's settings.
+///
+/// It exists to hold both the seed tool's keys and the seed plan's additions in one canonical
+/// form (`filters` folded into `asset_patterns`, `storage` into `s3_storage`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DownloadSettings {
+    /// Whether downloads are on by default (default false).
+    pub enabled: bool,
+    /// Where assets go (default `./downloads`; env `DOWNLOAD_DIR` wins).
+    pub directory: PathBuf,
+    /// The version database file (default `./version_db.json`; env `VERSION_DB_PATH` wins).
+    pub version_db: PathBuf,
+    /// Per-download timeout (default 300 s).
+    pub timeout: Seconds,
+    /// Global asset selection; empty = every asset.
+    pub asset_patterns: Vec<AssetPattern>,
+    /// Download-level prerelease choice; `None` falls back to `settings.include_prereleases`.
+    /// Also set by the plan's `version_strategy.pre_release`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_prereleases: Option<bool>,
+    /// Also treat `alpha|beta|rc|pre|preview|...` tags as prereleases (default false).
+    pub strict_prerelease_filtering: bool,
+    /// Source archives GitHub generates for each tag.
+    pub source_archives: SourceArchives,
+    /// Verify downloads (default true).
+    pub verify_downloads: bool,
+    /// Delete old versions from the download directory (default false).
+    pub cleanup_old_versions: bool,
+    /// How many versions cleanup keeps (default 5, at least 1).
+    pub keep_versions: u32,
+    /// Parallel downloads, 1..=64 (default 4).
+    pub concurrency: u32,
+    /// Upload to S3 (the plan's `storage: {type: s3}` is folded in here).
+    pub s3_storage: S3Storage,
+    /// Upload to Artifactory.
+    pub artifactory_storage: ArtifactoryStorage,
+    /// Per-repository overrides keyed by `owner/repo`.
+    pub repository_overrides: BTreeMap<String, RepositoryOverride>,
+    /// What verification is done (the plan's `verification:`).
+    pub verification: Verification,
+    /// Retry policy for failed downloads (the plan's `retry:`).
+    pub retry: Retry,
+    /// Default version strategy for all repositories (default auto).
+    pub version_strategy: VersionStrategy,
+    /// Steps after a download (the plan's `post_download:`).
+    pub post_download: PostDownload,
+}
+
+/// `source_archives:` — the `.tar.gz` / `.zip` GitHub generates from a tag.
+///
+/// It exists because many projects publish no binary assets and the source archive is all there
+/// is; `fallback_only` fetches it only when no asset matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SourceArchives {
+    /// Whether to fetch source archives at all (default true).
+    pub enabled: bool,
+    /// Which format (default tarball).
+    pub prefer: ArchivePreference,
+    /// Only when no release asset was selected (default true).
+    pub fallback_only: bool,
+}
+
+impl Default for SourceArchives {
+    fn default() -> Self {
+        SourceArchives {
+            enabled: true,
+            prefer: ArchivePreference::Tarball,
+            fallback_only: true,
+        }
+    }
+}
+
+/// `s3_storage:` — copy downloads to an S3 bucket.
+///
+/// It exists for the seed tool's S3 mode; credentials come from the AWS environment, never from
+/// this file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct S3Storage {
+    /// Whether uploads happen (default false).
+    pub enabled: bool,
+    /// Bucket (required when enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Key prefix (default `release-monitor/`).
+    pub prefix: String,
+    /// AWS region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// S3-compatible endpoint (MinIO...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+}
+
+impl Default for S3Storage {
+    fn default() -> Self {
+        S3Storage {
+            enabled: false,
+            bucket: None,
+            prefix: DEFAULT_PREFIX.to_string(),
+            region: None,
+            endpoint_url: None,
+        }
+    }
+}
+
+pub(crate) const DEFAULT_PREFIX: &str = "release-monitor/";
+
+/// `artifactory_storage:` — copy downloads to an Artifactory repository.
+///
+/// It exists for the seed tool's Artifactory mode. `password` and `api_key` are [`Secret`]s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArtifactoryStorage {
+    /// Whether uploads happen (default false).
+    pub enabled: bool,
+    /// Server URL (https, or http on loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Artifactory repository key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Path prefix (default `release-monitor/`).
+    pub path_prefix: String,
+    /// User for basic auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password for basic auth (redacted when printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// API key (redacted when printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    /// Verify the server's TLS certificate (default true).
+    pub verify_ssl: bool,
+}
+
+impl Default for ArtifactoryStorage {
+    fn default() -> Self {
+        ArtifactoryStorage {
+            enabled: false,
+            base_url: None,
+            repository: None,
+            path_prefix: DEFAULT_PREFIX.to_string(),
+            username: None,
+            password: None,
+            api_key: None,
+            verify_ssl: true,
+        }
+    }
+}
+
+/// One `repository_overrides["owner/repo"]` entry. `None` fields do not override.
+///
+/// It exists because the seed tool lets a pipeline change per-repository download choices
+/// (through the file or `REPOSITORY_OVERRIDES`) without editing the `repositories` list.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct RepositoryOverride {
+    /// Pin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
+    /// Asset selection (replaces the global list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_patterns: Option<Vec<AssetPattern>>,
+    /// Source archive choice; keys not given are taken from `download.source_archives`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_archives: Option<SourceArchives>,
+    /// Prerelease choice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_prereleases: Option<bool>,
+    /// Strict prerelease detection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict_prerelease_filtering: Option<bool>,
+    /// Version strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_strategy: Option<VersionStrategy>,
+    /// Tag filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_filter: Option<TagFilter>,
+}
+
+/// `verification:` — the plan's verification switches.
+///
+/// It exists to say what "verified" means: `checksum` compares with an upstream checksum when
+/// the release publishes one; `signature` checks a signature (not implemented by the seed tool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Check checksums (default true).
+    pub checksum: bool,
+    /// Check signatures (default false).
+    pub signature: bool,
+}
+
+impl Default for Verification {
+    fn default() -> Self {
+        Verification {
+            checksum: true,
+            signature: false,
+        }
+    }
+}
+
+/// `retry:` — how failed downloads are retried.
+///
+/// It exists because the seed tool retried every error forever-ish; this caps attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Retry {
+    /// Attempts in total, at least 1 (default 3).
+    pub max_attempts: u32,
+    /// Base delay between attempts (default 5 s).
+    pub delay: Seconds,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: 3,
+            delay: Seconds::from_const(5.0),
+        }
+    }
+}
+
+/// `post_download:` — the plan's after-download steps, in canonical mapping form.
+///
+/// It exists so both of the plan's spellings (a list of single-key mappings or one mapping)
+/// reach the downloader as one value.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct PostDownload {
+    /// Verify checksums after download (default false; see also `verification.checksum`).
+    pub verify_checksum: bool,
+    /// Extract archives after download (default false).
+    pub extract: bool,
+    /// Where to announce downloads (`slack`, or a webhook URL which is redacted when printed).
+    pub notify: Vec<NotifyTarget>,
+}
+
+/// Everything that applies to one repository once inheritance is resolved.
+///
+/// It exists so the precedence rules live in one tested function and callers never walk the
+/// repository / override / download / settings chain themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveRepo {
+    /// GitHub owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// repository → override → download → settings.
+    pub include_prereleases: bool,
+    /// repository → override → download.
+    pub strict_prerelease_filtering: bool,
+    /// repository → override → download.version_strategy (default auto).
+    pub version_strategy: VersionStrategy,
+    /// repository → override.
+    pub tag_filter: Option<TagFilter>,
+    /// repository → override.
+    pub target_version: Option<String>,
+    /// repository → override → download (each level replaces, never merges).
+    pub asset_patterns: Vec<AssetPattern>,
+    /// repository's `download.enabled` → download.enabled.
+    pub download_enabled: bool,
+    /// override → download.
+    pub source_archives: SourceArchives,
+}
+
+impl Config {
+    /// The `repository_overrides` entry for `owner/repo`: an exact key first, then one that
+    /// differs only in case (GitHub names are case-insensitive).
+    pub fn repository_override(&self, owner: &str, repo: &str) -> Option<&RepositoryOverride> {
+        let key = format!("{owner}/{repo}");
+        self.download.repository_overrides.get(&key).or_else(|| {
+            self.download
+                .repository_overrides
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// Resolves what applies to `repo` (see [`EffectiveRepo`] for each field's precedence).
+    pub fn repository_settings(&self, repo: &Repository) -> EffectiveRepo {
+        let ov = self.repository_override(&repo.owner, &repo.repo);
+        let d = &self.download;
+        EffectiveRepo {
+            owner: repo.owner.clone(),
+            repo: repo.repo.clone(),
+            include_prereleases: repo
+                .include_prereleases
+                .or_else(|| ov.and_then(|o| o.include_prereleases))
+                .or(d.include_prereleases)
+                .unwrap_or(self.settings.include_prereleases),
+            strict_prerelease_filtering: repo
+                .strict_prerelease_filtering
+                .or_else(|| ov.and_then(|o| o.strict_prerelease_filtering))
+                .unwrap_or(d.strict_prerelease_filtering),
+            version_strategy: repo
+                .version_strategy
+                .or_else(|| ov.and_then(|o| o.version_strategy))
+                .unwrap_or(d.version_strategy),
+            tag_filter: repo
+                .tag_filter
+                .clone()
+                .or_else(|| ov.and_then(|o| o.tag_filter.clone())),
+            target_version: repo
+                .target_version
+                .clone()
+                .or_else(|| ov.and_then(|o| o.target_version.clone())),
+            asset_patterns: repo
+                .asset_patterns
+                .clone()
+                .or_else(|| ov.and_then(|o| o.asset_patterns.clone()))
+                .unwrap_or_else(|| d.asset_patterns.clone()),
+            download_enabled: repo.download_enabled.unwrap_or(d.enabled),
+            source_archives: ov
+                .and_then(|o| o.source_archives)
+                .unwrap_or(d.source_archives),
+        }
+    }
+}

@@ -1,0 +1,934 @@
+//! Tests of the whole loading path: YAML text + environment → `Loaded` or `ConfigError`.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+const SEED: &str = include_str!("../../tests/fixtures/seed-config.yaml");
+const PLAN: &str = include_str!("../../tests/fixtures/plan-config.yaml");
+const SHIPPED: &str = include_str!("../../config.yaml");
+
+fn no_env() -> Env {
+    Env::from_pairs(Vec::<(String, String)>::new())
+}
+
+fn ok(text: &str) -> Loaded {
+    ok_env(text, &no_env())
+}
+
+fn ok_env(text: &str, env: &Env) -> Loaded {
+    match load_str(text, Path::new("config.yaml"), env) {
+        Ok(l) => l,
+        Err(e) => panic!("expected success, got: {e}"),
+    }
+}
+
+fn err(text: &str) -> ConfigError {
+    err_env(text, &no_env())
+}
+
+fn err_env(text: &str, env: &Env) -> ConfigError {
+    match load_str(text, Path::new("config.yaml"), env) {
+        Ok(l) => panic!("expected an error, got {:?}", l.config),
+        Err(e) => e,
+    }
+}
+
+/// (line, column, key, message) of an `Invalid` error.
+fn invalid(e: &ConfigError) -> (usize, usize, &str, &str) {
+    match e {
+        ConfigError::Invalid {
+            line,
+            column,
+            key,
+            message,
+            ..
+        } => (*line, *column, key.as_str(), message.as_str()),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+fn keys(l: &Loaded) -> Vec<&str> {
+    l.warnings.iter().map(|w| w.key.as_str()).collect()
+}
+
+fn strs(p: &[AssetPattern]) -> Vec<&str> {
+    p.iter().map(AssetPattern::as_str).collect()
+}
+
+const ONE_REPO: &str = "repositories:\n  - owner: a\n    repo: b\n";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+#[test]
+fn seed_config_loads_without_warnings() {
+    let l = ok(SEED);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let c = &l.config;
+    assert_eq!(c.repositories.len(), 1);
+    assert_eq!(c.repositories[0].description.as_deref(), Some("Kubernetes"));
+    assert_eq!(c.settings.max_releases_per_repo, 10);
+    assert_eq!(c.settings.rate_limit_delay.as_secs_f64(), 1.0);
+    assert!(!c.download.enabled);
+    assert_eq!(c.download.directory, PathBuf::from("./downloads"));
+    assert_eq!(c.download.timeout.as_secs_f64(), 300.0);
+    assert_eq!(
+        strs(&c.download.asset_patterns),
+        ["*.tar.gz", "*.zip", "!*-sources.zip"]
+    );
+    assert_eq!(
+        c.download.artifactory_storage.username.as_deref(),
+        Some("deployer")
+    );
+    assert_eq!(
+        c.download
+            .artifactory_storage
+            .password
+            .as_ref()
+            .map(Secret::expose),
+        Some("s3cr3t-password")
+    );
+    let ov = &c.download.repository_overrides["kubernetes/kubernetes"];
+    assert_eq!(ov.target_version.as_deref(), Some("v1.2.3"));
+    // Keys not given in the override come from download.source_archives.
+    assert_eq!(
+        ov.source_archives,
+        Some(SourceArchives {
+            enabled: false,
+            prefer: ArchivePreference::Tarball,
+            fallback_only: true
+        })
+    );
+    let eff = c.repository_settings(&c.repositories[0]);
+    assert_eq!(eff.target_version.as_deref(), Some("v1.2.3"));
+    assert_eq!(strs(&eff.asset_patterns), ["kubernetes-client-*.tar.gz"]);
+    assert!(!eff.source_archives.enabled);
+}
+
+#[test]
+fn plan_config_loads_without_warnings() {
+    let l = ok(PLAN);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let c = &l.config;
+    let d = &c.download;
+    assert!(d.enabled);
+    assert_eq!(
+        strs(&d.asset_patterns),
+        ["*.tar.gz", "*.zip", "!*-sources.zip"]
+    );
+    assert_eq!(
+        d.verification,
+        Verification {
+            checksum: true,
+            signature: false
+        }
+    );
+    assert_eq!(d.retry.max_attempts, 3);
+    assert_eq!(d.retry.delay.as_secs_f64(), 5.0);
+    assert!(d.s3_storage.enabled);
+    assert_eq!(d.s3_storage.bucket.as_deref(), Some("release-artifacts"));
+    assert_eq!(d.s3_storage.prefix, "github-releases/");
+    assert_eq!(d.version_strategy, VersionStrategy::Auto);
+    assert_eq!(d.include_prereleases, Some(false));
+    assert!(d.post_download.verify_checksum);
+    assert!(d.post_download.extract);
+    assert_eq!(d.post_download.notify, vec![NotifyTarget::new("slack")]);
+    let r = &c.repositories[0];
+    assert_eq!(r.download_enabled, Some(true));
+    assert_eq!(
+        r.asset_patterns.as_deref().map(strs),
+        Some(vec!["kubernetes-client-*.tar.gz"])
+    );
+}
+
+#[test]
+fn shipped_config_loads_without_warnings() {
+    let l = ok(SHIPPED);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let c = &l.config;
+    assert!(c.download.enabled);
+    assert_eq!(c.download.directory, PathBuf::from("./downloads"));
+    assert_eq!(c.download.version_db, PathBuf::from("./version_db.json"));
+    assert!(c.repositories.len() >= 3);
+    for r in &c.repositories {
+        let eff = c.repository_settings(r);
+        assert!(eff.download_enabled, "{}", r.full_name());
+        assert!(!eff.asset_patterns.is_empty(), "{}", r.full_name());
+    }
+    let jq = &c.repositories[0];
+    let filter = jq.tag_filter.as_ref().expect("jq has a tag filter");
+    assert_eq!(filter.version_of("jq-1.7.1"), Some("1.7.1"));
+    assert!(asset_selected(
+        jq.asset_patterns.as_deref().unwrap_or_default(),
+        "jq-linux-amd64"
+    ));
+}
+
+#[test]
+fn normalised_output_reloads_identically() {
+    for text in [SEED, PLAN, SHIPPED] {
+        let first = ok(text).config;
+        let json = serde_json::to_string_pretty(&first).unwrap();
+        let again = ok(&json);
+        assert!(again.warnings.is_empty(), "{:?}\n{json}", again.warnings);
+        // Secrets come back as "***", everything else is identical.
+        let mut expected = first.clone();
+        let a = &mut expected.download.artifactory_storage;
+        a.password = a.password.as_ref().map(|_| Secret::new(REDACTED));
+        a.api_key = a.api_key.as_ref().map(|_| Secret::new(REDACTED));
+        assert_eq!(again.config, expected, "{json}");
+    }
+}
+
+#[test]
+fn defaults_are_filled() {
+    let c = ok(ONE_REPO).config;
+    assert_eq!(c.settings.rate_limit_delay.as_secs_f64(), 1.0);
+    assert_eq!(c.settings.max_releases_per_repo, 10);
+    assert!(!c.settings.include_prereleases);
+    assert_eq!(c.github.api_url.as_str(), "https://api.github.com");
+    assert_eq!(c.github.timeout.as_secs_f64(), 30.0);
+    assert_eq!(c.github.max_rate_limit_wait.as_secs_f64(), 900.0);
+    assert_eq!(c.github.ca_cert, None);
+    let d = &c.download;
+    assert!(!d.enabled);
+    assert_eq!(d.directory, PathBuf::from("./downloads"));
+    assert_eq!(d.version_db, PathBuf::from("./version_db.json"));
+    assert_eq!(d.timeout.as_secs_f64(), 300.0);
+    assert!(d.asset_patterns.is_empty());
+    assert_eq!(d.include_prereleases, None);
+    assert!(!d.strict_prerelease_filtering);
+    assert_eq!(d.source_archives, SourceArchives::default());
+    assert!(d.verify_downloads);
+    assert!(!d.cleanup_old_versions);
+    assert_eq!(d.keep_versions, 5);
+    assert_eq!(d.concurrency, 4);
+    assert_eq!(d.s3_storage, S3Storage::default());
+    assert_eq!(d.s3_storage.prefix, "release-monitor/");
+    assert_eq!(d.artifactory_storage, ArtifactoryStorage::default());
+    assert!(d.artifactory_storage.verify_ssl);
+    assert!(d.repository_overrides.is_empty());
+    assert_eq!(d.verification, Verification::default());
+    assert_eq!(d.retry, Retry::default());
+    assert_eq!(d.version_strategy, VersionStrategy::Auto);
+    assert_eq!(d.post_download, PostDownload::default());
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["download"]["retry"]["max_attempts"], 3);
+    assert_eq!(json["download"]["version_strategy"], "auto");
+    assert_eq!(json["github"]["api_url"], "https://api.github.com");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unknown keys
+
+#[test]
+fn typo_in_download_key_is_one_warning() {
+    let l = ok(&format!("{ONE_REPO}download:\n  verfy_downloads: true\n"));
+    assert_eq!(keys(&l), ["download.verfy_downloads"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::UnknownKey);
+    assert_eq!(
+        l.warnings[0].to_string(),
+        "unknown key `download.verfy_downloads` (ignored)"
+    );
+    // The misspelt key did not change the real one.
+    assert!(l.config.download.verify_downloads);
+}
+
+#[test]
+fn typo_in_repository_entry_names_its_index() {
+    let text =
+        "repositories:\n  - owner: a\n    repo: b\n  - owner: c\n    repo: d\n    descripton: x\n";
+    let l = ok(text);
+    assert_eq!(keys(&l), ["repositories[1].descripton"]);
+}
+
+#[test]
+fn unknown_keys_everywhere_are_reported_with_paths() {
+    let text = r#"
+colour: blue
+repositories:
+  - owner: a
+    repo: b
+    download: {enabled: true, asets: []}
+settings: {max_releases: 3}
+github: {api: x}
+download:
+  retry: {attempts: 2}
+  version_strategy: {type: auto, prerelease: true}
+  post_download:
+    - extract: true
+    - notfy: slack
+  repository_overrides:
+    "a/b": {target_versio: v1}
+"#;
+    let l = ok(text);
+    assert_eq!(
+        keys(&l),
+        [
+            "colour",
+            "repositories[0].download.asets",
+            "settings.max_releases",
+            "github.api",
+            "download.retry.attempts",
+            "download.version_strategy.prerelease",
+            "download.post_download[1].notfy",
+            "download.repository_overrides[\"a/b\"].target_versio",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors with positions
+
+#[test]
+fn type_error_has_line_column_and_key() {
+    let text = "repositories:\n  - owner: a\n    repo: b\nsettings:\n  rate_limit_delay: 1\n  max_releases_per_repo: ten\n";
+    let e = err(text);
+    assert_eq!(
+        invalid(&e),
+        (
+            6,
+            26,
+            "settings.max_releases_per_repo",
+            "invalid type: string \"ten\", expected u32"
+        )
+    );
+    assert_eq!(
+        e.to_string(),
+        "config.yaml:6:26: settings.max_releases_per_repo: invalid type: string \"ten\", expected u32"
+    );
+}
+
+#[test]
+fn range_errors_have_positions() {
+    let cases = [
+        (
+            "settings:\n  max_releases_per_repo: 0\n",
+            2,
+            "settings.max_releases_per_repo",
+        ),
+        (
+            "settings:\n  max_releases_per_repo: 1001\n",
+            2,
+            "settings.max_releases_per_repo",
+        ),
+        (
+            "settings:\n  rate_limit_delay: -1\n",
+            2,
+            "settings.rate_limit_delay",
+        ),
+        (
+            "download:\n  keep_versions: 0\n",
+            2,
+            "download.keep_versions",
+        ),
+        ("download:\n  concurrency: 65\n", 2, "download.concurrency"),
+        (
+            "download:\n  retry:\n    max_attempts: 0\n",
+            3,
+            "download.retry.max_attempts",
+        ),
+        (
+            "download:\n  retry:\n    delay: -5\n",
+            3,
+            "download.retry.delay",
+        ),
+        ("github:\n  timeout: 0\n", 2, "github.timeout"),
+        ("download:\n  timeout: .nan\n", 2, "download.timeout"),
+    ];
+    for (tail, line, key) in cases {
+        let e = err(&format!("{ONE_REPO}{tail}"));
+        let (l, c, k, m) = invalid(&e);
+        assert_eq!((l, k), (line + 3, key), "{tail}: {e}");
+        // The column is the value's, not the key's.
+        let last = tail.lines().last().unwrap_or_default();
+        let value_col = last.find(": ").map(|i| i + 3);
+        assert_eq!(Some(c), value_col, "{e}");
+        assert!(m.starts_with("invalid value"), "{e}");
+    }
+    let e = err(&format!(
+        "{ONE_REPO}settings:\n  max_releases_per_repo: -1\n"
+    ));
+    assert_eq!(invalid(&e).3, "invalid value: -1, expected u32");
+}
+
+#[test]
+fn bad_tag_filter_regex_has_position() {
+    let text = "repositories:\n  - owner: a\n    repo: b\n  - owner: c\n    repo: d\n    tag_filter: \"v(\\\\d+\"\n";
+    let e = err(text);
+    assert_eq!(
+        invalid(&e),
+        (
+            6,
+            17,
+            "repositories[1].tag_filter",
+            "invalid regex: unclosed group"
+        )
+    );
+}
+
+#[test]
+fn unknown_version_strategy_has_position() {
+    let text = "repositories:\n  - owner: a\n    repo: b\n    version_strategy: semverx\n";
+    let e = err(text);
+    assert_eq!(
+        invalid(&e),
+        (
+            4,
+            23,
+            "repositories[0].version_strategy",
+            "unknown variant `semverx`, expected one of `auto`, `semver`, `semver-strict`, `calver`, `date`"
+        )
+    );
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  version_strategy: {{type: calverx}}\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.version_strategy.type");
+    let e = err(&format!("{ONE_REPO}download:\n  version_strategy: nope\n"));
+    assert_eq!(invalid(&e).2, "download.version_strategy");
+}
+
+#[test]
+fn version_strategy_spellings() {
+    for (text, expected) in [
+        ("semver", VersionStrategy::Auto),
+        ("auto", VersionStrategy::Auto),
+        ("semver-strict", VersionStrategy::SemverStrict),
+        ("calver", VersionStrategy::Calver),
+        ("date", VersionStrategy::Date),
+    ] {
+        let c = ok(&format!(
+            "{ONE_REPO}    version_strategy: {text}\ndownload:\n  version_strategy: {text}\n"
+        ))
+        .config;
+        assert_eq!(c.repositories[0].version_strategy, Some(expected));
+        assert_eq!(c.download.version_strategy, expected);
+    }
+}
+
+#[test]
+fn bad_names_are_invalid() {
+    for (yaml, key) in [
+        (
+            "repositories:\n  - owner: \"\"\n    repo: b\n",
+            "repositories[0].owner",
+        ),
+        (
+            "repositories:\n  - owner: a/b\n    repo: b\n",
+            "repositories[0].owner",
+        ),
+        (
+            "repositories:\n  - owner: a\n    repo: \"b c\"\n",
+            "repositories[0].repo",
+        ),
+        (
+            "repositories:\n  - owner: a\n    repo: \"..\"\n",
+            "repositories[0].repo",
+        ),
+        ("repositories:\n  - owner: a\n", "repositories[0]"),
+    ] {
+        let e = err(yaml);
+        let (line, _, k, _) = invalid(&e);
+        assert_eq!(k, key, "{e}");
+        assert!(line >= 2, "{e}");
+    }
+}
+
+#[test]
+fn repository_shorthand_string() {
+    let c = ok("repositories:\n  - cli/cli\n  - owner: a\n    repo: b\n").config;
+    assert_eq!(c.repositories[0].full_name(), "cli/cli");
+    let e = err("repositories:\n  - justone\n");
+    assert_eq!(invalid(&e).2, "repositories[0]");
+}
+
+#[test]
+fn api_url_rules_and_env_override() {
+    let e = err(&format!(
+        "{ONE_REPO}github:\n  api_url: http://example.com\n"
+    ));
+    let (line, col, key, msg) = invalid(&e);
+    assert_eq!((line, col, key), (5, 12, "github.api_url"));
+    assert!(msg.contains("loopback"), "{msg}");
+
+    let c = ok(&format!(
+        "{ONE_REPO}github:\n  api_url: http://127.0.0.1:8443/\n"
+    ))
+    .config;
+    assert_eq!(c.github.api_url.as_str(), "http://127.0.0.1:8443");
+
+    let env = Env::from_pairs([("GITHUB_API_URL", "https://ghe.example.com/api/v3/")]);
+    let c = ok_env(
+        &format!("{ONE_REPO}github:\n  api_url: http://127.0.0.1:8443/\n"),
+        &env,
+    )
+    .config;
+    assert_eq!(c.github.api_url.as_str(), "https://ghe.example.com/api/v3");
+
+    let env = Env::from_pairs([("GITHUB_API_URL", "http://example.com")]);
+    match err_env(ONE_REPO, &env) {
+        ConfigError::Env { var, message } => {
+            assert_eq!(var, "GITHUB_API_URL");
+            assert!(message.contains("loopback"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn path_env_overrides() {
+    let env = Env::from_pairs([
+        ("DOWNLOAD_DIR", "/data/dl"),
+        ("VERSION_DB_PATH", "version-db/versions.json"),
+        ("SSL_CERT_FILE", "/etc/ca.pem"),
+    ]);
+    let c = ok_env(&format!("{ONE_REPO}download:\n  directory: ./x\n"), &env).config;
+    assert_eq!(c.download.directory, PathBuf::from("/data/dl"));
+    assert_eq!(
+        c.download.version_db,
+        PathBuf::from("version-db/versions.json")
+    );
+    assert_eq!(c.github.ca_cert, Some(PathBuf::from("/etc/ca.pem")));
+    // A ca_cert in the file wins over SSL_CERT_FILE.
+    let c = ok_env(&format!("{ONE_REPO}github:\n  ca_cert: /mine.pem\n"), &env).config;
+    assert_eq!(c.github.ca_cert, Some(PathBuf::from("/mine.pem")));
+    // Empty variables count as unset.
+    let empty = Env::from_pairs([("DOWNLOAD_DIR", ""), ("REPOSITORY_OVERRIDES", "")]);
+    let c = ok_env(ONE_REPO, &empty).config;
+    assert_eq!(c.download.directory, PathBuf::from("./downloads"));
+    assert_eq!(c.repositories.len(), 1);
+}
+
+#[test]
+fn syntax_errors() {
+    let e = err("settings:\n  a: b: c\n");
+    match &e {
+        ConfigError::Syntax { line, column, .. } => assert_eq!((*line, *column), (2, 7)),
+        other => panic!("{other:?}"),
+    }
+    assert!(e.to_string().starts_with("config.yaml:2:7: "), "{e}");
+    assert!(matches!(
+        err("a: 1\n---\nb: 2\n"),
+        ConfigError::Syntax { .. }
+    ));
+    assert!(matches!(err("a: *nope\n"), ConfigError::Syntax { .. }));
+}
+
+#[test]
+fn duplicate_key_is_invalid() {
+    let e = err(&format!(
+        "{ONE_REPO}settings:\n  max_releases_per_repo: 1\n  max_releases_per_repo: 2\n"
+    ));
+    let (line, _, key, msg) = invalid(&e);
+    assert_eq!(
+        (line, key, msg),
+        (6, "settings.max_releases_per_repo", "duplicate key")
+    );
+}
+
+#[test]
+fn empty_or_non_mapping_root() {
+    for text in ["", "# only a comment\n", "---\n", "~\n"] {
+        let e = err(text);
+        let (_, _, key, msg) = invalid(&e);
+        assert_eq!(key, "(root)", "{text:?}");
+        assert!(msg.contains("empty"), "{text:?}: {msg}");
+    }
+    for text in ["hello\n", "- a\n- b\n"] {
+        let e = err(text);
+        let (line, col, key, msg) = invalid(&e);
+        assert_eq!((line, col, key), (1, 1, "(root)"), "{text:?}");
+        assert!(msg.contains("expected a mapping"), "{msg}");
+    }
+    let e = err("settings: 3\n");
+    assert_eq!(invalid(&e).2, "settings");
+}
+
+#[test]
+fn io_error_names_the_path() {
+    let e = load(Path::new("/nonexistent/dir/config.yaml"), &no_env()).unwrap_err();
+    assert!(matches!(e, ConfigError::Io { .. }));
+    assert!(
+        e.to_string().contains("/nonexistent/dir/config.yaml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn storage_requirements() {
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  s3_storage: {{enabled: true}}\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.s3_storage");
+    let e = err(&format!("{ONE_REPO}download:\n  storage:\n    type: s3\n"));
+    assert_eq!(invalid(&e).2, "download.storage");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  artifactory_storage:\n    enabled: true\n    base_url: http://artifactory.example.com\n    repository: r\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.artifactory_storage.base_url");
+    let e = err(&format!("{ONE_REPO}download:\n  storage: {{type: gcs}}\n"));
+    assert_eq!(invalid(&e).2, "download.storage.type");
+}
+
+#[test]
+fn storage_spellings_are_folded() {
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  s3_storage: {{region: eu-west-1}}\n  storage: {{type: s3, bucket: bk}}\n"
+    ));
+    assert_eq!(keys(&l), ["download.storage"]);
+    let s3 = &l.config.download.s3_storage;
+    assert!(s3.enabled);
+    assert_eq!(s3.bucket.as_deref(), Some("bk"));
+    assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  storage: {{type: local}}\n"
+    ))
+    .config;
+    assert!(!c.download.s3_storage.enabled);
+}
+
+// ---------------------------------------------------------------------------------------------
+// REPOSITORY_OVERRIDES
+
+#[test]
+fn repository_overrides_array_replaces() {
+    let env = Env::from_pairs([(
+        "REPOSITORY_OVERRIDES",
+        r#"[{"owner": "cli", "repo": "cli", "include_prereleases": true, "descripton": "x"}, "jqlang/jq"]"#,
+    )]);
+    let l = ok_env(ONE_REPO, &env);
+    let names: Vec<String> = l
+        .config
+        .repositories
+        .iter()
+        .map(Repository::full_name)
+        .collect();
+    assert_eq!(names, ["cli/cli", "jqlang/jq"]);
+    assert_eq!(l.config.repositories[0].include_prereleases, Some(true));
+    assert_eq!(keys(&l), ["REPOSITORY_OVERRIDES[0].descripton"]);
+}
+
+#[test]
+fn repository_overrides_object_merges_field_by_field() {
+    let text = format!(
+        "{ONE_REPO}download:\n  repository_overrides:\n    \"a/b\": {{target_version: v1, tag_filter: \"^v(.*)$\", source_archives: {{prefer: zipball}}}}\n"
+    );
+    let env = Env::from_pairs([(
+        "REPOSITORY_OVERRIDES",
+        r#"{"a/b": {"target_version": "v2", "asset_patterns": ["*.deb"], "source_archives": {"enabled": false}}, "c/d": {"include_prereleases": true}}"#,
+    )]);
+    let l = ok_env(&text, &env);
+    let ov = &l.config.download.repository_overrides;
+    let ab = &ov["a/b"];
+    assert_eq!(ab.target_version.as_deref(), Some("v2"));
+    assert_eq!(
+        ab.tag_filter.as_ref().map(TagFilter::as_str),
+        Some("^v(.*)$")
+    );
+    assert_eq!(ab.asset_patterns.as_deref().map(strs), Some(vec!["*.deb"]));
+    assert_eq!(
+        ab.source_archives,
+        Some(SourceArchives {
+            enabled: false,
+            prefer: ArchivePreference::Zipball,
+            fallback_only: true
+        })
+    );
+    assert_eq!(ov["c/d"].include_prereleases, Some(true));
+    // c/d names no configured repository.
+    assert_eq!(keys(&l), ["REPOSITORY_OVERRIDES[\"c/d\"]"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::UnusedOverride);
+}
+
+#[test]
+fn repository_overrides_errors() {
+    for (value, needle) in [
+        ("{not json", "expected a JSON array or object: invalid JSON"),
+        (
+            "\"cli/cli\"",
+            "expected a JSON array or object: found a string",
+        ),
+        ("42", "found a number"),
+        (r#"[{"owner": "a"}]"#, "[0]: missing field `repo`"),
+        (
+            r#"[{"owner": "a", "repo": "b", "tag_filter": "("}]"#,
+            "[0].tag_filter: invalid regex",
+        ),
+        (r#"{"nodash": {}}"#, "owner/repo"),
+        (
+            r#"{"a/b": {"version_strategy": "x"}}"#,
+            "[\"a/b\"].version_strategy: unknown variant",
+        ),
+    ] {
+        let env = Env::from_pairs([("REPOSITORY_OVERRIDES", value)]);
+        match err_env(ONE_REPO, &env) {
+            ConfigError::Env { var, message } => {
+                assert_eq!(var, "REPOSITORY_OVERRIDES");
+                assert!(message.contains(needle), "{value}: {message}");
+                assert!(!message.contains('\n'), "{message}");
+            }
+            other => panic!("{value}: {other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+
+#[test]
+fn filters_and_asset_patterns_are_combined() {
+    let text = format!(
+        "{ONE_REPO}    asset_patterns: [\"*.deb\"]\n    download:\n      assets:\n        - pattern: \"*.rpm\"\n        - exclude: \"*-dbg.rpm\"\ndownload:\n  asset_patterns: [\"*.tar.gz\"]\n  filters:\n    - pattern: \"*.zip\"\n    - exclude: \"*-sources.zip\"\n    - \"!*.sig\"\n"
+    );
+    let l = ok(&text);
+    assert_eq!(
+        strs(&l.config.download.asset_patterns),
+        ["*.tar.gz", "*.zip", "!*-sources.zip", "!*.sig"]
+    );
+    assert_eq!(
+        l.config.repositories[0].asset_patterns.as_deref().map(strs),
+        Some(vec!["*.deb", "*.rpm", "!*-dbg.rpm"])
+    );
+    assert_eq!(
+        keys(&l),
+        ["repositories[0].download.assets", "download.filters"]
+    );
+    assert!(
+        l.warnings
+            .iter()
+            .all(|w| w.kind == WarningKind::BothSpellings)
+    );
+    let json = serde_json::to_value(&l.config).unwrap();
+    assert_eq!(
+        json["download"]["asset_patterns"],
+        serde_json::json!(["*.tar.gz", "*.zip", "!*-sources.zip", "!*.sig"])
+    );
+    assert!(json["download"].get("filters").is_none());
+}
+
+#[test]
+fn bad_patterns_are_invalid() {
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  asset_patterns: [\"*.tar.gz\", \"foo[\"]\n"
+    ));
+    let (line, _, key, msg) = invalid(&e);
+    assert_eq!((line, key), (5, "download.asset_patterns[1]"));
+    assert!(msg.contains("unclosed"), "{msg}");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  filters:\n    - pattern: a\n      exclude: b\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.filters[0]");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  filters:\n    - exclude: \"!x\"\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.filters[0]");
+}
+
+#[test]
+fn exclusion_only_list_warns() {
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  asset_patterns: [\"!*.sig\"]\n"
+    ));
+    assert_eq!(keys(&l), ["download.asset_patterns"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::OnlyExclusions);
+}
+
+#[test]
+fn duplicates_and_empty_repositories_warn() {
+    let l = ok(
+        "repositories:\n  - owner: a\n    repo: b\n    description: first\n  - owner: A\n    repo: B\n",
+    );
+    assert_eq!(keys(&l), ["repositories[1]"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::DuplicateRepository);
+    assert_eq!(l.config.repositories.len(), 1);
+    assert_eq!(
+        l.config.repositories[0].description.as_deref(),
+        Some("first")
+    );
+
+    let l = ok("repositories: []\n");
+    assert_eq!(keys(&l), ["repositories"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::NoRepositories);
+    let l = ok("settings: {include_prereleases: true}\n");
+    assert_eq!(keys(&l), ["repositories"]);
+}
+
+#[test]
+fn secrets_are_redacted() {
+    let text = format!(
+        "{ONE_REPO}download:\n  artifactory_storage:\n    base_url: https://a.example.com\n    repository: r\n    username: me\n    password: hunter2\n    api_key: AKC-key\n  post_download:\n    notify: [slack, \"https://hooks.slack.com/services/T0/B0/XYZ\"]\n"
+    );
+    let c = ok(&text).config;
+    let json = serde_json::to_string(&c).unwrap();
+    for secret in ["hunter2", "AKC-key", "hooks.slack.com", "XYZ"] {
+        assert!(!json.contains(secret), "{secret} leaked: {json}");
+        assert!(
+            !format!("{c:?}").contains(secret),
+            "{secret} leaked in Debug"
+        );
+    }
+    assert!(json.contains("\"password\":\"***\""));
+    assert!(json.contains("\"username\":\"me\""));
+    assert_eq!(
+        c.download
+            .artifactory_storage
+            .api_key
+            .as_ref()
+            .map(Secret::expose),
+        Some("AKC-key")
+    );
+    assert_eq!(
+        c.download.post_download.notify[1].expose(),
+        "https://hooks.slack.com/services/T0/B0/XYZ"
+    );
+}
+
+#[test]
+fn post_download_as_mapping() {
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  post_download: {{verify_checksum: true, notify: slack}}\n"
+    ))
+    .config;
+    assert!(c.download.post_download.verify_checksum);
+    assert!(!c.download.post_download.extract);
+    assert_eq!(
+        c.download.post_download.notify,
+        vec![NotifyTarget::new("slack")]
+    );
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  post_download: {{notify: {{slack: x}}}}\n"
+    ));
+    assert_eq!(invalid(&e).2, "download.post_download.notify");
+}
+
+#[test]
+fn pre_release_sets_download_default_only_when_unset() {
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  version_strategy: {{type: calver, pre_release: true}}\n"
+    ))
+    .config;
+    assert_eq!(c.download.include_prereleases, Some(true));
+    assert_eq!(c.download.version_strategy, VersionStrategy::Calver);
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  include_prereleases: false\n  version_strategy: {{type: semver, pre_release: true}}\n"
+    ))
+    .config;
+    assert_eq!(c.download.include_prereleases, Some(false));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Effective per-repository settings
+
+#[test]
+fn effective_precedence() {
+    let text = r#"
+repositories:
+  - owner: o
+    repo: all-set
+    include_prereleases: false
+    strict_prerelease_filtering: true
+    version_strategy: date
+    tag_filter: "^r(.*)$"
+    target_version: r1
+    asset_patterns: ["*.repo"]
+    download: {enabled: false}
+  - owner: o
+    repo: overridden
+  - owner: o
+    repo: inherits
+settings:
+  include_prereleases: true
+download:
+  enabled: true
+  asset_patterns: ["*.global"]
+  version_strategy: semver-strict
+  source_archives: {prefer: both}
+  repository_overrides:
+    "O/Overridden":
+      include_prereleases: false
+      strict_prerelease_filtering: true
+      version_strategy: calver
+      tag_filter: "^x(.*)$"
+      target_version: x2
+      asset_patterns: ["*.override"]
+      source_archives: {enabled: false}
+    "o/all-set":
+      include_prereleases: true
+      version_strategy: calver
+      target_version: nope
+      asset_patterns: ["*.nope"]
+"#;
+    let l = ok(text);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let c = &l.config;
+    let all = c.repository_settings(&c.repositories[0]);
+    assert_eq!(
+        all,
+        EffectiveRepo {
+            owner: "o".into(),
+            repo: "all-set".into(),
+            include_prereleases: false,
+            strict_prerelease_filtering: true,
+            version_strategy: VersionStrategy::Date,
+            tag_filter: Some(TagFilter::new("^r(.*)$").unwrap()),
+            target_version: Some("r1".into()),
+            asset_patterns: vec![AssetPattern::parse("*.repo").unwrap()],
+            download_enabled: false,
+            // Only source_archives is taken from the override here.
+            source_archives: SourceArchives {
+                enabled: true,
+                prefer: ArchivePreference::Both,
+                fallback_only: true
+            },
+        }
+    );
+    let ov = c.repository_settings(&c.repositories[1]);
+    assert!(!ov.include_prereleases);
+    assert!(ov.strict_prerelease_filtering);
+    assert_eq!(ov.version_strategy, VersionStrategy::Calver);
+    assert_eq!(
+        ov.tag_filter.as_ref().map(TagFilter::as_str),
+        Some("^x(.*)$")
+    );
+    assert_eq!(ov.target_version.as_deref(), Some("x2"));
+    assert_eq!(strs(&ov.asset_patterns), ["*.override"]);
+    assert!(ov.download_enabled);
+    assert_eq!(
+        ov.source_archives,
+        SourceArchives {
+            enabled: false,
+            prefer: ArchivePreference::Both,
+            fallback_only: true
+        }
+    );
+    let inh = c.repository_settings(&c.repositories[2]);
+    assert!(inh.include_prereleases, "falls back to settings");
+    assert!(!inh.strict_prerelease_filtering);
+    assert_eq!(inh.version_strategy, VersionStrategy::SemverStrict);
+    assert_eq!(inh.tag_filter, None);
+    assert_eq!(inh.target_version, None);
+    assert_eq!(strs(&inh.asset_patterns), ["*.global"]);
+    assert!(inh.download_enabled);
+}
+
+#[test]
+fn download_level_prerelease_beats_settings() {
+    let c = ok(&format!(
+        "{ONE_REPO}settings: {{include_prereleases: true}}\ndownload: {{include_prereleases: false}}\n"
+    ))
+    .config;
+    assert!(
+        !c.repository_settings(&c.repositories[0])
+            .include_prereleases
+    );
+}
+
+#[test]
+fn env_debug_hides_values() {
+    let env = Env::from_pairs([("GITHUB_TOKEN", "ghp_secret")]);
+    assert_eq!(env.get("GITHUB_TOKEN"), Some("ghp_secret"));
+    assert!(!format!("{env:?}").contains("ghp_secret"));
+    assert_eq!(env.get("NOPE"), None);
+    let _ = Env::from_process();
+}

@@ -1,0 +1,755 @@
+//! Validated value types.
+//!
+//! Each type checks its value inside `Deserialize`, so a bad value is reported by the YAML reader
+//! at the line and column where it was written, with the key path, exactly like a type error.
+//! The same types are used when reading `REPOSITORY_OVERRIDES` (JSON), so both sources obey the
+//! same rules.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::de::{self, Deserializer, Unexpected};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// How the tags of a repository are ordered, as written in the configuration.
+///
+/// It exists separately from [`crate::version::Strategy`] because the configuration accepts
+/// spellings the engine does not need to know about (`semver` is an alias of `auto`), and because
+/// the configuration must be serialisable for `config check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionStrategy {
+    /// Detect the scheme per tag (SemVer-like, CalVer-like...). Also spelled `semver`.
+    #[default]
+    Auto,
+    /// Strict SemVer 2.0.0; tags that are not SemVer are not versions.
+    SemverStrict,
+    /// Calendar versions (`2024.01.15`, `24.04`).
+    Calver,
+    /// Order releases by their publication date instead of by tag.
+    Date,
+}
+
+/// Every spelling accepted for [`VersionStrategy`], for error messages.
+const STRATEGY_NAMES: &[&str] = &["auto", "semver", "semver-strict", "calver", "date"];
+
+impl VersionStrategy {
+    /// Maps the configuration value to the version engine's strategy.
+    pub fn to_engine(self) -> crate::version::Strategy {
+        match self {
+            VersionStrategy::Auto => crate::version::Strategy::Auto,
+            VersionStrategy::SemverStrict => crate::version::Strategy::SemverStrict,
+            VersionStrategy::Calver => crate::version::Strategy::Calver,
+            VersionStrategy::Date => crate::version::Strategy::Date,
+        }
+    }
+
+    /// The canonical name, as the normalised configuration prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStrategy::Auto => "auto",
+            VersionStrategy::SemverStrict => "semver-strict",
+            VersionStrategy::Calver => "calver",
+            VersionStrategy::Date => "date",
+        }
+    }
+}
+
+impl FromStr for VersionStrategy {
+    type Err = String;
+
+    /// Accepts `auto`, `semver` (alias of `auto`), `semver-strict`, `calver`, `date`, in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" | "semver" => Ok(VersionStrategy::Auto),
+            "semver-strict" => Ok(VersionStrategy::SemverStrict),
+            "calver" => Ok(VersionStrategy::Calver),
+            "date" => Ok(VersionStrategy::Date),
+            _ => Err(format!(
+                "unknown version strategy `{s}`, expected one of {}",
+                quoted_list(STRATEGY_NAMES)
+            )),
+        }
+    }
+}
+
+impl fmt::Display for VersionStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionStrategy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        parse_strategy(&s)
+    }
+}
+
+/// Parses a strategy name, producing serde's "unknown variant" error.
+///
+/// Errors are built with `custom` (not `unknown_variant`) throughout this module: serde-saphyr
+/// then attaches the position of the value itself rather than that of its key.
+pub(crate) fn parse_strategy<E: de::Error>(s: &str) -> Result<VersionStrategy, E> {
+    s.parse().map_err(|_| unknown_variant(s, STRATEGY_NAMES))
+}
+
+/// serde's "unknown variant" message, as a positioned custom error.
+pub(crate) fn unknown_variant<E: de::Error>(s: &str, names: &[&str]) -> E {
+    E::custom(format!(
+        "unknown variant `{s}`, expected one of {}",
+        quoted_list(names)
+    ))
+}
+
+/// serde's "invalid value" message, as a positioned custom error.
+fn invalid_value<E: de::Error>(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> E {
+    E::custom(format_args!(
+        "invalid value: {unexpected}, expected {expected}"
+    ))
+}
+
+/// Formats `a, b` as `` `a`, `b` ``.
+pub(crate) fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A repository's `tag_filter`: a regex that selects tags, whose first capture group (if any) is
+/// the version (the semantics of Concourse's github-release resource).
+///
+/// It exists so the regex is compiled once, at load time, and a regex that does not compile is a
+/// configuration error pointing at its line rather than a failure in the middle of a run.
+#[derive(Clone)]
+pub struct TagFilter {
+    raw: String,
+    regex: Regex,
+}
+
+impl TagFilter {
+    /// Compiles a filter.
+    pub fn new(pattern: &str) -> Result<TagFilter, String> {
+        let regex = Regex::new(pattern).map_err(|e| regex_error_line(&e))?;
+        Ok(TagFilter {
+            raw: pattern.to_string(),
+            regex,
+        })
+    }
+
+    /// The regex as written.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The compiled regex.
+    pub fn regex(&self) -> &Regex {
+        &self.regex
+    }
+
+    /// The version carried by `tag`, or `None` when the tag does not match the filter: the first
+    /// capture group when the regex has one and it took part in the match, otherwise the whole
+    /// match. The search is unanchored, as in Concourse; anchor the regex to be stricter.
+    pub fn version_of<'t>(&self, tag: &'t str) -> Option<&'t str> {
+        let caps = self.regex.captures(tag)?;
+        caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str())
+    }
+}
+
+/// regex's errors are multi-line drawings; keep the final "error: ..." line.
+fn regex_error_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid regex");
+    let reason = last.trim().trim_start_matches("error: ");
+    format!("invalid regex: {reason}")
+}
+
+impl PartialEq for TagFilter {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl fmt::Debug for TagFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TagFilter({:?})", self.raw)
+    }
+}
+
+impl Serialize for TagFilter {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.raw)
+    }
+}
+
+impl<'de> Deserialize<'de> for TagFilter {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        TagFilter::new(&s).map_err(de::Error::custom)
+    }
+}
+
+/// The GitHub API base URL, normalised without a trailing slash.
+///
+/// It exists because the token is sent to this URL: it must be `https://`, or `http://` only
+/// for a loopback host (a local test server), and it must not carry credentials, a query or a
+/// fragment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiUrl(String);
+
+/// The public GitHub API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+impl ApiUrl {
+    /// Validates and normalises an API URL.
+    pub fn parse(text: &str) -> Result<ApiUrl, String> {
+        secure_base_url(text).map(ApiUrl)
+    }
+
+    /// The URL without a trailing slash; append `/repos/...` to it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ApiUrl {
+    fn default() -> Self {
+        ApiUrl(DEFAULT_API_URL.to_string())
+    }
+}
+
+impl fmt::Debug for ApiUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiUrl({:?})", self.0)
+    }
+}
+
+impl fmt::Display for ApiUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for ApiUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        ApiUrl::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// Checks a base URL that credentials are sent to; returns it without a trailing slash.
+pub(crate) fn secure_base_url(text: &str) -> Result<String, String> {
+    let url = parse_base_url(text)?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(format!(
+                "{text:?} uses http://, which is only allowed for loopback hosts \
+                 (127.0.0.0/8, ::1, localhost); use https://"
+            ));
+        }
+        other => return Err(format!("{text:?} has scheme `{other}`, expected https")),
+    }
+    Ok(trim_slash(&url))
+}
+
+/// Checks a base URL that may use plain http (an S3-compatible endpoint signs its requests and
+/// never sends the secret key); returns it without a trailing slash.
+pub(crate) fn http_base_url(text: &str) -> Result<String, String> {
+    let url = parse_base_url(text)?;
+    match url.scheme() {
+        "https" | "http" => Ok(trim_slash(&url)),
+        other => Err(format!(
+            "{text:?} has scheme `{other}`, expected https or http"
+        )),
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(format!("{text:?} is not an http(s) URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL must not contain a user name or password".to_string());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{text:?} must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn trim_slash(url: &url::Url) -> String {
+    url.as_str().trim_end_matches('/').to_string()
+}
+
+/// A URL that may be used to reach an S3-compatible endpoint (`http://` allowed).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HttpUrl(pub(crate) String);
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        http_base_url(&s).map(HttpUrl).map_err(de::Error::custom)
+    }
+}
+
+/// A URL that credentials are sent to (`https://`, or `http://` for loopback only).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SecureUrl(pub(crate) String);
+
+impl<'de> Deserialize<'de> for SecureUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        secure_base_url(&s)
+            .map(SecureUrl)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// A credential read from the configuration (Artifactory password or API key).
+///
+/// It exists so a secret can never be printed by accident: `Debug` and `Serialize` (the
+/// normalised configuration) both show `***`. Use [`Secret::expose`] where the value is sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "***";
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The real value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
+/// One `post_download.notify` target: a channel name such as `slack`, or a webhook URL.
+///
+/// It exists because a webhook URL is a credential (anyone holding it can post): a target that
+/// looks like a URL is shown as `***` by `Debug` and in the normalised configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotifyTarget(String);
+
+impl NotifyTarget {
+    /// Wraps a target.
+    pub fn new(value: impl Into<String>) -> NotifyTarget {
+        NotifyTarget(value.into())
+    }
+
+    /// The target as written (possibly a webhook URL: do not log it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the target is a URL (and therefore redacted when printed).
+    pub fn is_url(&self) -> bool {
+        self.0.contains("://")
+    }
+
+    fn shown(&self) -> &str {
+        if self.is_url() { REDACTED } else { &self.0 }
+    }
+}
+
+impl fmt::Debug for NotifyTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NotifyTarget({:?})", self.shown())
+    }
+}
+
+impl Serialize for NotifyTarget {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.shown())
+    }
+}
+
+/// A non-negative, finite number of seconds.
+///
+/// It exists so that delays and timeouts are validated once and turned into a [`Duration`]
+/// without any possibility of panicking.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Seconds(f64);
+
+/// The largest number of seconds accepted anywhere (about 31 years).
+const MAX_SECONDS: f64 = 1e9;
+
+impl Seconds {
+    /// Wraps a value in `0..=1e9`; `None` otherwise (including NaN).
+    pub fn new(secs: f64) -> Option<Seconds> {
+        (secs.is_finite() && (0.0..=MAX_SECONDS).contains(&secs)).then_some(Seconds(secs))
+    }
+
+    /// The value in seconds.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0
+    }
+
+    /// The value as a [`Duration`].
+    pub fn as_duration(self) -> Duration {
+        Duration::try_from_secs_f64(self.0).unwrap_or(Duration::ZERO)
+    }
+
+    pub(crate) const fn from_const(secs: f64) -> Seconds {
+        Seconds(secs)
+    }
+}
+
+/// Raw: a [`Seconds`] that may be zero (delays).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NonNegSecs(pub(crate) Seconds);
+
+impl<'de> Deserialize<'de> for NonNegSecs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        Seconds::new(v).map(NonNegSecs).ok_or_else(|| {
+            invalid_value(
+                Unexpected::Float(v),
+                &"a number of seconds from 0 to 1000000000",
+            )
+        })
+    }
+}
+
+/// Raw: a [`Seconds`] that must be positive (timeouts).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PosSecs(pub(crate) Seconds);
+
+impl<'de> Deserialize<'de> for PosSecs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(deserializer)?;
+        Seconds::new(v)
+            .filter(|s| s.0 > 0.0)
+            .map(PosSecs)
+            .ok_or_else(|| {
+                invalid_value(
+                    Unexpected::Float(v),
+                    &"a number of seconds greater than 0 and at most 1000000000",
+                )
+            })
+    }
+}
+
+/// Raw: an integer in `MIN..=MAX`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bounded<const MIN: u32, const MAX: u32>(pub(crate) u32);
+
+struct Range<const MIN: u32, const MAX: u32>;
+
+impl<const MIN: u32, const MAX: u32> de::Expected for Range<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if MAX == u32::MAX {
+            write!(f, "an integer of at least {MIN}")
+        } else {
+            write!(f, "an integer from {MIN} to {MAX}")
+        }
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = u32::deserialize(deserializer)?;
+        if (MIN..=MAX).contains(&v) {
+            Ok(Bounded(v))
+        } else {
+            Err(invalid_value(
+                Unexpected::Unsigned(u64::from(v)),
+                &Range::<MIN, MAX>,
+            ))
+        }
+    }
+}
+
+/// Raw: a string that must not be empty (or only whitespace).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NonEmpty(pub(crate) String);
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s.trim().is_empty() {
+            Err(de::Error::custom("must not be empty"))
+        } else {
+            Ok(NonEmpty(s))
+        }
+    }
+}
+
+/// Raw: a filesystem path that must not be empty.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NonEmptyPath(pub(crate) PathBuf);
+
+impl<'de> Deserialize<'de> for NonEmptyPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        NonEmpty::deserialize(deserializer).map(|s| NonEmptyPath(PathBuf::from(s.0)))
+    }
+}
+
+/// Checks one half of `owner/repo`. Besides GitHub's own rules, this refuses `.` and `..`
+/// because the names become directory names under the download directory.
+pub(crate) fn check_name(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("{what} must not be empty"));
+    }
+    if s == "." || s == ".." {
+        return Err(format!("{what} {s:?} is not a valid name"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| *c == '/' || *c == '\\' || c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("{what} {s:?} must not contain {c:?}"));
+    }
+    Ok(())
+}
+
+/// Raw: the `owner` of a repository.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Owner(pub(crate) String);
+
+impl<'de> Deserialize<'de> for Owner {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        check_name("owner", &s).map_err(de::Error::custom)?;
+        Ok(Owner(s))
+    }
+}
+
+/// Raw: the `repo` name of a repository.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RepoName(pub(crate) String);
+
+impl<'de> Deserialize<'de> for RepoName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        check_name("repo", &s).map_err(de::Error::custom)?;
+        Ok(RepoName(s))
+    }
+}
+
+/// Splits and checks `owner/repo`.
+pub(crate) fn split_full_name(s: &str) -> Result<(String, String), String> {
+    let Some((owner, repo)) = s.split_once('/') else {
+        return Err(format!("{s:?} is not of the form `owner/repo`"));
+    };
+    check_name("owner", owner)?;
+    check_name("repo", repo).map_err(|e| format!("{s:?}: {e}"))?;
+    Ok((owner.to_string(), repo.to_string()))
+}
+
+/// Raw: a `repository_overrides` key, `owner/repo`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct FullName(pub(crate) String);
+
+impl<'de> Deserialize<'de> for FullName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        split_full_name(&s).map_err(de::Error::custom)?;
+        Ok(FullName(s))
+    }
+}
+
+/// Which source archive GitHub generates for a tag should be fetched.
+///
+/// It exists because the seed tool's `source_archives.prefer` accepts exactly these values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchivePreference {
+    /// `.tar.gz`.
+    #[default]
+    Tarball,
+    /// `.zip`.
+    Zipball,
+    /// Both formats.
+    Both,
+}
+
+impl<'de> Deserialize<'de> for ArchivePreference {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        match s.as_str() {
+            "tarball" => Ok(ArchivePreference::Tarball),
+            "zipball" => Ok(ArchivePreference::Zipball),
+            "both" => Ok(ArchivePreference::Both),
+            _ => Err(unknown_variant(&s, &["tarball", "zipball", "both"])),
+        }
+    }
+}
+
+/// Raw: the plan's `storage.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StorageType {
+    Local,
+    S3,
+}
+
+impl<'de> Deserialize<'de> for StorageType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        match s.as_str() {
+            "local" => Ok(StorageType::Local),
+            "s3" => Ok(StorageType::S3),
+            _ => Err(unknown_variant(&s, &["local", "s3"])),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_url_rules() {
+        assert_eq!(
+            ApiUrl::parse("https://api.github.com/").unwrap().as_str(),
+            "https://api.github.com"
+        );
+        assert_eq!(
+            ApiUrl::parse("https://ghe.example.com/api/v3/")
+                .unwrap()
+                .as_str(),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(
+            ApiUrl::parse("http://127.0.0.1:8443").unwrap().as_str(),
+            "http://127.0.0.1:8443"
+        );
+        assert!(ApiUrl::parse("http://127.1.2.3").is_ok());
+        assert!(ApiUrl::parse("http://[::1]:9000/").is_ok());
+        assert!(ApiUrl::parse("http://localhost:8080").is_ok());
+        assert!(
+            ApiUrl::parse("http://example.com")
+                .unwrap_err()
+                .contains("loopback")
+        );
+        assert!(ApiUrl::parse("ftp://example.com").is_err());
+        assert!(ApiUrl::parse("api.github.com").is_err());
+        assert!(ApiUrl::parse("https://user:pw@example.com").is_err());
+        assert!(ApiUrl::parse("https://example.com/?x=1").is_err());
+        assert!(ApiUrl::parse("http://localhost.evil.com").is_err());
+    }
+
+    #[test]
+    fn tag_filter_capture_semantics() {
+        let f = TagFilter::new(r"v(\d+\.\d+\.\d+)").unwrap();
+        assert_eq!(f.version_of("v1.2.3"), Some("1.2.3"));
+        assert_eq!(f.version_of("release-v1.2.3-final"), Some("1.2.3"));
+        assert_eq!(f.version_of("nightly"), None);
+        let whole = TagFilter::new(r"^\d+\.\d+$").unwrap();
+        assert_eq!(whole.version_of("1.5"), Some("1.5"));
+        let err = TagFilter::new("v(\\d+").unwrap_err();
+        assert_eq!(err, "invalid regex: unclosed group");
+    }
+
+    #[test]
+    fn strategy_names() {
+        assert_eq!("semver".parse(), Ok(VersionStrategy::Auto));
+        assert_eq!("Semver-Strict".parse(), Ok(VersionStrategy::SemverStrict));
+        assert!("semverx".parse::<VersionStrategy>().is_err());
+        assert_eq!(
+            VersionStrategy::SemverStrict.to_engine(),
+            crate::version::Strategy::SemverStrict
+        );
+        assert_eq!(
+            VersionStrategy::Date.to_engine(),
+            crate::version::Strategy::Date
+        );
+        assert_eq!(
+            VersionStrategy::Calver.to_engine(),
+            crate::version::Strategy::Calver
+        );
+        assert_eq!(
+            VersionStrategy::Auto.to_engine(),
+            crate::version::Strategy::Auto
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("owner", "kubernetes").is_ok());
+        assert!(check_name("owner", "").is_err());
+        assert!(check_name("repo", "a b").is_err());
+        assert!(check_name("repo", "a/b").is_err());
+        assert!(check_name("repo", "..").is_err());
+        assert_eq!(
+            split_full_name("cli/cli").unwrap(),
+            ("cli".to_string(), "cli".to_string())
+        );
+        assert!(split_full_name("cli").is_err());
+        assert!(split_full_name("a/b/c").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
+        let hook = NotifyTarget::new("https://hooks.slack.com/services/T/B/X");
+        assert!(!format!("{hook:?}").contains("hooks"));
+        assert_eq!(
+            serde_json::to_string(&NotifyTarget::new("slack")).unwrap(),
+            "\"slack\""
+        );
+    }
+
+    #[test]
+    fn seconds_bounds() {
+        assert!(Seconds::new(-1.0).is_none());
+        assert!(Seconds::new(f64::NAN).is_none());
+        assert!(Seconds::new(1e10).is_none());
+        assert_eq!(
+            Seconds::new(1.5).unwrap().as_duration(),
+            Duration::from_millis(1500)
+        );
+    }
+}
