@@ -172,7 +172,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
 fn config_check(global: &GlobalArgs) -> Result<u8, CommandError> {
     let loaded = config::load(&global.config, &Env::from_process())?;
     for w in &loaded.warnings {
-        tracing::warn!(key = %w.key, "{}: {w}", loaded.path.display());
+        tracing::warn!("{}: {w}", loaded.path.display());
     }
     let json = serde_json::to_string_pretty(&loaded.config).map_err(|e| CommandError::Io {
         context: "serialising the config",

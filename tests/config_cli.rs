@@ -1,0 +1,195 @@
+//! `release-monitor config check`: what a user sees for good, odd and broken config files.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// The binary, with no environment variable that the config loader reads.
+fn rm() -> Command {
+    let mut cmd = Command::cargo_bin("release-monitor").expect("binary is built");
+    for var in [
+        "RUST_LOG",
+        "RELEASE_MONITOR_CONFIG",
+        "GITHUB_API_URL",
+        "SSL_CERT_FILE",
+        "REPOSITORY_OVERRIDES",
+        "DOWNLOAD_DIR",
+        "VERSION_DB_PATH",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write temp config");
+    path
+}
+
+fn check_json(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("config check prints JSON")
+}
+
+#[test]
+fn the_seed_systems_example_config_checks_clean() {
+    let json = check_json(
+        rm().args(["config", "check", "--config"])
+            .arg(fixture("tests/fixtures/seed-config.yaml")),
+    );
+    assert_eq!(json["repositories"][0]["owner"], "kubernetes");
+    assert_eq!(
+        json["download"]["asset_patterns"],
+        serde_json::json!(["*.tar.gz", "*.zip", "!*-sources.zip"])
+    );
+    // Secrets never reach the output.
+    let text = json.to_string();
+    assert!(!text.contains("s3cr3t-password") && !text.contains("AKCp-secret-api-key"));
+    assert_eq!(json["download"]["artifactory_storage"]["password"], "***");
+}
+
+#[test]
+fn the_shipped_config_checks_without_warnings() {
+    rm().current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("WARN").not());
+}
+
+#[test]
+fn a_typo_warns_with_the_key_path_and_still_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "c.yaml",
+        "repositories:\n  - owner: a\n    repo: b\n    descripton: x\ndownload:\n  verfy_downloads: true\n",
+    );
+    rm().args(["config", "check", "-c"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("download.verfy_downloads")
+                .and(predicate::str::contains("repositories[0].descripton")),
+        );
+}
+
+#[test]
+fn a_type_error_exits_2_with_file_line_column_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "bad.yaml",
+        "repositories:\n  - owner: a\n    repo: b\nsettings:\n  max_releases_per_repo: ten\n",
+    );
+    rm().args(["config", "check", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(format!(
+            "{}:5:26: settings.max_releases_per_repo: invalid type: string \"ten\"",
+            path.display()
+        )));
+}
+
+#[test]
+fn a_bad_value_exits_2_with_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "bad.yaml",
+        "repositories:\n  - owner: a\n    repo: b\n    tag_filter: \"v(\"\n",
+    );
+    rm().args(["config", "check", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}:4:17: repositories[0].tag_filter:",
+            path.display()
+        )));
+}
+
+#[test]
+fn a_missing_file_exits_2_and_names_it() {
+    rm().args(["config", "check", "--config", "/nonexistent/config.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/config.yaml"));
+}
+
+#[test]
+fn the_config_path_comes_from_the_environment_when_not_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "env.yaml",
+        "repositories:\n  - owner: envowner\n    repo: r\n",
+    );
+    let json = check_json(
+        rm().current_dir(dir.path())
+            .env("RELEASE_MONITOR_CONFIG", &path)
+            .args(["config", "check"]),
+    );
+    assert_eq!(json["repositories"][0]["owner"], "envowner");
+}
+
+#[test]
+fn environment_overrides_are_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "c.yaml", "repositories:\n  - owner: a\n    repo: b\n");
+    let json = check_json(
+        rm().env("GITHUB_API_URL", "https://github.example.com/api/v3/")
+            .env("DOWNLOAD_DIR", "/srv/mirror")
+            .env(
+                "REPOSITORY_OVERRIDES",
+                r#"[{"owner": "x", "repo": "y"}, "p/q"]"#,
+            )
+            .args(["config", "check", "-c"])
+            .arg(&path),
+    );
+    assert_eq!(
+        json["github"]["api_url"],
+        "https://github.example.com/api/v3"
+    );
+    assert_eq!(json["download"]["directory"], "/srv/mirror");
+    let repos: Vec<String> = json["repositories"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["owner"].as_str().unwrap_or(""),
+                r["repo"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(repos, ["x/y", "p/q"]);
+}
+
+#[test]
+fn a_bad_environment_override_exits_2_and_names_the_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(&dir, "c.yaml", "repositories:\n  - owner: a\n    repo: b\n");
+    rm().env("REPOSITORY_OVERRIDES", "{not json")
+        .args(["config", "check", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("REPOSITORY_OVERRIDES"));
+    rm().env("GITHUB_API_URL", "http://github.example.com")
+        .args(["config", "check", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("GITHUB_API_URL"));
+}
