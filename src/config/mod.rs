@@ -47,7 +47,6 @@ pub use schema::{
 };
 pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyTarget, REDACTED, Seconds, Secret, TagFilter,
-    VersionStrategy,
 };
 
 /// The environment the configuration reads, captured once.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::version::Strategy;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -15,8 +16,7 @@ use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{ApiUrl, Secret};
 use super::values::{
     ArchivePreference, Bounded, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
-    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, VersionStrategy, parse_strategy,
-    split_full_name,
+    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
@@ -67,7 +67,7 @@ pub(crate) struct RawRepository {
     pub description: Option<String>,
     pub include_prereleases: Option<bool>,
     pub tag_filter: Option<TagFilter>,
-    pub version_strategy: Option<VersionStrategy>,
+    pub version_strategy: Option<Strategy>,
     pub target_version: Option<String>,
     pub asset_patterns: Option<Vec<AssetPattern>>,
     pub strict_prerelease_filtering: Option<bool>,
@@ -81,7 +81,7 @@ struct RawRepositoryMap {
     description: Option<String>,
     include_prereleases: Option<bool>,
     tag_filter: Option<TagFilter>,
-    version_strategy: Option<VersionStrategy>,
+    version_strategy: Option<Strategy>,
     target_version: Option<NonEmpty>,
     asset_patterns: Option<Vec<AssetPattern>>,
     strict_prerelease_filtering: Option<bool>,
@@ -279,7 +279,7 @@ pub(crate) struct RawOverride {
     pub source_archives: Option<RawSourceArchives>,
     pub include_prereleases: Option<bool>,
     pub strict_prerelease_filtering: Option<bool>,
-    pub version_strategy: Option<VersionStrategy>,
+    pub version_strategy: Option<Strategy>,
     pub tag_filter: Option<TagFilter>,
 }
 
@@ -364,14 +364,14 @@ impl TryFrom<RawStorageMap> for RawStorage {
 /// `download.version_strategy`: a strategy name, or the plan's `{type: semver, pre_release: false}`.
 #[derive(Debug, Default)]
 pub(crate) struct RawStrategyBlock {
-    pub strategy: Option<VersionStrategy>,
+    pub strategy: Option<Strategy>,
     pub pre_release: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct RawStrategyMap {
     #[serde(rename = "type")]
-    kind: Option<VersionStrategy>,
+    kind: Option<Strategy>,
     pre_release: Option<bool>,
 }
 

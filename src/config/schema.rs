@@ -8,12 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::version::Strategy;
 use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
-use super::values::{
-    ApiUrl, ArchivePreference, NotifyTarget, Seconds, Secret, TagFilter, VersionStrategy,
-};
+use super::values::{ApiUrl, ArchivePreference, NotifyTarget, Seconds, Secret, TagFilter};
 
 /// The whole configuration, after defaults, spellings and environment overrides.
 ///
@@ -52,7 +51,7 @@ pub struct Repository {
     pub tag_filter: Option<TagFilter>,
     /// How this repository's tags are ordered.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_strategy: Option<VersionStrategy>,
+    pub version_strategy: Option<Strategy>,
     /// Pin: only this tag is wanted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_version: Option<String>,
@@ -162,7 +161,7 @@ pub struct DownloadSettings {
     /// Retry policy for failed downloads (the plan's `retry:`).
     pub retry: Retry,
     /// Default version strategy for all repositories (default auto).
-    pub version_strategy: VersionStrategy,
+    pub version_strategy: Strategy,
     /// Steps after a download (the plan's `post_download:`).
     pub post_download: PostDownload,
 }
@@ -292,7 +291,7 @@ pub struct RepositoryOverride {
     pub strict_prerelease_filtering: Option<bool>,
     /// Version strategy.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version_strategy: Option<VersionStrategy>,
+    pub version_strategy: Option<Strategy>,
     /// Tag filter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_filter: Option<TagFilter>,
@@ -368,7 +367,7 @@ pub struct EffectiveRepo {
     /// repository → override → download.
     pub strict_prerelease_filtering: bool,
     /// repository → override → download.version_strategy (default auto).
-    pub version_strategy: VersionStrategy,
+    pub version_strategy: Strategy,
     /// repository → override.
     pub tag_filter: Option<TagFilter>,
     /// repository → override.
@@ -379,6 +378,17 @@ pub struct EffectiveRepo {
     pub download_enabled: bool,
     /// override → download.
     pub source_archives: SourceArchives,
+}
+
+impl EffectiveRepo {
+    /// The versioning rules (strategy and `tag_filter`) the version engine applies to this
+    /// repository's tags.
+    pub fn scheme(&self) -> crate::version::Scheme {
+        crate::version::Scheme::new(
+            self.version_strategy,
+            self.tag_filter.as_ref().map(|f| f.regex().clone()),
+        )
+    }
 }
 
 impl Config {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::version::Strategy;
 
 const SEED: &str = include_str!("../../tests/fixtures/seed-config.yaml");
 const PLAN: &str = include_str!("../../tests/fixtures/plan-config.yaml");
@@ -129,7 +130,7 @@ fn plan_config_loads_without_warnings() {
     assert!(d.s3_storage.enabled);
     assert_eq!(d.s3_storage.bucket.as_deref(), Some("release-artifacts"));
     assert_eq!(d.s3_storage.prefix, "github-releases/");
-    assert_eq!(d.version_strategy, VersionStrategy::Auto);
+    assert_eq!(d.version_strategy, Strategy::Auto);
     assert_eq!(d.include_prereleases, Some(false));
     assert!(d.post_download.verify_checksum);
     assert!(d.post_download.extract);
@@ -211,7 +212,7 @@ fn defaults_are_filled() {
     assert!(d.repository_overrides.is_empty());
     assert_eq!(d.verification, Verification::default());
     assert_eq!(d.retry, Retry::default());
-    assert_eq!(d.version_strategy, VersionStrategy::Auto);
+    assert_eq!(d.version_strategy, Strategy::Auto);
     assert_eq!(d.post_download, PostDownload::default());
     let json = serde_json::to_value(&c).unwrap();
     assert_eq!(json["download"]["retry"]["max_attempts"], 3);
@@ -392,11 +393,11 @@ fn unknown_version_strategy_has_position() {
 #[test]
 fn version_strategy_spellings() {
     for (text, expected) in [
-        ("semver", VersionStrategy::Auto),
-        ("auto", VersionStrategy::Auto),
-        ("semver-strict", VersionStrategy::SemverStrict),
-        ("calver", VersionStrategy::Calver),
-        ("date", VersionStrategy::Date),
+        ("semver", Strategy::Auto),
+        ("auto", Strategy::Auto),
+        ("semver-strict", Strategy::SemverStrict),
+        ("calver", Strategy::Calver),
+        ("date", Strategy::Date),
     ] {
         let c = ok(&format!(
             "{ONE_REPO}    version_strategy: {text}\ndownload:\n  version_strategy: {text}\n"
@@ -809,7 +810,7 @@ fn pre_release_sets_download_default_only_when_unset() {
     ))
     .config;
     assert_eq!(c.download.include_prereleases, Some(true));
-    assert_eq!(c.download.version_strategy, VersionStrategy::Calver);
+    assert_eq!(c.download.version_strategy, Strategy::Calver);
     let c = ok(&format!(
         "{ONE_REPO}download:\n  include_prereleases: false\n  version_strategy: {{type: semver, pre_release: true}}\n"
     ))
@@ -870,7 +871,7 @@ download:
             repo: "all-set".into(),
             include_prereleases: false,
             strict_prerelease_filtering: true,
-            version_strategy: VersionStrategy::Date,
+            version_strategy: Strategy::Date,
             tag_filter: Some(TagFilter::new("^r(.*)$").unwrap()),
             target_version: Some("r1".into()),
             asset_patterns: vec![AssetPattern::parse("*.repo").unwrap()],
@@ -886,7 +887,7 @@ download:
     let ov = c.repository_settings(&c.repositories[1]);
     assert!(!ov.include_prereleases);
     assert!(ov.strict_prerelease_filtering);
-    assert_eq!(ov.version_strategy, VersionStrategy::Calver);
+    assert_eq!(ov.version_strategy, Strategy::Calver);
     assert_eq!(
         ov.tag_filter.as_ref().map(TagFilter::as_str),
         Some("^x(.*)$")
@@ -905,7 +906,7 @@ download:
     let inh = c.repository_settings(&c.repositories[2]);
     assert!(inh.include_prereleases, "falls back to settings");
     assert!(!inh.strict_prerelease_filtering);
-    assert_eq!(inh.version_strategy, VersionStrategy::SemverStrict);
+    assert_eq!(inh.version_strategy, Strategy::SemverStrict);
     assert_eq!(inh.tag_filter, None);
     assert_eq!(inh.target_version, None);
     assert_eq!(strs(&inh.asset_patterns), ["*.global"]);

@@ -8,93 +8,22 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use regex::Regex;
+
+use crate::version::Strategy;
 use serde::de::{self, Deserializer, Unexpected};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// How the tags of a repository are ordered, as written in the configuration.
-///
-/// It exists separately from [`crate::version::Strategy`] because the configuration accepts
-/// spellings the engine does not need to know about (`semver` is an alias of `auto`), and because
-/// the configuration must be serialisable for `config check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum VersionStrategy {
-    /// Detect the scheme per tag (SemVer-like, CalVer-like...). Also spelled `semver`.
-    #[default]
-    Auto,
-    /// Strict SemVer 2.0.0; tags that are not SemVer are not versions.
-    SemverStrict,
-    /// Calendar versions (`2024.01.15`, `24.04`).
-    Calver,
-    /// Order releases by their publication date instead of by tag.
-    Date,
-}
-
-/// Every spelling accepted for [`VersionStrategy`], for error messages.
+/// Every spelling accepted for a version strategy, for error messages.
 const STRATEGY_NAMES: &[&str] = &["auto", "semver", "semver-strict", "calver", "date"];
-
-impl VersionStrategy {
-    /// Maps the configuration value to the version engine's strategy.
-    pub fn to_engine(self) -> crate::version::Strategy {
-        match self {
-            VersionStrategy::Auto => crate::version::Strategy::Auto,
-            VersionStrategy::SemverStrict => crate::version::Strategy::SemverStrict,
-            VersionStrategy::Calver => crate::version::Strategy::Calver,
-            VersionStrategy::Date => crate::version::Strategy::Date,
-        }
-    }
-
-    /// The canonical name, as the normalised configuration prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VersionStrategy::Auto => "auto",
-            VersionStrategy::SemverStrict => "semver-strict",
-            VersionStrategy::Calver => "calver",
-            VersionStrategy::Date => "date",
-        }
-    }
-}
-
-impl FromStr for VersionStrategy {
-    type Err = String;
-
-    /// Accepts `auto`, `semver` (alias of `auto`), `semver-strict`, `calver`, `date`, in any case.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" | "semver" => Ok(VersionStrategy::Auto),
-            "semver-strict" => Ok(VersionStrategy::SemverStrict),
-            "calver" => Ok(VersionStrategy::Calver),
-            "date" => Ok(VersionStrategy::Date),
-            _ => Err(format!(
-                "unknown version strategy `{s}`, expected one of {}",
-                quoted_list(STRATEGY_NAMES)
-            )),
-        }
-    }
-}
-
-impl fmt::Display for VersionStrategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for VersionStrategy {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        parse_strategy(&s)
-    }
-}
 
 /// Parses a strategy name, producing serde's "unknown variant" error.
 ///
 /// Errors are built with `custom` (not `unknown_variant`) throughout this module: serde-saphyr
 /// then attaches the position of the value itself rather than that of its key.
-pub(crate) fn parse_strategy<E: de::Error>(s: &str) -> Result<VersionStrategy, E> {
+pub(crate) fn parse_strategy<E: de::Error>(s: &str) -> Result<Strategy, E> {
     s.parse().map_err(|_| unknown_variant(s, STRATEGY_NAMES))
 }
 
@@ -157,8 +86,7 @@ impl TagFilter {
     /// capture group when the regex has one and it took part in the match, otherwise the whole
     /// match. The search is unanchored, as in Concourse; anchor the regex to be stricter.
     pub fn version_of<'t>(&self, tag: &'t str) -> Option<&'t str> {
-        let caps = self.regex.captures(tag)?;
-        caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str())
+        crate::version::filter_capture(&self.regex, tag)
     }
 }
 
@@ -693,25 +621,9 @@ mod tests {
 
     #[test]
     fn strategy_names() {
-        assert_eq!("semver".parse(), Ok(VersionStrategy::Auto));
-        assert_eq!("Semver-Strict".parse(), Ok(VersionStrategy::SemverStrict));
-        assert!("semverx".parse::<VersionStrategy>().is_err());
-        assert_eq!(
-            VersionStrategy::SemverStrict.to_engine(),
-            crate::version::Strategy::SemverStrict
-        );
-        assert_eq!(
-            VersionStrategy::Date.to_engine(),
-            crate::version::Strategy::Date
-        );
-        assert_eq!(
-            VersionStrategy::Calver.to_engine(),
-            crate::version::Strategy::Calver
-        );
-        assert_eq!(
-            VersionStrategy::Auto.to_engine(),
-            crate::version::Strategy::Auto
-        );
+        assert_eq!("semver".parse(), Ok(Strategy::Auto));
+        assert_eq!("Semver-Strict".parse(), Ok(Strategy::SemverStrict));
+        assert!("semverx".parse::<Strategy>().is_err());
     }
 
     #[test]

@@ -76,15 +76,31 @@ impl FromStr for Strategy {
     /// Accepts the names shown by [`Strategy::as_str`], and `semver` as an alias of `auto` (the
     /// seed plan's `version_strategy: {type: semver}`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "auto" | "semver" => Ok(Strategy::Auto),
             "semver-strict" => Ok(Strategy::SemverStrict),
             "calver" => Ok(Strategy::Calver),
             "date" => Ok(Strategy::Date),
-            other => Err(format!(
-                "unknown version strategy {other:?}: expected auto, semver, semver-strict, calver or date"
+            _ => Err(format!(
+                "unknown variant `{s}`, expected one of `auto`, `semver`, `semver-strict`, \
+                 `calver`, `date`"
             )),
         }
+    }
+}
+
+impl Serialize for Strategy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Strategy {
+    /// Reads the names [`FromStr`] accepts. The error is a `custom` one so that YAML readers
+    /// attach the position of the value.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -509,6 +525,14 @@ impl Scheme {
     pub fn compare(&self, a: &str, b: &str) -> Result<Ordering, VersionError> {
         self.parse(a)?.compare(&self.parse(b)?)
     }
+}
+
+/// The version text a `tag_filter` picks from a tag: the first capture group when it took part in
+/// the match, else the whole match; `None` when the tag does not match. The search is unanchored,
+/// as in Concourse's github-release resource.
+pub fn filter_capture<'t>(filter: &Regex, tag: &'t str) -> Option<&'t str> {
+    let caps = filter.captures(tag)?;
+    caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str())
 }
 
 /// Sorts tags ascending. Tags that are not versions are returned separately, with the reason.
