@@ -178,6 +178,8 @@ fn describe_family(f: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Version {
     tag: Box<str>,
+    /// The text the version was read from: the tag, or its `tag_filter` capture.
+    text: Box<str>,
     family: Box<str>,
     family_key: Box<str>,
     strategy: Strategy,
@@ -227,6 +229,7 @@ impl Version {
         };
         Ok(Version {
             tag: tag.into(),
+            text: text.into(),
             family: family.into(),
             family_key: family.to_lowercase().into(),
             strategy,
@@ -356,18 +359,34 @@ impl PartialOrd for Version {
 impl Version {
     /// The normalised form: family, numbers without leading zeros, post-release, `-pre.ids` and
     /// `+build`. Parsing it again with the same strategy gives an equal version of the same
-    /// family.
+    /// family: each spelling is checked, and odd tags that no canonical spelling can represent
+    /// keep their own text.
     pub fn normalized(&self) -> String {
         if self.strategy == Strategy::Date {
-            return self.render_timestamp();
+            let s = self.render_timestamp();
+            if self.reparses_as_self(&s) {
+                return s;
+            }
+            return self.text.to_string();
         }
-        let plain = self.render(false);
-        // A dotted prerelease number can look like a cleaner version start than a number glued
-        // to its prefix (`go1-rc.4.5`); then use the spelling that cannot (`go1-rc4~5`).
-        match parse::split_stem(&plain) {
-            Some((stem, _)) if parse::family_of(stem) == &*self.family => plain,
-            _ => self.render(true),
+        // The dotted spelling first; where a dotted prerelease number would look like a cleaner
+        // version start than a number glued to its prefix (`go1-rc.4.5`), the glued one
+        // (`go1-rc4~5`).
+        for glued in [false, true] {
+            let s = self.render(glued);
+            if self.reparses_as_self(&s) {
+                return s;
+            }
         }
+        self.text.to_string()
+    }
+
+    fn reparses_as_self(&self, s: &str) -> bool {
+        Version::parse_inner(s, s, self.strategy).is_ok_and(|v| {
+            v.family_key == self.family_key
+                && v.precedence(self) == Ordering::Equal
+                && v.is_prerelease() == self.is_prerelease()
+        })
     }
 
     fn render(&self, glued: bool) -> String {

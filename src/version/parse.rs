@@ -64,12 +64,14 @@ fn is_lone_v(b: &[u8], i: usize) -> bool {
     matches!(b[i], b'v' | b'V') && (i == 0 || !b[i - 1].is_ascii_alphabetic())
 }
 
-/// The family named by a stem: the stem without a trailing lone `v`/`V`.
+/// The family named by a stem: the stem without a trailing lone `v`/`V`, unless removing it
+/// would leave a digit at the end (`app2v1.0` keeps `app2v`, or it would print as `app21.0`).
 pub(crate) fn family_of(stem: &str) -> &str {
     let b = stem.as_bytes();
     match b.len() {
         0 => stem,
-        n if is_lone_v(b, n - 1) => &stem[..n - 1],
+        1 if is_lone_v(b, 0) => "",
+        n if is_lone_v(b, n - 1) && !b[n - 2].is_ascii_digit() => &stem[..n - 1],
         _ => stem,
     }
 }
@@ -118,15 +120,22 @@ fn split_build(rest: &str) -> (&str, Option<Box<str>>) {
     }
 }
 
-/// Reads `_` as `.` between digits when the text has no `.` at all (`8_5_0` → `8.5.0`).
+/// Reads `_` as `.` in a leading run of digits and underscores that is not itself followed by a
+/// dotted number (`8_5_0` → `8.5.0`, `9_6_P1` → `9.6_P1`, `2_3.` → `2.3.`; `1_2.3` is left alone).
 fn underscores_as_dots(core: &str) -> std::borrow::Cow<'_, str> {
-    if core.contains('.') || !core.contains('_') {
+    let b = core.as_bytes();
+    let run = b
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || **c == b'_')
+        .count();
+    let dotted_after = b.get(run) == Some(&b'.') && b.get(run + 1).is_some_and(u8::is_ascii_digit);
+    if dotted_after || !b[..run].contains(&b'_') {
         return core.into();
     }
-    let b = core.as_bytes();
     let mut out = String::with_capacity(core.len());
     for (i, c) in core.char_indices() {
-        let between_digits = c == '_'
+        let between_digits = i < run
+            && c == '_'
             && i > 0
             && b[i - 1].is_ascii_digit()
             && b.get(i + 1).is_some_and(u8::is_ascii_digit);
@@ -417,6 +426,8 @@ mod tests {
         assert_eq!(family_of("cli-v"), "cli-");
         assert_eq!(family_of("dev"), "dev");
         assert_eq!(family_of("go"), "go");
+        assert_eq!(family_of("v0v"), "v0v");
+        assert_eq!(family_of("x-v"), "x-");
     }
 
     #[test]
@@ -424,6 +435,9 @@ mod tests {
         assert_eq!(underscores_as_dots("8_5_0"), "8.5.0");
         assert_eq!(underscores_as_dots("9_6_P1"), "9.6_P1");
         assert_eq!(underscores_as_dots("1.2_3"), "1.2_3");
+        assert_eq!(underscores_as_dots("2_3."), "2.3.");
+        assert_eq!(underscores_as_dots("1_2.3"), "1_2.3");
+        assert_eq!(underscores_as_dots("1_1_1w"), "1.1.1w");
     }
 
     #[test]
