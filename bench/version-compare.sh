@@ -26,7 +26,7 @@ awk '
     }
     # A result starts with the benchmark id at column 0 ("compare/parsed  time: [...]").
     /^[^[:space:]]/ && $1 ~ /\// { name = $1 }
-    /thrpt:/ {
+    /thrpt:/ && /elem\/s/ {
         line = $0
         sub(/.*thrpt:[[:space:]]*\[/, "", line)
         sub(/\].*/, "", line)
