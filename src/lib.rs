@@ -6,5 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod exit;
+pub mod repo;
 pub mod version;

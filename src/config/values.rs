@@ -463,23 +463,7 @@ impl<'de> Deserialize<'de> for NonEmptyPath {
     }
 }
 
-/// Checks one half of `owner/repo`. Besides GitHub's own rules, this refuses `.` and `..`
-/// because the names become directory names under the download directory.
-pub(crate) fn check_name(what: &str, s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err(format!("{what} must not be empty"));
-    }
-    if s == "." || s == ".." {
-        return Err(format!("{what} {s:?} is not a valid name"));
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| *c == '/' || *c == '\\' || c.is_whitespace() || c.is_control())
-    {
-        return Err(format!("{what} {s:?} must not contain {c:?}"));
-    }
-    Ok(())
-}
+pub(crate) use crate::repo::check_name;
 
 /// Raw: the `owner` of a repository.
 #[derive(Debug, Clone, PartialEq)]
@@ -507,12 +491,8 @@ impl<'de> Deserialize<'de> for RepoName {
 
 /// Splits and checks `owner/repo`.
 pub(crate) fn split_full_name(s: &str) -> Result<(String, String), String> {
-    let Some((owner, repo)) = s.split_once('/') else {
-        return Err(format!("{s:?} is not of the form `owner/repo`"));
-    };
-    check_name("owner", owner)?;
-    check_name("repo", repo).map_err(|e| format!("{s:?}: {e}"))?;
-    Ok((owner.to_string(), repo.to_string()))
+    let id: crate::repo::RepoId = s.parse()?;
+    Ok((id.owner().to_string(), id.repo().to_string()))
 }
 
 /// Raw: a `repository_overrides` key, `owner/repo`.

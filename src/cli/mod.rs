@@ -3,15 +3,18 @@
 //! Results go to stdout (JSON, or the bare `<`/`=`/`>` of `version compare`); logs and warnings
 //! go to stderr, so the output can always be piped.
 
-use std::io::{self, BufRead, Write};
+mod config;
+mod db;
+mod version;
+
+use std::io;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use regex::Regex;
 
-use crate::config::{self, ConfigError, Env};
+use crate::config::ConfigError;
 use crate::exit;
-use crate::version::{self, Scheme, Strategy, VersionError};
+use crate::version::{Strategy, VersionError};
 
 /// `release-monitor`: watch GitHub repositories for new releases, download and verify their
 /// assets, and record them in a version database.
@@ -29,16 +32,15 @@ pub struct Cli {
 /// Options shared by all subcommands.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Configuration file.
+    /// Configuration file [default: config.yaml].
     #[arg(
         short = 'c',
         long,
         global = true,
         env = "RELEASE_MONITOR_CONFIG",
-        default_value = "config.yaml",
         value_name = "FILE"
     )]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     /// More log output on stderr (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -48,6 +50,18 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The config file used when `--config` and `RELEASE_MONITOR_CONFIG` are absent.
+pub const DEFAULT_CONFIG: &str = "config.yaml";
+
+impl GlobalArgs {
+    /// The config file to read: the one given, or `config.yaml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
 }
 
 /// How log lines are written to stderr.
@@ -68,6 +82,71 @@ pub enum Command {
     /// Parse, compare and sort release tags with the version engine.
     #[command(subcommand)]
     Version(VersionCommand),
+    /// Inspect and edit the version database.
+    Db(DbArgs),
+}
+
+/// `release-monitor db ...`
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The version database [default: download.version_db from the config, else
+    /// ./version_db.json].
+    #[arg(long, global = true, env = "VERSION_DB_PATH", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// What to do with it.
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+/// Output formats of the `db` commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// JSON, for scripts.
+    Json,
+    /// An aligned table, for people.
+    Table,
+}
+
+/// The `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Show every repository's record, or one repository's.
+    Show {
+        /// Only this repository (`owner/repo`).
+        repo: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+    },
+    /// Show a repository's history, newest first.
+    History {
+        /// The repository (`owner/repo`).
+        repo: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+    },
+    /// Mark VERSION as already held, so only newer releases are downloaded (for migrating an
+    /// existing mirror).
+    Set {
+        /// The repository (`owner/repo`).
+        repo: String,
+        /// The version (tag) held.
+        version: String,
+    },
+    /// Remove a repository's record (or all records), so its next release is downloaded again.
+    Forget {
+        /// The repository (`owner/repo`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        repo: Option<String>,
+        /// Remove every record.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print figures about the database as JSON.
+    Stats,
+    /// Check that the file parses and has the database's shape; report inconsistencies.
+    Check,
 }
 
 /// `release-monitor config ...`
@@ -130,9 +209,15 @@ pub enum CommandError {
     /// A tag is not a version, or two tags cannot be compared.
     #[error(transparent)]
     Version(#[from] VersionError),
+    /// The version database is damaged, or could not be read or written.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
+    /// What was asked for does not exist (`db history` of an unknown repository).
+    #[error("{0}")]
+    NotFound(String),
     /// Reading stdin or writing stdout failed.
     #[error("{context}: {source}")]
     Io {
@@ -148,97 +233,35 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Config(_) | CommandError::Usage(_) => exit::USAGE,
+            CommandError::Db(e) if e.is_invalid_file() => exit::USAGE,
+            CommandError::Db(_) | CommandError::NotFound(_) => exit::PARTIAL_FAILURE,
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
         }
     }
 }
 
-fn stdout_error(source: io::Error) -> CommandError {
+pub(crate) fn stdout_error(source: io::Error) -> CommandError {
     CommandError::Io {
         context: "writing to stdout",
         source,
     }
 }
 
-/// Runs a parsed command line and returns the exit code for success paths.
-pub fn run(cli: Cli) -> Result<u8, CommandError> {
-    match cli.command {
-        Command::Config(ConfigCommand::Check) => config_check(&cli.global),
-        Command::Version(cmd) => run_version(cmd),
-    }
-}
-
-fn config_check(global: &GlobalArgs) -> Result<u8, CommandError> {
-    let loaded = config::load(&global.config, &Env::from_process())?;
+/// Loads the configuration named by the global options and logs its warnings.
+pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Loaded, CommandError> {
+    let loaded = crate::config::load(&global.config_path(), &crate::config::Env::from_process())?;
     for w in &loaded.warnings {
         tracing::warn!("{}: {w}", loaded.path.display());
     }
-    let json = serde_json::to_string_pretty(&loaded.config).map_err(|e| CommandError::Io {
-        context: "serialising the config",
-        source: io::Error::other(e),
-    })?;
-    let mut out = io::stdout().lock();
-    writeln!(out, "{json}").map_err(stdout_error)?;
-    tracing::info!(
-        repositories = loaded.config.repositories.len(),
-        "{} is valid",
-        loaded.path.display()
-    );
-    Ok(exit::OK)
+    Ok(loaded)
 }
 
-fn scheme(args: &SchemeArgs) -> Result<Scheme, CommandError> {
-    let filter = match &args.tag_filter {
-        None => None,
-        Some(re) => Some(
-            Regex::new(re).map_err(|e| CommandError::Usage(format!("--tag-filter {re:?}: {e}")))?,
-        ),
-    };
-    Ok(Scheme::new(args.strategy, filter))
-}
-
-fn run_version(cmd: VersionCommand) -> Result<u8, CommandError> {
-    let mut out = io::stdout().lock();
-    match cmd {
-        VersionCommand::Compare { a, b, scheme: s } => {
-            let symbol = match scheme(&s)?.compare(&a, &b)? {
-                std::cmp::Ordering::Less => "<",
-                std::cmp::Ordering::Equal => "=",
-                std::cmp::Ordering::Greater => ">",
-            };
-            writeln!(out, "{symbol}").map_err(stdout_error)?;
-        }
-        VersionCommand::Parse { tag, scheme: s } => {
-            let v = scheme(&s)?.parse(&tag)?;
-            let json = serde_json::to_string_pretty(&v).map_err(|e| CommandError::Io {
-                context: "serialising the version",
-                source: io::Error::other(e),
-            })?;
-            writeln!(out, "{json}").map_err(stdout_error)?;
-        }
-        VersionCommand::Sort { reverse, scheme: s } => {
-            let scheme = scheme(&s)?;
-            let lines: Vec<String> = io::stdin()
-                .lock()
-                .lines()
-                .collect::<Result<_, _>>()
-                .map_err(|source| CommandError::Io {
-                    context: "reading tags from stdin",
-                    source,
-                })?;
-            let tags = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
-            let (mut sorted, bad) = version::sort_tags(&scheme, tags);
-            for e in &bad {
-                tracing::warn!("skipped: {e}");
-            }
-            if reverse {
-                sorted.reverse();
-            }
-            for v in &sorted {
-                writeln!(out, "{}", v.tag()).map_err(stdout_error)?;
-            }
-        }
+/// Runs a parsed command line and returns the exit code for success paths.
+pub fn run(cli: Cli) -> Result<u8, CommandError> {
+    match cli.command {
+        Command::Config(ConfigCommand::Check) => config::check(&cli.global),
+        Command::Version(cmd) => version::run(cmd),
+        Command::Db(args) => db::run(&cli.global, args),
     }
-    Ok(exit::OK)
 }

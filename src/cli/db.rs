@@ -1,0 +1,308 @@
+//! `release-monitor db ...`: inspect and edit the version database.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{CommandError, DbArgs, DbCommand, GlobalArgs, OutputFormat, load_config, stdout_error};
+use crate::db::{HistoryEntry, JsonFileStore, Recording, RepoRecord, VersionStore};
+use crate::exit;
+use crate::repo::RepoId;
+use crate::version::Version;
+
+/// Where the database is when neither `--db`, `VERSION_DB_PATH` nor a config file says.
+pub const DEFAULT_DB: &str = "./version_db.json";
+
+/// `--db`, else `download.version_db` of the config (which `VERSION_DB_PATH` also sets), else
+/// `./version_db.json`. A config file named explicitly must load; the default `config.yaml` is
+/// only read if it exists.
+fn db_path(global: &GlobalArgs, flag: Option<PathBuf>) -> Result<PathBuf, CommandError> {
+    if let Some(path) = flag {
+        return Ok(path);
+    }
+    if global.config.is_none() && !global.config_path().exists() {
+        return Ok(PathBuf::from(DEFAULT_DB));
+    }
+    Ok(load_config(global)?.config.download.version_db)
+}
+
+fn parse_repo(s: &str) -> Result<RepoId, CommandError> {
+    s.parse()
+        .map_err(|e: String| CommandError::Usage(format!("repository {e}")))
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), CommandError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CommandError::Io {
+        context: "serialising JSON",
+        source: io::Error::other(e),
+    })?;
+    writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)
+}
+
+fn print_text(text: &str) -> Result<(), CommandError> {
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(stdout_error)
+}
+
+/// Runs one `db` subcommand.
+pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError> {
+    let path = db_path(global, args.db)?;
+    let store = JsonFileStore::new(&path);
+    let not_found = |repo: &RepoId| {
+        CommandError::NotFound(format!(
+            "{repo} is not in the version database {}",
+            path.display()
+        ))
+    };
+    match args.command {
+        DbCommand::Show { repo, format } => {
+            let db = store.load()?;
+            let records: Vec<&RepoRecord> = match &repo {
+                Some(r) => {
+                    let id = parse_repo(r)?;
+                    vec![db.get(&id).ok_or_else(|| not_found(&id))?]
+                }
+                None => db.repositories.values().collect(),
+            };
+            match (format, records.as_slice()) {
+                (OutputFormat::Json, [one]) if repo.is_some() => print_json(one)?,
+                (OutputFormat::Json, _) => print_json(&db.repositories)?,
+                (OutputFormat::Table, _) => print_text(&records_table(&records))?,
+            }
+        }
+        DbCommand::History { repo, format } => {
+            let id = parse_repo(&repo)?;
+            let db = store.load()?;
+            let record = db.get(&id).ok_or_else(|| not_found(&id))?;
+            match format {
+                OutputFormat::Json => print_json(&record.download_history)?,
+                OutputFormat::Table => print_text(&history_table(&record.download_history))?,
+            }
+        }
+        DbCommand::Set { repo, version } => {
+            let id = parse_repo(&repo)?;
+            let version = version.trim().to_string();
+            if version.is_empty() {
+                return Err(CommandError::Usage("VERSION must not be empty".into()));
+            }
+            if let Err(e) = Version::parse(&version) {
+                tracing::warn!("recording it anyway: {e}");
+            }
+            let rec = Recording {
+                version: version.clone(),
+                files: Vec::new(),
+                download_time: 0.0,
+                recorded_by: Some("db set".to_string()),
+            };
+            let previous = store.record_download(&id, &rec)?;
+            tracing::info!(
+                "{id}: now holds {version} (was {})",
+                previous.as_deref().unwrap_or("nothing")
+            );
+            print_json(&json!({
+                "repository": id.to_string(),
+                "current_version": version,
+                "previous_version": previous,
+            }))?;
+        }
+        DbCommand::Forget { repo, all } => match repo {
+            Some(r) if !all => {
+                let id = parse_repo(&r)?;
+                let found = store.forget(&id)?;
+                if found {
+                    tracing::info!("{id}: forgotten; its next release will be downloaded");
+                } else {
+                    tracing::warn!("{id} was not in the version database {}", path.display());
+                }
+                print_json(&json!({"repository": id.to_string(), "forgotten": found}))?;
+            }
+            _ => {
+                let n = store.forget_all()?;
+                tracing::info!("forgot {n} repositories");
+                print_json(&json!({"forgotten": n}))?;
+            }
+        },
+        DbCommand::Stats => {
+            let stats = store.stats()?;
+            let mut value = serde_json::to_value(&stats).map_err(|e| CommandError::Io {
+                context: "serialising JSON",
+                source: io::Error::other(e),
+            })?;
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert("path".into(), json!(path.display().to_string()));
+                obj.insert("exists".into(), json!(store.exists()?));
+            }
+            print_json(&value)?;
+        }
+        DbCommand::Check => {
+            let Some(db) = store.read()? else {
+                tracing::info!(
+                    "no version database at {} yet; it is created by the first update",
+                    path.display()
+                );
+                print_json(&json!({"path": path.display().to_string(), "exists": false}))?;
+                return Ok(exit::OK);
+            };
+            let problems = db.lint();
+            for p in &problems {
+                tracing::warn!("{}: {p}", path.display());
+            }
+            tracing::info!(
+                "{} is a valid version database ({} repositories)",
+                path.display(),
+                db.repositories.len()
+            );
+            print_json(&json!({
+                "path": path.display().to_string(),
+                "exists": true,
+                "valid": true,
+                "schema_version": db.metadata.version,
+                "repositories": db.repositories.len(),
+                "warnings": problems,
+            }))?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn records_table(records: &[&RepoRecord]) -> String {
+    let rows = records
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{}/{}", r.owner, r.repo),
+                r.current_version.clone().unwrap_or_else(|| "-".into()),
+                short_time(r.last_updated.as_deref()),
+                r.download_history.len().to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &["REPOSITORY", "CURRENT VERSION", "LAST UPDATED", "HISTORY"],
+        rows,
+    )
+}
+
+fn history_table(history: &[HistoryEntry]) -> String {
+    let rows = history
+        .iter()
+        .map(|h| {
+            let m = &h.metadata;
+            let files = m
+                .files
+                .len()
+                .max(m.downloaded_files.as_ref().map_or(0, Vec::len));
+            let verified = match (&m.recorded_by, m.files.is_empty()) {
+                (Some(by), true) => by.clone(),
+                (_, true) => "-".to_string(),
+                (_, false) => {
+                    let mut kinds: Vec<String> = m
+                        .files
+                        .iter()
+                        .map(|f| {
+                            serde_json::to_value(f.verified_by)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    kinds.join(",")
+                }
+            };
+            vec![
+                h.version.clone(),
+                h.previous_version.clone().unwrap_or_else(|| "-".into()),
+                short_time(Some(&h.downloaded_at)),
+                files.to_string(),
+                m.total_size.map_or_else(|| "-".into(), |s| s.to_string()),
+                verified,
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "VERSION",
+            "PREVIOUS",
+            "RECORDED",
+            "FILES",
+            "BYTES",
+            "VERIFIED BY",
+        ],
+        rows,
+    )
+}
+
+/// `2026-01-15T10:30:00.123456+00:00` → `2026-01-15 10:30:00` for tables.
+fn short_time(t: Option<&str>) -> String {
+    match t {
+        None => "-".into(),
+        Some(t) => match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(d) => d
+                .with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            Err(_) => t.to_string(),
+        },
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                l.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let t = table(
+            &["A", "LONGER"],
+            vec![
+                vec!["xyz".into(), "1".into()],
+                vec!["q".into(), "22".into()],
+            ],
+        );
+        assert_eq!(t, "A    LONGER\nxyz  1\nq    22\n");
+    }
+
+    #[test]
+    fn times_are_shortened_for_tables() {
+        assert_eq!(
+            short_time(Some("2026-01-15T10:30:00.123456+00:00")),
+            "2026-01-15 10:30:00"
+        );
+        assert_eq!(short_time(Some("yesterday")), "yesterday");
+        assert_eq!(short_time(None), "-");
+    }
+}
