@@ -122,13 +122,29 @@ fn a_process_killed_inside_a_write_leaves_the_old_or_the_new_state() {
     for point in ["db-write-half", "db-before-rename"] {
         let (dir, before, after) = kill_inside_write(point);
         assert_eq!(before, after, "killed at {point}: the old state is intact");
-        // The next writer is not blocked by the dead process's lock, and the leftover temp
-        // file does not confuse it.
+        let entries = || -> Vec<String> {
+            std::fs::read_dir(dir.path())
+                .expect("read dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert!(
+            entries().iter().any(|n| n.ends_with(".tmp")),
+            "killed at {point}: the temp file is left behind"
+        );
+        // The next writer is not blocked by the dead process's lock, and cleans up its temp file.
         rm(dir.path())
             .args(["db", "set", "a/b", "v1", "--db"])
             .arg(dir.path().join("version_db.json"))
             .assert()
             .success();
+        let mut left = entries();
+        left.sort();
+        assert_eq!(
+            left,
+            ["version_db.json", "version_db.json.lock"],
+            "killed at {point}"
+        );
     }
     let (_dir, _before, after) = kill_inside_write("db-after-rename");
     assert_eq!(

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use super::model::{Database, now, schema_major};
 use super::{DbError, VersionStore};
 
+const TEMP_SUFFIX: &str = ".tmp";
+
 /// The version database in a local JSON file.
 #[derive(Debug, Clone)]
 pub struct JsonFileStore {
@@ -91,26 +93,55 @@ impl JsonFileStore {
         self.path.parent()
     }
 
-    /// Writes `db` over the file: temp file, fsync, rename, fsync of the directory.
-    fn write(&self, db: &Database) -> Result<(), DbError> {
-        let dir = match self.dir() {
+    fn dir_or_cwd(&self) -> PathBuf {
+        match self.dir() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
+        }
+    }
+
+    /// Temp files are `.<db file name>.<random>.tmp`, next to the database.
+    fn temp_prefix(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "version_db.json".to_string());
+        format!(".{name}.")
+    }
+
+    /// Removes temp files left by writers that died mid-write. Only called under the lock: a
+    /// live writer holds the lock for as long as its temp file exists, so any temp file seen
+    /// now is an orphan.
+    fn remove_orphan_temp_files(&self) {
+        let prefix = self.temp_prefix();
+        let Ok(entries) = fs::read_dir(self.dir_or_cwd()) else {
+            return;
         };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => tracing::debug!("removed {name}, left by an interrupted write"),
+                    Err(e) => tracing::debug!("cannot remove {name}: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Writes `db` over the file: temp file, fsync, rename, fsync of the directory.
+    fn write(&self, db: &Database) -> Result<(), DbError> {
+        let dir = self.dir_or_cwd();
         let mut bytes = serde_json::to_vec_pretty(db).map_err(|e| DbError::Io {
             path: self.path.clone(),
             context: "cannot serialise the version database",
             source: io::Error::other(e),
         })?;
         bytes.push(b'\n');
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "version_db.json".to_string());
         let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .prefix(&self.temp_prefix())
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(&dir)
             .map_err(self.io_err("cannot create a temp file next to the database"))?;
         let write_err = self.io_err("cannot write the temp file");
@@ -261,6 +292,7 @@ impl VersionStore for JsonFileStore {
         change: &mut dyn FnMut(&mut Database) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
         let _lock = self.lock()?;
+        self.remove_orphan_temp_files();
         let mut db = self.read()?.unwrap_or_else(|| Database::new(&now()));
         change(&mut db)?;
         self.write(&db)
