@@ -1,0 +1,1 @@
+//! A fake GitHub for tests (being written).
