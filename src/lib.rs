@@ -8,5 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod exit;
+pub mod fsutil;
+pub mod github;
+pub mod net;
 pub mod repo;
 pub mod version;

@@ -6,7 +6,6 @@
 //! same rules.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -185,14 +184,12 @@ impl<'de> Deserialize<'de> for ApiUrl {
 pub(crate) fn secure_base_url(text: &str) -> Result<String, String> {
     let url = parse_base_url(text)?;
     match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(format!(
+        "https" | "http" => crate::net::check_transport(&url).map_err(|_| {
+            format!(
                 "{text:?} uses http://, which is only allowed for loopback hosts \
                  (127.0.0.0/8, ::1, localhost); use https://"
-            ));
-        }
+            )
+        })?,
         other => return Err(format!("{text:?} has scheme `{other}`, expected https")),
     }
     Ok(trim_slash(&url))
@@ -222,15 +219,6 @@ fn parse_base_url(text: &str) -> Result<url::Url, String> {
         return Err(format!("{text:?} must not have a query or fragment"));
     }
     Ok(url)
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 fn trim_slash(url: &url::Url) -> String {

@@ -9,13 +9,12 @@
 //! - A file that does not parse, or has another schema, is an error and is never written.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::model::{Database, now, schema_major};
 use super::{DbError, VersionStore};
-
-const TEMP_SUFFIX: &str = ".tmp";
+use crate::fsutil;
 
 /// The version database in a local JSON file.
 #[derive(Debug, Clone)]
@@ -93,35 +92,18 @@ impl JsonFileStore {
         self.path.parent()
     }
 
-    fn dir_or_cwd(&self) -> PathBuf {
-        match self.dir() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
-    /// Temp files are `.<db file name>.<random>.tmp`, next to the database.
-    fn temp_prefix(&self) -> String {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "version_db.json".to_string());
-        format!(".{name}.")
-    }
-
     /// Removes temp files left by writers that died mid-write. Only called under the lock: a
     /// live writer holds the lock for as long as its temp file exists, so any temp file seen
     /// now is an orphan.
     fn remove_orphan_temp_files(&self) {
-        let prefix = self.temp_prefix();
-        let Ok(entries) = fs::read_dir(self.dir_or_cwd()) else {
+        let prefix = fsutil::temp_prefix(&self.path);
+        let Ok(entries) = fs::read_dir(fsutil::dir_of(&self.path)) else {
             return;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) {
+            if name.starts_with(&prefix) && name.ends_with(fsutil::TEMP_SUFFIX) {
                 match fs::remove_file(entry.path()) {
                     Ok(()) => tracing::debug!("removed {name}, left by an interrupted write"),
                     Err(e) => tracing::debug!("cannot remove {name}: {e}"),
@@ -130,96 +112,20 @@ impl JsonFileStore {
         }
     }
 
-    /// Writes `db` over the file: temp file, fsync, rename, fsync of the directory.
+    /// Writes `db` over the file durably (see [`crate::fsutil::write_atomic`]).
     fn write(&self, db: &Database) -> Result<(), DbError> {
-        let dir = self.dir_or_cwd();
         let mut bytes = serde_json::to_vec_pretty(db).map_err(|e| DbError::Io {
             path: self.path.clone(),
             context: "cannot serialise the version database",
             source: io::Error::other(e),
         })?;
         bytes.push(b'\n');
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix())
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&dir)
-            .map_err(self.io_err("cannot create a temp file next to the database"))?;
-        let write_err = self.io_err("cannot write the temp file");
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        let result = tmp.write_all(first).and_then(|()| {
-            if pausing_at("db-write-half") {
-                tmp.as_file().sync_all()?;
-                pause("db-write-half")?;
-            }
-            tmp.write_all(rest)?;
-            tmp.as_file().sync_all()
-        });
-        result.map_err(write_err)?;
-        let permissions = fs::metadata(&self.path)
-            .map(|m| m.permissions())
-            .ok()
-            .or_else(default_permissions);
-        if let Some(permissions) = permissions {
-            fs::set_permissions(tmp.path(), permissions)
-                .map_err(self.io_err("cannot set the temp file's permissions"))?;
-        }
-        if pausing_at("db-before-rename") {
-            pause("db-before-rename").map_err(self.io_err("test pause"))?;
-        }
-        tmp.persist(&self.path)
-            .map_err(|e| self.io_err("cannot rename the temp file over the database")(e.error))?;
-        if pausing_at("db-after-rename") {
-            pause("db-after-rename").map_err(self.io_err("test pause"))?;
-        }
-        sync_dir(&dir).map_err(self.io_err("cannot fsync the database directory"))?;
-        Ok(())
+        fsutil::write_atomic(&self.path, &bytes, "db").map_err(|(context, source)| DbError::Io {
+            path: self.path.clone(),
+            context,
+            source,
+        })
     }
-}
-
-/// The mode of a database created from scratch: `rw-r--r--`, not the temp file's `rw-------`.
-#[cfg(unix)]
-fn default_permissions() -> Option<fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(fs::Permissions::from_mode(0o644))
-}
-
-/// Elsewhere a new temp file already has the ordinary permissions.
-#[cfg(not(unix))]
-fn default_permissions() -> Option<fs::Permissions> {
-    None
-}
-
-/// Makes a rename durable: on Unix, fsync the directory that holds the entry.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
-/// The environment variable that makes a write stop at a named point (`db-write-half`,
-/// `db-before-rename`, `db-after-rename`) until a line arrives on stdin. Only the crash-safety
-/// tests set it: it lets them kill a process *inside* a write without guessing with sleeps.
-pub const PAUSE_VAR: &str = "RELEASE_MONITOR_PAUSE_AT";
-
-fn pausing_at(point: &str) -> bool {
-    std::env::var_os(PAUSE_VAR).is_some_and(|v| v == point)
-}
-
-/// Announces `point` on stderr and waits for a line on stdin.
-fn pause(point: &str) -> io::Result<()> {
-    let mut err = io::stderr().lock();
-    writeln!(err, "release-monitor: paused at {point}")?;
-    err.flush()?;
-    drop(err);
-    let mut line = String::new();
-    io::stdin().read_line(&mut line)?;
-    Ok(())
 }
 
 /// Parses and checks database bytes; errors name the file, the position and the key.

@@ -12,7 +12,7 @@ mod model;
 
 use std::path::PathBuf;
 
-pub use json_file::{JsonFileStore, PAUSE_VAR};
+pub use json_file::JsonFileStore;
 pub use model::{
     DESCRIPTION, Database, FileRecord, HISTORY_LIMIT, HistoryEntry, HistoryMetadata, Metadata,
     Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,

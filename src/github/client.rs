@@ -1,0 +1,549 @@
+//! The only HTTP client: TLS roots, headers, the token rule, the HTTPS rule, retries and rate
+//! limits, and `Link` pagination. Everything that talks to GitHub goes through it.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use url::Url;
+
+use super::GithubError;
+use super::link::next_link;
+use super::models::{ErrorBody, Release};
+use super::retry::{Decision, RetryPolicy, Signals, parse_retry_after};
+use super::token::Token;
+use crate::config::Config;
+use crate::net::{check_transport, redact};
+use crate::repo::RepoId;
+
+/// `Accept` for API calls.
+pub const ACCEPT_JSON: &str = "application/vnd.github+json";
+/// `Accept` for asset bytes.
+pub const ACCEPT_OCTET: &str = "application/octet-stream";
+/// The REST API version we speak.
+pub const API_VERSION: &str = "2022-11-28";
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// What the client needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The API base (`https://api.github.com`, or `https://HOST/api/v3`).
+    pub api_url: String,
+    /// A PEM bundle trusted in addition to the system roots.
+    pub ca_cert: Option<PathBuf>,
+    /// Connect and read timeout.
+    pub timeout: Duration,
+    /// Retries and rate-limit waits.
+    pub policy: RetryPolicy,
+}
+
+impl ClientOptions {
+    /// Options from the `github:` section and `download.retry`.
+    pub fn from_config(config: &Config) -> ClientOptions {
+        let retry = &config.download.retry;
+        ClientOptions {
+            api_url: config.github.api_url.as_str().to_string(),
+            ca_cert: config.github.ca_cert.clone(),
+            timeout: config.github.timeout.as_duration(),
+            policy: RetryPolicy {
+                max_attempts: retry.max_attempts.max(1),
+                base_delay: retry.delay.as_duration(),
+                max_delay: Duration::from_secs(60),
+                max_rate_limit_wait: config.github.max_rate_limit_wait.as_duration(),
+            },
+        }
+    }
+}
+
+/// Counts of requests, for `--explain` and the benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallStats {
+    /// API requests sent (retries included).
+    pub requests: u64,
+    /// Of those, answered `304 Not Modified` (free of rate limit).
+    pub not_modified: u64,
+    /// Of those, answered with anything else: each costs one call of the rate limit.
+    pub rate_limited: u64,
+    /// Retries after transient failures or rate limits.
+    pub retries: u64,
+}
+
+/// The rate-limit budget as last reported by GitHub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RateBudget {
+    /// `X-RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `X-RateLimit-Reset` (seconds since the epoch).
+    pub reset: Option<u64>,
+}
+
+/// A final response: a success or `304`.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// 2xx or 304.
+    pub status: u16,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    /// The `ETag` header.
+    pub fn etag(&self) -> Option<&str> {
+        self.headers.get("etag").and_then(|v| v.to_str().ok())
+    }
+
+    /// The `rel="next"` URL of the `Link` header.
+    pub fn next_page(&self) -> Option<&str> {
+        self.headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_link)
+    }
+}
+
+/// The GitHub client. Cheap to share behind an `Arc`; requests may run concurrently.
+#[derive(Debug)]
+pub struct GithubClient {
+    http: reqwest::Client,
+    api: Url,
+    token: Option<Token>,
+    policy: RetryPolicy,
+    requests: AtomicU64,
+    not_modified: AtomicU64,
+    retries: AtomicU64,
+    budget: Mutex<Option<RateBudget>>,
+}
+
+impl GithubClient {
+    /// Builds the client. The token, if any, is only ever sent to the API's origin.
+    pub fn new(opts: ClientOptions, token: Option<Token>) -> Result<GithubClient, GithubError> {
+        let mut api = Url::parse(&opts.api_url).map_err(|e| GithubError::Setup {
+            message: format!("api_url {:?}: {e}", opts.api_url),
+        })?;
+        check_transport(&api).map_err(GithubError::Insecure)?;
+        if !api.path().ends_with('/') {
+            let path = format!("{}/", api.path());
+            api.set_path(&path);
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("release-monitor/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(opts.timeout)
+            .read_timeout(opts.timeout)
+            .redirect(redirect_policy());
+        if let Some(path) = &opts.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| GithubError::Setup {
+                message: format!("cannot read ca_cert {}: {e}", path.display()),
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| GithubError::Setup {
+                    message: format!("ca_cert {} is not a PEM bundle: {e}", path.display()),
+                })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|e| GithubError::Setup {
+            message: format!("cannot build the HTTP client: {e}"),
+        })?;
+        Ok(GithubClient {
+            http,
+            api,
+            token,
+            policy: opts.policy,
+            requests: AtomicU64::new(0),
+            not_modified: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            budget: Mutex::new(None),
+        })
+    }
+
+    /// `{api_url}/{path}`.
+    pub fn endpoint(&self, path: &str) -> Result<Url, GithubError> {
+        self.api
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| GithubError::Setup {
+                message: format!("bad API path {path:?}: {e}"),
+            })
+    }
+
+    /// True when `url` is on the API's origin (scheme, host and port), the only place the
+    /// token goes.
+    pub fn is_api_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.api.scheme()
+            && url.host_str() == self.api.host_str()
+            && url.port_or_known_default() == self.api.port_or_known_default()
+    }
+
+    /// Request counts so far.
+    pub fn stats(&self) -> CallStats {
+        let requests = self.requests.load(Ordering::Relaxed);
+        let not_modified = self.not_modified.load(Ordering::Relaxed);
+        CallStats {
+            requests,
+            not_modified,
+            rate_limited: requests - not_modified,
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The budget from the last response's headers.
+    pub fn budget(&self) -> Option<RateBudget> {
+        self.budget.lock().ok().and_then(|b| *b)
+    }
+
+    fn record_budget(&self, headers: &HeaderMap) {
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let b = RateBudget {
+            limit: num("x-ratelimit-limit"),
+            remaining: num("x-ratelimit-remaining"),
+            reset: num("x-ratelimit-reset"),
+        };
+        if b.remaining.is_some()
+            && let Ok(mut guard) = self.budget.lock()
+        {
+            *guard = Some(b);
+        }
+    }
+
+    /// GETs an API URL with retries; `etag` makes it conditional. Returns a 2xx or a 304;
+    /// anything else is an error that says what to do.
+    pub async fn get(&self, url: &Url, etag: Option<&str>) -> Result<ApiResponse, GithubError> {
+        check_transport(url).map_err(GithubError::Insecure)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .get(url.clone())
+                .header(ACCEPT, ACCEPT_JSON)
+                .header("X-GitHub-Api-Version", API_VERSION);
+            if let (Some(token), true) = (&self.token, self.is_api_origin(url)) {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| GithubError::Setup {
+                        message: "the token contains characters not allowed in a header"
+                            .to_string(),
+                    })?;
+                value.set_sensitive(true);
+                req = req.header(AUTHORIZATION, value);
+            }
+            if let Some(tag) = etag
+                && let Ok(v) = HeaderValue::from_str(tag)
+            {
+                req = req.header(IF_NONE_MATCH, v);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(url = %redact(url), attempt, "GET");
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => Ok((status, headers, body)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let (status, headers, body) = match outcome {
+                Ok(parts) => parts,
+                Err(e) => {
+                    if let Some(msg) = insecure_redirect(&e) {
+                        return Err(GithubError::Insecure(msg));
+                    }
+                    match self.policy.after_failure(attempt) {
+                        Decision::Retry { after, .. } => {
+                            tracing::warn!(
+                                "{}: {} (attempt {attempt}); retrying in {:.1}s",
+                                redact(url),
+                                describe_reqwest(&e),
+                                after.as_secs_f64()
+                            );
+                            self.retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(after).await;
+                            continue;
+                        }
+                        _ => {
+                            return Err(GithubError::Transport {
+                                url: redact(url),
+                                message: describe_reqwest(&e),
+                                attempts: attempt,
+                            });
+                        }
+                    }
+                }
+            };
+            self.record_budget(&headers);
+            if status == StatusCode::NOT_MODIFIED {
+                self.not_modified.fetch_add(1, Ordering::Relaxed);
+            }
+            let error_body: ErrorBody = if status.as_u16() >= 400 {
+                serde_json::from_slice(&body).unwrap_or_default()
+            } else {
+                ErrorBody::default()
+            };
+            let now = SystemTime::now();
+            let signals = signals(status.as_u16(), &headers, &error_body, now);
+            match self.policy.after_response(&signals, attempt, now) {
+                Decision::Accept if status.is_success() || status == StatusCode::NOT_MODIFIED => {
+                    return Ok(ApiResponse {
+                        status: status.as_u16(),
+                        headers,
+                        body,
+                    });
+                }
+                Decision::Accept | Decision::GiveUp => {
+                    return Err(final_error(status.as_u16(), url, error_body, attempt));
+                }
+                Decision::Retry { after, reason } => {
+                    tracing::warn!(
+                        "{}: {reason} (attempt {attempt}); retrying in {:.1}s",
+                        redact(url),
+                        after.as_secs_f64()
+                    );
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(after).await;
+                }
+                Decision::RateLimited { reset, wait } => {
+                    return Err(GithubError::RateLimited {
+                        reset: reset.map(format_epoch),
+                        wait_secs: wait.map(|w| w.as_secs()),
+                        max_wait_secs: self.policy.max_rate_limit_wait.as_secs(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A repository's releases, newest first, up to `max` (pages of up to 100, following
+    /// `Link: rel="next"`). With a cache, each page is requested conditionally.
+    pub async fn list_releases(
+        &self,
+        repo: &RepoId,
+        max: usize,
+        cache: Option<&super::etag::EtagCache>,
+    ) -> Result<Vec<Release>, GithubError> {
+        let per_page = max.clamp(1, 100);
+        let mut url = self.endpoint(&format!(
+            "repos/{}/{}/releases?per_page={per_page}",
+            repo.owner(),
+            repo.repo()
+        ))?;
+        let mut releases = Vec::new();
+        loop {
+            let key = url.to_string();
+            let cached = cache.and_then(|c| c.get(&key));
+            let resp = self
+                .get(&url, cached.as_ref().map(|c| c.etag.as_str()))
+                .await
+                .map_err(|e| e.for_repository(repo))?;
+            let (body, next) = match (resp.status, cached) {
+                (304, Some(c)) => (c.body, c.next),
+                _ => {
+                    let next = resp.next_page().map(str::to_string);
+                    if let (Some(cache), Some(etag)) = (cache, resp.etag()) {
+                        cache.put(&key, etag, resp.body.clone(), next.clone());
+                    }
+                    (resp.body, next)
+                }
+            };
+            let page: Vec<Release> =
+                serde_json::from_slice(&body).map_err(|e| GithubError::Decode {
+                    url: redact(&url),
+                    message: e.to_string(),
+                })?;
+            let empty = page.is_empty();
+            releases.extend(page);
+            if releases.len() >= max || empty {
+                break;
+            }
+            match next {
+                Some(n) => {
+                    url = Url::parse(&n).map_err(|e| GithubError::Decode {
+                        url: redact(&url),
+                        message: format!("bad Link URL: {e}"),
+                    })?;
+                    if !self.is_api_origin(&url) {
+                        return Err(GithubError::Insecure(format!(
+                            "refusing to follow a Link to {} (not the API host)",
+                            redact(&url)
+                        )));
+                    }
+                }
+                None => break,
+            }
+        }
+        releases.truncate(max);
+        Ok(releases)
+    }
+}
+
+/// Follows up to ten redirects, each to `https://` (or loopback `http://`). reqwest itself drops
+/// `Authorization` when a redirect changes scheme, host or port.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            return attempt.error(RedirectRefused(format!(
+                "more than {MAX_REDIRECTS} redirects (a redirect loop?)"
+            )));
+        }
+        match check_transport(attempt.url()) {
+            Ok(()) => attempt.follow(),
+            Err(msg) => attempt.error(RedirectRefused(format!("redirect {msg}"))),
+        }
+    })
+}
+
+/// A redirect our policy refused.
+#[derive(Debug)]
+struct RedirectRefused(String);
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// The refusal message, when `e` is a redirect our policy refused (never retried).
+fn insecure_redirect(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<RedirectRefused>() {
+            return Some(r.0.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A one-line description of a transport error, with its root cause.
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut off"
+    } else {
+        "request failed"
+    };
+    let mut root = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        root = s.to_string();
+        source = s.source();
+    }
+    if root.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {root}")
+    }
+}
+
+fn signals(status: u16, headers: &HeaderMap, body: &ErrorBody, now: SystemTime) -> Signals {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let num = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    Signals {
+        status,
+        retry_after: header("retry-after").and_then(|v| parse_retry_after(v, now)),
+        remaining: num("x-ratelimit-remaining"),
+        reset: num("x-ratelimit-reset"),
+        message: body.message.clone(),
+        documentation_url: body.documentation_url.clone(),
+    }
+}
+
+fn final_error(status: u16, url: &Url, body: ErrorBody, attempts: u32) -> GithubError {
+    match status {
+        401 => GithubError::Unauthorized,
+        404 => GithubError::NotFound { url: redact(url) },
+        _ => GithubError::Http {
+            status,
+            url: redact(url),
+            message: body.message.unwrap_or_default(),
+            attempts,
+        },
+    }
+}
+
+fn format_epoch(secs: u64) -> String {
+    chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0)
+        .map_or_else(|| secs.to_string(), |t| t.to_rfc3339())
+}
+
+/// The HTTP client and its headers, without anything GitHub-specific, for tests of the rules.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(api: &str) -> GithubClient {
+        GithubClient::new(
+            ClientOptions {
+                api_url: api.to_string(),
+                ca_cert: None,
+                timeout: Duration::from_secs(5),
+                policy: RetryPolicy::default(),
+            },
+            Some(Token::new("t0k3n")),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_token_goes_to_the_api_origin_only() {
+        let c = client("https://github.example.com/api/v3");
+        let yes = Url::parse("https://github.example.com/api/v3/repos/a/b").unwrap();
+        assert!(c.is_api_origin(&yes));
+        for other in [
+            "https://objects.githubusercontent.com/x",
+            "http://github.example.com/api/v3/x",
+            "https://github.example.com:8443/api/v3/x",
+            "https://github.example.com.evil.com/api/v3/x",
+        ] {
+            assert!(!c.is_api_origin(&Url::parse(other).unwrap()), "{other}");
+        }
+        assert!(!format!("{c:?}").contains("t0k3n"));
+    }
+
+    #[test]
+    fn endpoints_keep_an_enterprise_path_prefix() {
+        let c = client("https://github.example.com/api/v3");
+        assert_eq!(
+            c.endpoint("/repos/a/b/releases").unwrap().as_str(),
+            "https://github.example.com/api/v3/repos/a/b/releases"
+        );
+        let c = client("https://api.github.com");
+        assert_eq!(
+            c.endpoint("repos/a/b").unwrap().as_str(),
+            "https://api.github.com/repos/a/b"
+        );
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_api_is_refused() {
+        let err = GithubClient::new(
+            ClientOptions {
+                api_url: "http://github.example.com".into(),
+                ca_cert: None,
+                timeout: Duration::from_secs(5),
+                policy: RetryPolicy::default(),
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(err, GithubError::Insecure(_)), "{err}");
+    }
+}

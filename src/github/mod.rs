@@ -1,0 +1,105 @@
+//! Everything that talks to GitHub: one client ([`GithubClient`]) with one retry policy, the
+//! release and asset models, rate limits, `Link` pagination and ETag caching.
+
+mod client;
+pub mod etag;
+pub mod link;
+mod models;
+pub mod retry;
+mod token;
+
+pub use client::{
+    ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, CallStats, ClientOptions, GithubClient,
+    RateBudget,
+};
+pub use etag::{CachedPage, EtagCache};
+pub use models::{Asset, ErrorBody, Release};
+pub use retry::{Decision, RetryPolicy, Signals};
+pub use token::Token;
+
+use crate::repo::RepoId;
+
+/// Why a GitHub request failed, worded to say what to do. Never contains the token.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GithubError {
+    /// GitHub rejected the token.
+    #[error("bad credentials (check GITHUB_TOKEN)")]
+    Unauthorized,
+    /// 404 from GitHub.
+    #[error("not found: {url}")]
+    NotFound {
+        /// The URL, without its query.
+        url: String,
+    },
+    /// 404 for a repository.
+    #[error("repository not found, or private and the token cannot see it")]
+    RepositoryNotFound {
+        /// The repository.
+        repo: String,
+    },
+    /// Any other error status; `message` is GitHub's.
+    #[error("HTTP {status} from {url}: {message} (after {attempts} attempt(s))")]
+    Http {
+        /// The status.
+        status: u16,
+        /// The URL, without its query.
+        url: String,
+        /// GitHub's `message`.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The rate limit is exhausted and resets later than `github.max_rate_limit_wait`.
+    #[error(
+        "GitHub rate limit exhausted{}{}; not waiting longer than github.max_rate_limit_wait ({max_wait_secs} s)",
+        reset.as_ref().map(|r| format!(", it resets at {r}")).unwrap_or_default(),
+        wait_secs.map(|w| format!(" (in {w} s)")).unwrap_or_default()
+    )]
+    RateLimited {
+        /// When it resets.
+        reset: Option<String>,
+        /// How long that is.
+        wait_secs: Option<u64>,
+        /// The configured maximum wait.
+        max_wait_secs: u64,
+    },
+    /// The network failed, after retries.
+    #[error("{url}: {message} (after {attempts} attempt(s))")]
+    Transport {
+        /// The URL, without its query.
+        url: String,
+        /// What failed.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A URL or redirect broke the HTTPS rule.
+    #[error("{0}")]
+    Insecure(String),
+    /// A response did not have the expected shape.
+    #[error("unexpected response from {url}: {message}")]
+    Decode {
+        /// The URL, without its query.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The client could not be built (a bad CA file, a bad URL).
+    #[error("{message}")]
+    Setup {
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl GithubError {
+    /// Words a 404 as being about `repo`.
+    pub fn for_repository(self, repo: &RepoId) -> GithubError {
+        match self {
+            GithubError::NotFound { .. } => GithubError::RepositoryNotFound {
+                repo: repo.to_string(),
+            },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The one rule for where this tool may send requests: `https://`, or `http://` to a loopback
+//! host (127.0.0.0/8, ::1, `localhost`), which local test servers need. The config loader
+//! checks `api_url` with it and the GitHub client checks every request and redirect with it.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+/// True when the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Accepts `https://` URLs, and `http://` URLs to loopback hosts; explains any refusal.
+pub fn check_transport(url: &Url) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(format!(
+            "refusing {}: plain http:// is only allowed for loopback hosts (127.0.0.0/8, ::1, \
+             localhost); use https://",
+            redact(url)
+        )),
+        other => Err(format!(
+            "refusing {}: scheme `{other}` is not https",
+            redact(url)
+        )),
+    }
+}
+
+/// The URL without its query and fragment, which may carry signatures or tokens, for messages.
+pub fn redact(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn https_anywhere_http_only_on_loopback() {
+        assert!(check_transport(&url("https://api.github.com/x")).is_ok());
+        assert!(check_transport(&url("http://127.0.0.1:8080/x")).is_ok());
+        assert!(check_transport(&url("http://127.9.9.9/x")).is_ok());
+        assert!(check_transport(&url("http://[::1]:80/x")).is_ok());
+        assert!(check_transport(&url("http://LOCALHOST/x")).is_ok());
+        let err = check_transport(&url("http://github.example.com/x?sig=secret")).unwrap_err();
+        assert!(err.contains("loopback") && !err.contains("secret"), "{err}");
+        assert!(check_transport(&url("ftp://127.0.0.1/x")).is_err());
+        assert!(check_transport(&url("http://localhost.evil.com/x")).is_err());
+        assert!(check_transport(&url("http://10.0.0.1/x")).is_err());
+    }
+}
