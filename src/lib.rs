@@ -10,6 +10,7 @@ pub mod db;
 pub mod exit;
 pub mod fsutil;
 pub mod github;
+pub mod monitor;
 pub mod net;
 pub mod repo;
 pub mod version;

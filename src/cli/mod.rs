@@ -5,6 +5,7 @@
 
 mod config;
 mod db;
+mod monitor;
 mod version;
 
 use std::io;
@@ -84,6 +85,43 @@ pub enum Command {
     Version(VersionCommand),
     /// Inspect and edit the version database.
     Db(DbArgs),
+    /// Check every configured repository and report new releases as JSON.
+    Monitor(MonitorArgs),
+}
+
+/// `release-monitor monitor`
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Write the report to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report format.
+    #[arg(short = 'f', long, value_enum, default_value_t = ReportFormat::Json)]
+    pub format: ReportFormat,
+    /// Where ETags are kept between runs, for conditional requests.
+    #[arg(
+        short = 's',
+        long,
+        value_name = "FILE",
+        default_value = "release_state.json"
+    )]
+    pub state_file: PathBuf,
+    /// Report the selected release of every repository, new or not.
+    #[arg(long)]
+    pub force_check: bool,
+    /// Explain on stderr: candidates, drops and why, the winner, the comparison with the
+    /// database, and the API calls spent.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// JSON (the seed tool's format).
+    Json,
+    /// The same content as YAML.
+    Yaml,
 }
 
 /// `release-monitor db ...`
@@ -212,6 +250,9 @@ pub enum CommandError {
     /// The version database is damaged, or could not be read or written.
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    /// GitHub could not be reached or refused (only before any repository was checked).
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),
@@ -235,6 +276,10 @@ impl CommandError {
             CommandError::Config(_) | CommandError::Usage(_) => exit::USAGE,
             CommandError::Db(e) if e.is_invalid_file() => exit::USAGE,
             CommandError::Db(_) | CommandError::NotFound(_) => exit::PARTIAL_FAILURE,
+            CommandError::Github(
+                crate::github::GithubError::Setup { .. } | crate::github::GithubError::Insecure(_),
+            ) => exit::USAGE,
+            CommandError::Github(_) => exit::PARTIAL_FAILURE,
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
         }
@@ -263,5 +308,6 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Config(ConfigCommand::Check) => config::check(&cli.global),
         Command::Version(cmd) => version::run(cmd),
         Command::Db(args) => db::run(&cli.global, args),
+        Command::Monitor(args) => monitor::run(&cli.global, args),
     }
 }

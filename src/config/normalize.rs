@@ -77,6 +77,7 @@ pub(crate) fn normalize(
                 .max_releases_per_repo
                 .map_or(DEFAULT_MAX_RELEASES, |v| v.0),
             include_prereleases: s.include_prereleases.unwrap_or(false),
+            concurrency: s.concurrency.map_or(DEFAULT_CONCURRENCY, |v| v.0),
         }
     };
 

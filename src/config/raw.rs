@@ -136,6 +136,7 @@ pub(crate) struct RawSettings {
     pub rate_limit_delay: Option<NonNegSecs>,
     pub max_releases_per_repo: Option<Bounded<1, 1000>>,
     pub include_prereleases: Option<bool>,
+    pub concurrency: Option<Bounded<1, 64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -98,6 +98,8 @@ pub struct Settings {
     pub max_releases_per_repo: u32,
     /// The last fallback for `include_prereleases` (default false).
     pub include_prereleases: bool,
+    /// Repositories checked at once, 1..=64 (default 4).
+    pub concurrency: u32,
 }
 
 /// `github:` — where the API is and how long to wait for it.

@@ -519,6 +519,11 @@ impl Scheme {
         self.strategy
     }
 
+    /// The `tag_filter`, if any.
+    pub fn tag_filter(&self) -> Option<&Regex> {
+        self.tag_filter.as_ref()
+    }
+
     /// Parses a tag under these rules.
     pub fn parse(&self, tag: &str) -> Result<Version, VersionError> {
         let tag = tag.trim();

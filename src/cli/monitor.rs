@@ -1,0 +1,99 @@
+//! `release-monitor monitor`: check every repository and report new releases.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, stdout_error};
+use crate::config::Env;
+use crate::db::{JsonFileStore, VersionStore};
+use crate::exit;
+use crate::github::{ClientOptions, EtagCache, GithubClient, Token};
+use crate::monitor::{self, Options};
+
+/// Runs the monitor and writes the report.
+pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandError> {
+    let loaded = load_config(global)?;
+    let config = loaded.config;
+    let token = Token::from_env(&Env::from_process());
+    if token.is_none() {
+        tracing::info!(
+            "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
+        );
+    }
+    let db = JsonFileStore::new(&config.download.version_db).load()?;
+    let client = Arc::new(GithubClient::new(
+        ClientOptions::from_config(&config),
+        token,
+    )?);
+    let cache = Arc::new(EtagCache::load(&args.state_file));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            context: "starting the async runtime",
+            source,
+        })?;
+    let opts = Options {
+        force_check: args.force_check,
+        explain: args.explain,
+    };
+    let report = runtime.block_on(monitor::run(
+        &config,
+        client.clone(),
+        &db,
+        cache.clone(),
+        opts,
+    ));
+    if let Err(e) = cache.save() {
+        tracing::warn!(
+            "cannot write the state file {}: {e} (the next run will not use conditional requests)",
+            args.state_file.display()
+        );
+    }
+    let stats = client.stats();
+    if args.explain {
+        let budget = client
+            .budget()
+            .and_then(|b| b.remaining)
+            .map_or_else(|| "unknown".to_string(), |r| r.to_string());
+        eprintln!(
+            "API calls: {} requests, {} answered 304 (free), {} counted against the rate limit, {} retries; remaining budget {budget}",
+            stats.requests, stats.not_modified, stats.rate_limited, stats.retries
+        );
+    }
+    let text = match args.format {
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {
+                context: "serialising the report",
+                source: io::Error::other(e),
+            })?
+        }
+        ReportFormat::Yaml => serde_saphyr::to_string(&report).map_err(|e| CommandError::Io {
+            context: "serialising the report",
+            source: io::Error::other(e.to_string()),
+        })?,
+    };
+    let mut bytes = text.into_bytes();
+    if !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    match &args.output {
+        Some(path) => crate::fsutil::write_atomic(path, &bytes, "report")
+            .map_err(|(context, source)| CommandError::Io { context, source })?,
+        None => io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .map_err(stdout_error)?,
+    }
+    tracing::info!(
+        "{} repositories checked, {} new releases, {} failed",
+        report.total_repositories_checked,
+        report.new_releases_found,
+        report.errors.len()
+    );
+    Ok(if report.errors.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_FAILURE
+    })
+}
