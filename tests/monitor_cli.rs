@@ -149,12 +149,18 @@ fn the_report_has_the_seed_format() {
     let asset = &rel["assets"][0];
     assert_eq!(asset["name"], "tool-linux-amd64.tar.gz");
     assert!(
-        asset["digest"].as_str().is_some_and(|d| d.starts_with("sha256:")),
+        asset["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
         "{asset}"
     );
     assert!(asset.get("browser_download_url").is_some());
     // The timestamp is ISO 8601 with an offset.
-    assert!(r["timestamp"].as_str().is_some_and(|t| t.ends_with("+00:00")));
+    assert!(
+        r["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+00:00"))
+    );
     // Required request headers.
     let req = s
         .fake
@@ -162,7 +168,10 @@ fn the_report_has_the_seed_format() {
         .into_iter()
         .find(|r| r.path == "/repos/acme/tool/releases")
         .expect("releases requested");
-    assert!(req.header("user-agent").is_some_and(|u| u.starts_with("release-monitor/")));
+    assert!(
+        req.header("user-agent")
+            .is_some_and(|u| u.starts_with("release-monitor/"))
+    );
     assert_eq!(req.header("accept"), Some("application/vnd.github+json"));
     assert_eq!(req.header("x-github-api-version"), Some("2022-11-28"));
     assert_eq!(
@@ -231,7 +240,8 @@ fn pagination_follows_link_across_three_pages() {
         let v = if i == 249 { 999 } else { 249 - i };
         releases.push_str(&format!("      - {{tag_name: v1.{v}.0}}\n"));
     }
-    let scenario = format!("repositories:\n  - owner: big\n    repo: project\n    releases:\n{releases}");
+    let scenario =
+        format!("repositories:\n  - owner: big\n    repo: project\n    releases:\n{releases}");
     let s = Setup::new(
         &scenario,
         "settings:\n  max_releases_per_repo: 250\n",
@@ -246,7 +256,11 @@ fn pagination_follows_link_across_three_pages() {
         .filter(|r| r.path == "/repos/big/project/releases")
         .collect();
     assert_eq!(pages.len(), 3, "three pages");
-    assert!(pages.iter().all(|p| p.query.as_deref().is_some_and(|q| q.contains("per_page=100"))));
+    assert!(pages.iter().all(|p| {
+        p.query
+            .as_deref()
+            .is_some_and(|q| q.contains("per_page=100"))
+    }));
 }
 
 #[test]
@@ -257,9 +271,9 @@ fn a_missing_repository_fails_alone() {
     assert_eq!(r["total_repositories_checked"], 3);
     assert_eq!(r["errors"][0]["repository"], "acme/ghost");
     assert!(
-        r["errors"][0]["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("repository not found, or private and the token cannot see it")),
+        r["errors"][0]["error"].as_str().is_some_and(
+            |e| e.contains("repository not found, or private and the token cannot see it")
+        ),
         "{}",
         r["errors"]
     );
@@ -281,9 +295,8 @@ fn bad_credentials_say_what_to_do() {
 
 #[test]
 fn a_burst_of_502s_is_retried_and_recovered() {
-    let scenario = format!(
-        "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    responses: [502, 502]\n"
-    );
+    let scenario =
+        format!("{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    responses: [502, 502]\n");
     let s = Setup::new(&scenario, "", &["acme/tool"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     assert_eq!(tags(&r), ["v1.2.0"]);
@@ -328,7 +341,10 @@ fn a_rate_limit_too_far_away_stops_with_the_reset_time() {
     let s = Setup::new(&scenario, "", &["acme/tool"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     let err = r["errors"][0]["error"].as_str().unwrap_or_default();
-    assert!(err.contains("rate limit") && err.contains("resets at"), "{err}");
+    assert!(
+        err.contains("rate limit") && err.contains("resets at"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -364,12 +380,19 @@ fn a_second_run_uses_etags_and_gets_304s() {
 #[test]
 fn the_token_never_appears_in_output_even_at_trace_level() {
     let s = Setup::new(BASIC, "", &["acme/tool", "acme/ghost"]);
-    let out = s.monitor(Some(TOKEN)).args(["-vvv", "--explain"]).assert().code(1);
+    let out = s
+        .monitor(Some(TOKEN))
+        .args(["-vvv", "--explain"])
+        .assert()
+        .code(1);
     let o = out.get_output();
     for (name, stream) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
         let text = String::from_utf8_lossy(stream);
         assert!(!text.contains(TOKEN), "the token leaked on {name}");
-        assert!(!text.contains("TESTTOKEN"), "part of the token leaked on {name}");
+        assert!(
+            !text.contains("TESTTOKEN"),
+            "part of the token leaked on {name}"
+        );
     }
     // The trace level really was on (so the check above means something).
     assert!(String::from_utf8_lossy(&o.stderr).contains("GET"));
@@ -396,5 +419,66 @@ fn a_damaged_version_database_stops_the_run() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("version_db.json:1:"));
-    assert_eq!(std::fs::read(s.path("version_db.json")).expect("read"), b"{not json");
+    assert_eq!(
+        std::fs::read(s.path("version_db.json")).expect("read"),
+        b"{not json"
+    );
+}
+
+#[test]
+fn the_token_is_never_sent_to_another_host_after_a_redirect() {
+    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    // GitHub redirects renamed repositories; here the listing moves to the second origin.
+    let moved = format!(
+        "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"{}/repos/acme/tool/releases\"\n",
+        s.fake.asset_origin()
+    );
+    s.fake
+        .set_scenario(Scenario::from_yaml(&moved).expect("scenario parses"));
+    s.monitor(Some(TOKEN)).assert().code(1);
+    let requests = s.fake.requests();
+    let api = requests
+        .iter()
+        .find(|r| r.origin == Origin::Api)
+        .expect("the API was asked");
+    assert!(
+        api.header("authorization").is_some(),
+        "the API gets the token"
+    );
+    let other: Vec<_> = requests
+        .iter()
+        .filter(|r| r.origin == Origin::Assets)
+        .collect();
+    assert!(!other.is_empty(), "the redirect was followed");
+    for r in other {
+        assert_eq!(r.header("authorization"), None, "no token to {}", r.path);
+        assert!(
+            r.headers.iter().all(|(_, v)| !v.contains("TESTTOKEN")),
+            "no token in any header to {}",
+            r.path
+        );
+    }
+}
+
+#[test]
+fn a_redirect_to_plain_http_is_refused() {
+    let scenario = format!(
+        "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"http://downloads.example.com/releases\"\n"
+    );
+    let s = Setup::new(&scenario, "", &["acme/tool", "acme/other"]);
+    let r = report(&mut s.monitor(Some(TOKEN)), 1);
+    assert_eq!(tags(&r), ["other-1.0"]);
+    let err = r["errors"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("refusing") && err.contains("http://downloads.example.com"),
+        "{err}"
+    );
+    // Refused, not retried.
+    let hits = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/repos/acme/tool/releases")
+        .count();
+    assert_eq!(hits, 1);
 }
