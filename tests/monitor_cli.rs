@@ -217,6 +217,23 @@ fn target_version_pins_a_release() {
 }
 
 #[test]
+fn a_target_version_older_than_the_listed_releases_is_fetched_by_tag() {
+    let s = Setup::new(
+        BASIC,
+        "  repository_overrides:\n    acme/tool: {target_version: \"v1.1.0\"}\nsettings:\n  max_releases_per_repo: 2\n",
+        &["acme/tool"],
+    );
+    let r = report(&mut s.monitor(Some(TOKEN)), 0);
+    assert_eq!(tags(&r), ["v1.1.0"]);
+    assert!(
+        s.fake
+            .requests()
+            .iter()
+            .any(|r| r.path == "/repos/acme/tool/releases/tags/v1.1.0" && r.status == 200)
+    );
+}
+
+#[test]
 fn what_the_database_holds_is_not_new() {
     let s = Setup::new(BASIC, "", &["acme/tool", "acme/other"]);
     Command::cargo_bin("release-monitor")

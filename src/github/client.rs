@@ -389,6 +389,39 @@ impl GithubClient {
     }
 }
 
+impl GithubClient {
+    /// The release tagged `tag` (`GET /repos/{o}/{r}/releases/tags/{tag}`), or `None` if there
+    /// is none. The tag is percent-encoded as one path segment.
+    pub async fn release_by_tag(
+        &self,
+        repo: &RepoId,
+        tag: &str,
+    ) -> Result<Option<Release>, GithubError> {
+        let mut url = self.endpoint(&format!(
+            "repos/{}/{}/releases/tags",
+            repo.owner(),
+            repo.repo()
+        ))?;
+        url.path_segments_mut()
+            .map_err(|()| GithubError::Setup {
+                message: "the API URL cannot have a path".to_string(),
+            })?
+            .push(tag);
+        match self.get(&url, None).await {
+            Ok(resp) => {
+                serde_json::from_slice(&resp.body)
+                    .map(Some)
+                    .map_err(|e| GithubError::Decode {
+                        url: redact(&url),
+                        message: e.to_string(),
+                    })
+            }
+            Err(GithubError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Follows up to ten redirects, each to `https://` (or loopback `http://`). reqwest itself drops
 /// `Authorization` when a redirect changes scheme, host or port.
 fn redirect_policy() -> reqwest::redirect::Policy {

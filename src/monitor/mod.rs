@@ -107,6 +107,31 @@ pub async fn run(
     report
 }
 
+/// The release for a pinned `target`, trying the spelling given, then with or without a `v`.
+async fn fetch_pinned(
+    client: &GithubClient,
+    repo: &RepoId,
+    target: &str,
+) -> Result<Option<crate::github::Release>, GithubError> {
+    let target = target.trim();
+    let mut spellings = vec![target.to_string()];
+    match target.strip_prefix(['v', 'V']) {
+        Some(bare) => spellings.push(bare.to_string()),
+        None => spellings.push(format!("v{target}")),
+    }
+    for tag in spellings {
+        if let Some(r) = client
+            .release_by_tag(repo, &tag)
+            .await
+            .map_err(|e| e.for_repository(repo))?
+            && !r.draft
+        {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
 async fn check(
     client: &GithubClient,
     cache: &EtagCache,
@@ -127,6 +152,30 @@ async fn check(
         }
     };
     let mut selection = select(&releases, rules);
+    if let (None, Some(target)) = (&selection.winner, &rules.target_version) {
+        // The pin may be older than the releases listed: ask for it by tag.
+        match fetch_pinned(client, &repo, target).await {
+            Ok(Some(release)) => {
+                selection.explain.push(format!(
+                    "  {target} is not among the {} listed releases; fetched it by tag",
+                    releases.len()
+                ));
+                let pinned = select(std::slice::from_ref(&release), rules);
+                selection.explain.extend(pinned.explain);
+                selection.winner = pinned.winner;
+            }
+            Ok(None) => selection
+                .explain
+                .push(format!("  target_version {target}: no such release")),
+            Err(e) => {
+                return Outcome {
+                    repo,
+                    explain: vec![format!("  error: {e}")],
+                    result: Err(e),
+                };
+            }
+        }
+    }
     for w in &selection.warnings {
         tracing::warn!("{repo}: {w}");
     }
