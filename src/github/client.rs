@@ -506,7 +506,13 @@ fn final_error(status: u16, url: &Url, body: ErrorBody, attempts: u32) -> Github
         _ => GithubError::Http {
             status,
             url: redact(url),
-            message: body.message.unwrap_or_default(),
+            message: body.message.unwrap_or_else(|| {
+                StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("no message")
+                    .to_string()
+            }),
             attempts,
         },
     }
