@@ -200,16 +200,8 @@ fn history_table(history: &[HistoryEntry]) -> String {
                 (Some(by), true) => by.clone(),
                 (_, true) => "-".to_string(),
                 (_, false) => {
-                    let mut kinds: Vec<String> = m
-                        .files
-                        .iter()
-                        .map(|f| {
-                            serde_json::to_value(f.verified_by)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default()
-                        })
-                        .collect();
+                    let mut kinds: Vec<&str> =
+                        m.files.iter().map(|f| f.verified_by.as_str()).collect();
                     kinds.sort();
                     kinds.dedup();
                     kinds.join(",")

@@ -147,6 +147,18 @@ pub enum VerifiedBy {
     None,
 }
 
+impl VerifiedBy {
+    /// The name written in the database (`digest`, `checksum-file`, `sidecar`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifiedBy::Digest => "digest",
+            VerifiedBy::ChecksumFile => "checksum-file",
+            VerifiedBy::Sidecar => "sidecar",
+            VerifiedBy::None => "none",
+        }
+    }
+}
+
 /// What a caller records for one repository.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
@@ -425,6 +437,14 @@ mod tests {
         let json = serde_json::to_value(h).unwrap();
         assert_eq!(json["metadata"]["files"][0]["verified_by"], "digest");
         assert_eq!(json["metadata"]["files"][1]["verified_by"], "none");
+        for v in [
+            VerifiedBy::Digest,
+            VerifiedBy::ChecksumFile,
+            VerifiedBy::Sidecar,
+            VerifiedBy::None,
+        ] {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
         let stats = db.stats();
         assert_eq!((stats.files_recorded, stats.bytes_recorded), (2, 15));
     }
