@@ -86,7 +86,7 @@ fn default_permissions() -> Option<fs::Permissions> {
 }
 
 /// Makes a rename durable: on Unix, fsync the directory that holds the entry.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         fs::File::open(dir)?.sync_all()

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod download;
 pub mod exit;
 pub mod fsutil;
 pub mod github;

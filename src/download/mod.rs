@@ -1,0 +1,7 @@
+//! The downloader's stages, following the data flow: `verify` (which upstream checksum applies,
+//! and streaming hashes) and `store` (safe paths, durable placement, deduplication, free space).
+//!
+//! The stages that fetch and run them (`download` and `monitor --download`) are not wired up yet.
+
+pub mod store;
+pub mod verify;
