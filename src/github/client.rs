@@ -220,6 +220,62 @@ impl GithubClient {
     /// GETs an API URL with retries; `etag` makes it conditional. Returns a 2xx or a 304;
     /// anything else is an error that says what to do.
     pub async fn get(&self, url: &Url, etag: Option<&str>) -> Result<ApiResponse, GithubError> {
+        let mut headers = HeaderMap::new();
+        if let Some(tag) = etag
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            headers.insert(IF_NONE_MATCH, v);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = self.send(url, ACCEPT_JSON, &headers).await?;
+            let status = resp.status().as_u16();
+            let resp_headers = resp.headers().clone();
+            match resp.bytes().await {
+                Ok(body) => {
+                    return Ok(ApiResponse {
+                        status,
+                        headers: resp_headers,
+                        body,
+                    });
+                }
+                Err(e) => match self.policy.after_failure(attempt) {
+                    Decision::Retry { after, .. } => {
+                        self.note_retry(url, &describe_reqwest(&e), attempt, after).await;
+                    }
+                    _ => {
+                        return Err(GithubError::Transport {
+                            url: redact(url),
+                            message: describe_reqwest(&e),
+                            attempts: attempt,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    async fn note_retry(&self, url: &Url, reason: &str, attempt: u32, after: Duration) {
+        tracing::warn!(
+            "{}: {reason} (attempt {attempt}); retrying in {:.1}s",
+            redact(url),
+            after.as_secs_f64()
+        );
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(after).await;
+    }
+
+    /// Sends one GET with the retry policy and returns the response with its body unread: a
+    /// 2xx, a 304, or a 416 (which a resumed download handles). Every other status is retried or
+    /// turned into an error. `accept` is the `Accept` header; `extra` adds headers (`Range`,
+    /// `If-Range`, `If-None-Match`). The token is added only for the API's origin.
+    pub async fn send(
+        &self,
+        url: &Url,
+        accept: &str,
+        extra: &HeaderMap,
+    ) -> Result<reqwest::Response, GithubError> {
         check_transport(url).map_err(GithubError::Insecure)?;
         let mut attempt = 0;
         loop {
@@ -227,8 +283,9 @@ impl GithubClient {
             let mut req = self
                 .http
                 .get(url.clone())
-                .header(ACCEPT, ACCEPT_JSON)
-                .header("X-GitHub-Api-Version", API_VERSION);
+                .header(ACCEPT, accept)
+                .header("X-GitHub-Api-Version", API_VERSION)
+                .headers(extra.clone());
             if let (Some(token), true) = (&self.token, self.is_api_origin(url)) {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                     .map_err(|_| GithubError::Setup {
@@ -238,40 +295,18 @@ impl GithubClient {
                 value.set_sensitive(true);
                 req = req.header(AUTHORIZATION, value);
             }
-            if let Some(tag) = etag
-                && let Ok(v) = HeaderValue::from_str(tag)
-            {
-                req = req.header(IF_NONE_MATCH, v);
-            }
             self.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(url = %redact(url), attempt, "GET");
-            let outcome = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body)),
-                        Err(e) => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            let (status, headers, body) = match outcome {
-                Ok(parts) => parts,
+            let resp = match req.send().await {
+                Ok(resp) => resp,
                 Err(e) => {
                     if let Some(msg) = insecure_redirect(&e) {
                         return Err(GithubError::Insecure(msg));
                     }
                     match self.policy.after_failure(attempt) {
                         Decision::Retry { after, .. } => {
-                            tracing::warn!(
-                                "{}: {} (attempt {attempt}); retrying in {:.1}s",
-                                redact(url),
-                                describe_reqwest(&e),
-                                after.as_secs_f64()
-                            );
-                            self.retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(after).await;
+                            self.note_retry(url, &describe_reqwest(&e), attempt, after)
+                                .await;
                             continue;
                         }
                         _ => {
@@ -284,36 +319,25 @@ impl GithubClient {
                     }
                 }
             };
-            self.record_budget(&headers);
+            let status = resp.status();
+            self.record_budget(resp.headers());
             if status == StatusCode::NOT_MODIFIED {
                 self.not_modified.fetch_add(1, Ordering::Relaxed);
             }
-            let error_body: ErrorBody = if status.as_u16() >= 400 {
-                serde_json::from_slice(&body).unwrap_or_default()
-            } else {
-                ErrorBody::default()
-            };
+            if status.is_success()
+                || status == StatusCode::NOT_MODIFIED
+                || status == StatusCode::RANGE_NOT_SATISFIABLE
+            {
+                return Ok(resp);
+            }
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.unwrap_or_default();
+            let error_body: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
             let now = SystemTime::now();
             let signals = signals(status.as_u16(), &headers, &error_body, now);
             match self.policy.after_response(&signals, attempt, now) {
-                Decision::Accept if status.is_success() || status == StatusCode::NOT_MODIFIED => {
-                    return Ok(ApiResponse {
-                        status: status.as_u16(),
-                        headers,
-                        body,
-                    });
-                }
-                Decision::Accept | Decision::GiveUp => {
-                    return Err(final_error(status.as_u16(), url, error_body, attempt));
-                }
                 Decision::Retry { after, reason } => {
-                    tracing::warn!(
-                        "{}: {reason} (attempt {attempt}); retrying in {:.1}s",
-                        redact(url),
-                        after.as_secs_f64()
-                    );
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(after).await;
+                    self.note_retry(url, &reason, attempt, after).await;
                 }
                 Decision::RateLimited { reset, wait } => {
                     return Err(GithubError::RateLimited {
@@ -322,8 +346,16 @@ impl GithubClient {
                         max_wait_secs: self.policy.max_rate_limit_wait.as_secs(),
                     });
                 }
+                Decision::Accept | Decision::GiveUp => {
+                    return Err(final_error(status.as_u16(), url, error_body, attempt));
+                }
             }
         }
+    }
+
+    /// The retry policy, for callers that retry whole transfers (a body cut off mid-way).
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     /// A repository's releases, newest first, up to `max` (pages of up to 100, following
