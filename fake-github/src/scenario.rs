@@ -285,7 +285,7 @@ impl Scenario {
                 let mut names = HashSet::new();
                 for asset in &release.assets {
                     let name = &asset.name;
-                    if name.is_empty() || name.contains('/') {
+                    if name.is_empty() {
                         return invalid(format!("{full} {tag}: bad asset name {name:?}"));
                     }
                     if !names.insert(name.as_str()) {

@@ -5,6 +5,7 @@
 
 mod config;
 mod db;
+mod download;
 mod monitor;
 mod version;
 
@@ -87,6 +88,22 @@ pub enum Command {
     Db(DbArgs),
     /// Check every configured repository and report new releases as JSON.
     Monitor(MonitorArgs),
+    /// Download, verify, store and record the releases of a monitor report.
+    Download(DownloadArgs),
+}
+
+/// `release-monitor download`
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The monitor report to read (`-` or absent: stdin).
+    #[arg(short = 'i', long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Print the plan (each asset, its destination, each skip and why); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Download even when the database already holds the version.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `release-monitor monitor`
@@ -113,6 +130,12 @@ pub struct MonitorArgs {
     /// database, and the API calls spent.
     #[arg(long)]
     pub explain: bool,
+    /// Also download the new releases, and add `download_results` to the report.
+    #[arg(long)]
+    pub download: bool,
+    /// With `--download`: print the download plan; write no files and no database.
+    #[arg(long, requires = "download")]
+    pub dry_run: bool,
 }
 
 /// Report formats.
@@ -309,5 +332,6 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Version(cmd) => version::run(cmd),
         Command::Db(args) => db::run(&cli.global, args),
         Command::Monitor(args) => monitor::run(&cli.global, args),
+        Command::Download(args) => download::run(&cli.global, args),
     }
 }

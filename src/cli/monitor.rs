@@ -25,6 +25,11 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         ClientOptions::from_config(&config),
         token,
     )?);
+    let stage = if args.download {
+        Some(super::download::Stage::new(&config)?)
+    } else {
+        None
+    };
     let cache = Arc::new(EtagCache::load(&args.state_file));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -61,14 +66,35 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             stats.requests, stats.not_modified, stats.rate_limited, stats.retries
         );
     }
+    let downloads = stage.as_ref().map(|s| {
+        s.download(
+            &config,
+            &report,
+            crate::download::Options {
+                dry_run: args.dry_run,
+                force: false,
+            },
+        )
+    });
+    let mut value = serde_json::to_value(&report).map_err(|e| CommandError::Io {
+        context: "serialising the report",
+        source: io::Error::other(e),
+    })?;
+    if let (Some(d), Some(obj)) = (&downloads, value.as_object_mut()) {
+        let results = serde_json::to_value(d).map_err(|e| CommandError::Io {
+            context: "serialising the report",
+            source: io::Error::other(e),
+        })?;
+        obj.insert("download_results".to_string(), results);
+    }
     let text = match args.format {
         ReportFormat::Json => {
-            serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {
+            serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
                 context: "serialising the report",
                 source: io::Error::other(e),
             })?
         }
-        ReportFormat::Yaml => serde_saphyr::to_string(&report).map_err(|e| CommandError::Io {
+        ReportFormat::Yaml => serde_saphyr::to_string(&value).map_err(|e| CommandError::Io {
             context: "serialising the report",
             source: io::Error::other(e.to_string()),
         })?,
@@ -91,7 +117,8 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         report.new_releases_found,
         report.errors.len()
     );
-    Ok(if report.errors.is_empty() {
+    let download_failed = downloads.as_ref().is_some_and(|d| !d.failed.is_empty());
+    Ok(if report.errors.is_empty() && !download_failed {
         exit::OK
     } else {
         exit::PARTIAL_FAILURE

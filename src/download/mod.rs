@@ -3,5 +3,11 @@
 //!
 //! The stages that fetch and run them (`download` and `monitor --download`) are not wired up yet.
 
+pub mod fetch;
+mod run;
 pub mod store;
 pub mod verify;
+
+pub use run::{
+    DownloadReport, DownloadedRelease, Failed, Options, Planned, Skipped, StoredFile, run,
+};

@@ -242,7 +242,8 @@ impl GithubClient {
                 }
                 Err(e) => match self.policy.after_failure(attempt) {
                     Decision::Retry { after, .. } => {
-                        self.note_retry(url, &describe_reqwest(&e), attempt, after).await;
+                        self.note_retry(url, &describe_reqwest(&e), attempt, after)
+                            .await;
                     }
                     _ => {
                         return Err(GithubError::Transport {

@@ -182,7 +182,13 @@ async fn check(
     let result = match &selection.winner {
         None => Ok(None),
         Some((release, version)) => {
-            let (new, why) = is_new(release, version, current.as_deref(), rules, &releases);
+            let (new, why) = is_new(
+                &release.tag_name,
+                version,
+                current.as_deref(),
+                rules,
+                &releases,
+            );
             selection.explain.push(format!("  {why}"));
             (new || opts.force_check)
                 .then(|| ReportedRelease::new(&repo, release, current.clone()))

@@ -151,13 +151,13 @@ pub fn select(releases: &[Release], rules: &Rules) -> Selection {
     }
 }
 
-/// Whether `winner` is new compared with the version the database holds.
+/// Whether the release tagged `tag` (read as `version`) is new compared with the version the database holds.
 ///
 /// Returns the verdict and a sentence for `--explain`. No record means new. A held version that
 /// cannot be compared (another family, not a version) also counts as new, with a warning, so a
 /// changed tag scheme is noticed rather than silently ignored.
 pub fn is_new(
-    winner: &Release,
+    tag: &str,
     version: &Version,
     current: Option<&str>,
     rules: &Rules,
@@ -185,7 +185,7 @@ pub fn is_new(
             Some(r) => release_version(&rules.scheme, r),
             None => {
                 return (
-                    winner.tag_name != current,
+                    tag != current,
                     format!(
                         "the held {current} is not among the listed releases; comparing tags only"
                     ),
@@ -196,15 +196,9 @@ pub fn is_new(
         rules.scheme.parse(current)
     };
     match held.and_then(|h| version.compare(&h)) {
-        Ok(Ordering::Greater) => (true, format!("new: {} > held {current}", winner.tag_name)),
-        Ok(Ordering::Equal) => (
-            false,
-            format!("not new: {} = held {current}", winner.tag_name),
-        ),
-        Ok(Ordering::Less) => (
-            false,
-            format!("not new: {} < held {current}", winner.tag_name),
-        ),
+        Ok(Ordering::Greater) => (true, format!("new: {} > held {current}", tag)),
+        Ok(Ordering::Equal) => (false, format!("not new: {} = held {current}", tag)),
+        Ok(Ordering::Less) => (false, format!("not new: {} < held {current}", tag)),
         Err(e) => (
             true,
             format!("new (cannot compare with the held {current}: {e})"),
@@ -319,12 +313,12 @@ mod tests {
         let r = rules();
         let rs = [rel("v1.2.0", false, false)];
         let v = Version::parse("v1.2.0").unwrap();
-        assert!(is_new(&rs[0], &v, None, &r, &rs).0);
-        assert!(is_new(&rs[0], &v, Some("v1.1.9"), &r, &rs).0);
-        assert!(!is_new(&rs[0], &v, Some("1.2.0"), &r, &rs).0);
-        assert!(!is_new(&rs[0], &v, Some("v1.10.0"), &r, &rs).0);
+        assert!(is_new(&rs[0].tag_name, &v, None, &r, &rs).0);
+        assert!(is_new(&rs[0].tag_name, &v, Some("v1.1.9"), &r, &rs).0);
+        assert!(!is_new(&rs[0].tag_name, &v, Some("1.2.0"), &r, &rs).0);
+        assert!(!is_new(&rs[0].tag_name, &v, Some("v1.10.0"), &r, &rs).0);
         // Not comparable: reported as new, with the reason.
-        let (new, why) = is_new(&rs[0], &v, Some("cli-v9"), &r, &rs);
+        let (new, why) = is_new(&rs[0].tag_name, &v, Some("cli-v9"), &r, &rs);
         assert!(new && why.contains("cannot compare"), "{why}");
     }
 }

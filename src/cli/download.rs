@@ -1,0 +1,111 @@
+//! `release-monitor download`: download the releases of a monitor report.
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
+use crate::config::{Config, Env};
+use crate::db::{JsonFileStore, VersionStore};
+use crate::download::{self, DownloadReport, Options};
+use crate::exit;
+use crate::github::{ClientOptions, GithubClient, Token};
+use crate::monitor::Report;
+
+/// The client, the database and a runtime, as both `download` and `monitor --download` need.
+pub(super) struct Stage {
+    pub client: Arc<GithubClient>,
+    pub store: Arc<dyn VersionStore>,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Stage {
+    /// Sets everything up; a damaged database stops here (exit 2), before any request.
+    pub(super) fn new(config: &Config) -> Result<Stage, CommandError> {
+        let token = Token::from_env(&Env::from_process());
+        let store: Arc<dyn VersionStore> =
+            Arc::new(JsonFileStore::new(&config.download.version_db));
+        store.load()?;
+        let client = Arc::new(GithubClient::new(
+            ClientOptions::from_config(config),
+            token,
+        )?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| CommandError::Io {
+                context: "starting the async runtime",
+                source,
+            })?;
+        Ok(Stage {
+            client,
+            store,
+            runtime,
+        })
+    }
+
+    /// Runs the downloader on `report` and logs a one-line summary.
+    pub(super) fn download(
+        &self,
+        config: &Config,
+        report: &Report,
+        opts: Options,
+    ) -> DownloadReport {
+        let result = self.runtime.block_on(download::run(
+            config,
+            self.client.clone(),
+            self.store.clone(),
+            report,
+            opts,
+        ));
+        let files: usize = result.downloaded.iter().map(|r| r.files.len()).sum();
+        tracing::info!(
+            "{}{} releases downloaded ({files} files), {} skipped, {} failed",
+            if opts.dry_run { "dry run: " } else { "" },
+            result.downloaded.len(),
+            result.skipped.len(),
+            result.failed.len()
+        );
+        result
+    }
+}
+
+fn read_input(input: Option<&Path>) -> Result<Report, CommandError> {
+    let mut text = String::new();
+    match input {
+        None => io::stdin().read_to_string(&mut text),
+        Some(p) if p.as_os_str() == "-" => io::stdin().read_to_string(&mut text),
+        Some(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_string(&mut text)),
+    }
+    .map_err(|source| CommandError::Io {
+        context: "reading the monitor report",
+        source,
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| CommandError::Usage(format!("the input is not a monitor report: {e}")))
+}
+
+/// Runs `download`.
+pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, CommandError> {
+    let config = load_config(global)?.config;
+    let report = read_input(args.input.as_deref())?;
+    let stage = Stage::new(&config)?;
+    let result = stage.download(
+        &config,
+        &report,
+        Options {
+            dry_run: args.dry_run,
+            force: args.force,
+        },
+    );
+    let text = serde_json::to_string_pretty(&result).map_err(|e| CommandError::Io {
+        context: "serialising the result",
+        source: io::Error::other(e),
+    })?;
+    writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
+    Ok(if result.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_FAILURE
+    })
+}

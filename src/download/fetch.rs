@@ -1,0 +1,363 @@
+//! Fetching one asset: stream it to `<final>.part` while hashing, resume a partial file with
+//! `Range` + `If-Range`, check the size, and refuse a body that is an API error or a web page
+//! instead of the asset. Never holds a whole file in memory.
+
+use std::path::{Path, PathBuf};
+
+use reqwest::StatusCode;
+use reqwest::header::{
+    CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_RANGE, LAST_MODIFIED, RANGE,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+use super::verify::{Digests, Hasher};
+use crate::github::{ACCEPT_OCTET, Decision, GithubClient, GithubError};
+use crate::net::redact;
+
+/// What to fetch and where.
+#[derive(Debug, Clone)]
+pub struct FetchRequest {
+    /// The asset's API URL (`GET` with `Accept: application/octet-stream`).
+    pub url: Url,
+    /// Where the bytes stream to (`<final>.part`).
+    pub part: PathBuf,
+    /// The size GitHub reports.
+    pub expected_size: u64,
+    /// Also compute SHA-512 (when the expected checksum is SHA-512).
+    pub need_sha512: bool,
+    /// The asset's own content type, so a JSON or HTML asset is not mistaken for an error page.
+    pub content_type: Option<String>,
+}
+
+/// A completed transfer.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Hashes of the whole file.
+    pub digests: Digests,
+    /// Its size.
+    pub size: u64,
+    /// Bytes that were already on disk from an earlier, interrupted transfer.
+    pub resumed_from: u64,
+}
+
+/// Why a transfer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The request failed (after the client's retries).
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    /// The server sent an API error or a web page instead of the asset.
+    #[error("{url} answered with {content_type} instead of the asset's bytes")]
+    NotTheAsset {
+        /// The URL, without its query.
+        url: String,
+        /// What it sent.
+        content_type: String,
+    },
+    /// More bytes arrived than the asset's `size` says.
+    #[error("{url}: received {received} bytes, more than the asset's size {expected}")]
+    TooLarge {
+        /// The URL, without its query.
+        url: String,
+        /// The reported size.
+        expected: u64,
+        /// Bytes received so far.
+        received: u64,
+    },
+    /// The transfer kept being cut off.
+    #[error("{url}: {message} after {attempts} attempt(s), {received} of {expected} bytes")]
+    Incomplete {
+        /// The URL, without its query.
+        url: String,
+        /// What went wrong last.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Bytes on disk.
+        received: u64,
+        /// The reported size.
+        expected: u64,
+    },
+    /// Writing the part file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// The file that remembers which response a `.part` file came from (its `ETag` or
+/// `Last-Modified`), for `If-Range`.
+pub fn validator_path(part: &Path) -> PathBuf {
+    let mut p = part.as_os_str().to_os_string();
+    p.push(".validator");
+    PathBuf::from(p)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
+    move |source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A JSON or HTML body where the asset is neither.
+fn wrong_body(headers: &HeaderMap, asset_type: Option<&str>) -> Option<String> {
+    let got = headers
+        .get(CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .to_ascii_lowercase();
+    let suspicious = got.starts_with("application/json")
+        || got.starts_with("application/vnd.github")
+        || got.starts_with("text/html");
+    let declared = asset_type.unwrap_or_default().to_ascii_lowercase();
+    let same_kind = !declared.is_empty() && got.starts_with(declared.as_str());
+    (suspicious && !same_kind).then_some(got)
+}
+
+/// The start of a `Content-Range: bytes START-END/TOTAL` header.
+fn range_start(headers: &HeaderMap) -> Option<u64> {
+    let v = headers.get(CONTENT_RANGE)?.to_str().ok()?;
+    let rest = v.trim().strip_prefix("bytes ")?;
+    rest.split('-').next()?.trim().parse().ok()
+}
+
+/// Hashes what is already in the part file, so a resumed transfer still yields the hash of the
+/// whole file.
+async fn hash_prefix(part: &Path, need_sha512: bool) -> Result<Hasher, FetchError> {
+    let mut hasher = Hasher::new(need_sha512);
+    let mut file = tokio::fs::File::open(part).await.map_err(io_err(part))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.map_err(io_err(part))?;
+        if n == 0 {
+            return Ok(hasher);
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Streams the asset to its part file, resuming what is there, retrying cut-off transfers by
+/// resuming them. The part file is left in place on failure, for the next attempt or run.
+pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched, FetchError> {
+    let part = req.part.as_path();
+    let validator_file = validator_path(part);
+    let mut attempt = 0;
+    let mut last_problem: String;
+    let mut resumed_from = 0;
+    loop {
+        attempt += 1;
+        let have = tokio::fs::metadata(part)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let validator = tokio::fs::read_to_string(&validator_file).await.ok();
+        let mut headers = HeaderMap::new();
+        if have > 0
+            && let Some(v) = validator
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v.trim()).ok())
+            && let Ok(range) = HeaderValue::from_str(&format!("bytes={have}-"))
+        {
+            headers.insert(RANGE, range);
+            headers.insert(IF_RANGE, v);
+        }
+        let ranged = headers.contains_key(RANGE);
+        let mut resp = client.send(&req.url, ACCEPT_OCTET, &headers).await?;
+        if let Some(content_type) = wrong_body(resp.headers(), req.content_type.as_deref()) {
+            return Err(FetchError::NotTheAsset {
+                url: redact(resp.url()),
+                content_type,
+            });
+        }
+        let status = resp.status();
+        let (mut hasher, mut written, append) = if status == StatusCode::PARTIAL_CONTENT
+            && ranged
+            && range_start(resp.headers()) == Some(have)
+        {
+            resumed_from = have;
+            tracing::debug!("resuming {} at byte {have}", part.display());
+            (hash_prefix(part, req.need_sha512).await?, have, true)
+        } else if status == StatusCode::RANGE_NOT_SATISFIABLE {
+            if have == req.expected_size && have > 0 {
+                // The part file was already complete.
+                let hasher = hash_prefix(part, req.need_sha512).await?;
+                return Ok(Fetched {
+                    digests: hasher.finish(),
+                    size: have,
+                    resumed_from: have,
+                });
+            }
+            // The part file is not a prefix of this asset: start again.
+            let _ = tokio::fs::remove_file(part).await;
+            let _ = tokio::fs::remove_file(&validator_file).await;
+            last_problem = "the server refused to resume".to_string();
+            if attempt >= client.policy().max_attempts.max(2) {
+                break;
+            }
+            continue;
+        } else if status.is_success() {
+            (Hasher::new(req.need_sha512), 0, false)
+        } else {
+            last_problem = format!("unexpected status {status}");
+            break;
+        };
+        if !append {
+            resumed_from = 0;
+            let validator = resp
+                .headers()
+                .get(ETAG)
+                .or_else(|| resp.headers().get(LAST_MODIFIED))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            match validator {
+                Some(v) => tokio::fs::write(&validator_file, v)
+                    .await
+                    .map_err(io_err(&validator_file))?,
+                None => {
+                    let _ = tokio::fs::remove_file(&validator_file).await;
+                }
+            }
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(part)
+            .await
+            .map_err(io_err(part))?;
+        let mut cut_off = None;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    written += chunk.len() as u64;
+                    if written > req.expected_size {
+                        drop(file);
+                        let _ = tokio::fs::remove_file(part).await;
+                        let _ = tokio::fs::remove_file(&validator_file).await;
+                        return Err(FetchError::TooLarge {
+                            url: redact(&req.url),
+                            expected: req.expected_size,
+                            received: written,
+                        });
+                    }
+                    hasher.update(&chunk);
+                    file.write_all(&chunk).await.map_err(io_err(part))?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    cut_off = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        file.flush().await.map_err(io_err(part))?;
+        file.sync_all().await.map_err(io_err(part))?;
+        drop(file);
+        if cut_off.is_none() && written == req.expected_size {
+            return Ok(Fetched {
+                digests: hasher.finish(),
+                size: written,
+                resumed_from,
+            });
+        }
+        last_problem = match cut_off {
+            Some(e) => format!("the transfer was cut off ({e})"),
+            None => format!(
+                "the body ended at {written} bytes, short of the asset's size {}",
+                req.expected_size
+            ),
+        };
+        match client.policy().after_failure(attempt) {
+            Decision::Retry { after, .. } => {
+                tracing::warn!(
+                    "{}: {last_problem}; resuming in {:.1}s",
+                    redact(&req.url),
+                    after.as_secs_f64()
+                );
+                tokio::time::sleep(after).await;
+            }
+            _ => break,
+        }
+    }
+    let received = tokio::fs::metadata(part)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Err(FetchError::Incomplete {
+        url: redact(&req.url),
+        message: last_problem,
+        attempts: attempt,
+        received,
+        expected: req.expected_size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn api_errors_and_web_pages_are_not_assets() {
+        assert!(
+            wrong_body(
+                &headers(&[("content-type", "application/json; charset=utf-8")]),
+                None
+            )
+            .is_some()
+        );
+        assert!(
+            wrong_body(
+                &headers(&[("content-type", "text/html")]),
+                Some("application/gzip")
+            )
+            .is_some()
+        );
+        assert!(
+            wrong_body(
+                &headers(&[("content-type", "application/octet-stream")]),
+                None
+            )
+            .is_none()
+        );
+        // An asset that is itself JSON may come back as JSON.
+        assert!(
+            wrong_body(
+                &headers(&[("content-type", "application/json")]),
+                Some("application/json")
+            )
+            .is_none()
+        );
+        assert!(wrong_body(&HeaderMap::new(), None).is_none());
+    }
+
+    #[test]
+    fn content_range_start() {
+        assert_eq!(
+            range_start(&headers(&[("content-range", "bytes 100-199/200")])),
+            Some(100)
+        );
+        assert_eq!(
+            range_start(&headers(&[("content-range", "bytes */200")])),
+            None
+        );
+        assert_eq!(range_start(&HeaderMap::new()), None);
+        assert_eq!(
+            validator_path(Path::new("/d/a.part")),
+            PathBuf::from("/d/a.part.validator")
+        );
+    }
+}

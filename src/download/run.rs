@@ -1,0 +1,517 @@
+//! Runs the download stages for a monitor report: decide per release, select assets, find the
+//! upstream checksums, fetch, verify, store, and record the release in the database only when
+//! every selected asset of it is verified and stored.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::fetch::{FetchRequest, fetch, validator_path};
+use super::store::{Layout, check_asset_name, commit, ensure_space, part_path};
+use super::verify::{self, Expected, check, expected_for, hash_file};
+use crate::config::{Config, asset_selected};
+use crate::db::{FileRecord, Recording, VerifiedBy, VersionStore};
+use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
+use crate::monitor::{Report, ReportedRelease, Rules, is_new};
+use crate::repo::RepoId;
+
+/// How the downloader runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Print the plan; write nothing (no files, no database).
+    pub dry_run: bool,
+    /// Download even when the database already holds the version (or a newer one).
+    pub force: bool,
+}
+
+/// What the downloader did, printed as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DownloadReport {
+    /// Releases whose selected assets were all verified, stored and recorded.
+    pub downloaded: Vec<DownloadedRelease>,
+    /// Releases or assets not downloaded, each with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Releases or assets that failed, each with the error.
+    pub failed: Vec<Failed>,
+    /// With `--dry-run`: each asset that would be downloaded, and where it would go.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<Planned>,
+}
+
+/// A recorded release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadedRelease {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// The version the database held before.
+    pub previous_version: Option<String>,
+    /// The stored files.
+    pub files: Vec<StoredFile>,
+}
+
+/// One stored, verified file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// The asset name.
+    pub name: String,
+    /// Where it is.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Which upstream checksum verified it.
+    pub verified_by: VerifiedBy,
+    /// `downloaded`, `resumed` or `already-present` (re-verified, not re-fetched).
+    pub how: String,
+}
+
+/// Something not downloaded, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// The asset, when only that asset was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Something that failed, and the error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failed {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// The asset, when one asset failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// An asset a dry run would download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Planned {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// The asset.
+    pub asset: String,
+    /// Where it would be stored.
+    pub destination: String,
+    /// Its size.
+    pub size: u64,
+    /// The upstream checksum that would verify it (`none` if there is none).
+    pub verified_by: VerifiedBy,
+}
+
+/// Checksum files and sidecars are small; anything larger is not read as one.
+const MAX_CHECKSUM_FILE: u64 = 1024 * 1024;
+/// Free space kept beyond the selected assets' total size.
+const SPACE_MARGIN: u64 = 64 * 1024 * 1024;
+
+/// Downloads the releases of `report`.
+pub async fn run(
+    config: &Config,
+    client: Arc<GithubClient>,
+    store: Arc<dyn VersionStore>,
+    report: &Report,
+    opts: Options,
+) -> DownloadReport {
+    let db = {
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.load()).await {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return whole_run_failed(report, &e.to_string()),
+            Err(e) => return whole_run_failed(report, &e.to_string()),
+        }
+    };
+    let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
+    let layout = Arc::new(Layout::new(config.download.directory.clone()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut out = DownloadReport::default();
+    for (index, release) in report.releases.iter().enumerate() {
+        let skip = |reason: String| Skipped {
+            repository: release.repository.clone(),
+            tag_name: release.tag_name.clone(),
+            asset: None,
+            reason,
+        };
+        let Some(repository) = config.repositories.iter().find(|r| {
+            r.owner.eq_ignore_ascii_case(&release.owner)
+                && r.repo.eq_ignore_ascii_case(&release.repo)
+        }) else {
+            out.skipped.push(skip("not in the configuration".into()));
+            continue;
+        };
+        let effective = config.repository_settings(repository);
+        let repo = match RepoId::new(&release.owner, &release.repo) {
+            Ok(r) => r,
+            Err(e) => {
+                out.skipped.push(skip(e));
+                continue;
+            }
+        };
+        if !effective.download_enabled {
+            out.skipped.push(skip(
+                "downloads are disabled for it (download.enabled)".into(),
+            ));
+            continue;
+        }
+        let current = db.current_version(&repo).map(str::to_string);
+        if !opts.force {
+            let rules = Rules {
+                scheme: effective.scheme(),
+                include_prereleases: effective.include_prereleases,
+                strict_prerelease_filtering: effective.strict_prerelease_filtering,
+                target_version: effective.target_version.clone(),
+            };
+            let version = if effective.version_strategy == crate::version::Strategy::Date {
+                crate::version::Version::parse_with(
+                    release.published_at.as_deref().unwrap_or_default(),
+                    crate::version::Strategy::Date,
+                )
+            } else {
+                rules.scheme.parse(&release.tag_name)
+            };
+            let new = match &version {
+                Ok(v) => is_new(&release.tag_name, v, current.as_deref(), &rules, &[]),
+                Err(e) => (current.is_none(), format!("{e}")),
+            };
+            if !new.0 {
+                out.skipped.push(skip(new.1));
+                continue;
+            }
+        }
+        let patterns = effective.asset_patterns.clone();
+        let release = release.clone();
+        let (client, store, layout, permits) = (
+            client.clone(),
+            store.clone(),
+            layout.clone(),
+            permits.clone(),
+        );
+        tasks.spawn(async move {
+            let r = download_release(
+                &client, store, &layout, &permits, repo, &release, &patterns, current, opts,
+            )
+            .await;
+            (index, r)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => tracing::error!("a download task panicked: {e}"),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    for (_, r) in results {
+        out.downloaded.extend(r.downloaded);
+        out.skipped.extend(r.skipped);
+        out.failed.extend(r.failed);
+        out.planned.extend(r.planned);
+    }
+    out
+}
+
+fn whole_run_failed(report: &Report, error: &str) -> DownloadReport {
+    DownloadReport {
+        failed: report
+            .releases
+            .iter()
+            .map(|r| Failed {
+                repository: r.repository.clone(),
+                tag_name: r.tag_name.clone(),
+                asset: None,
+                error: error.to_string(),
+            })
+            .collect(),
+        ..DownloadReport::default()
+    }
+}
+
+/// The release's checksum files and sidecars, fetched into memory.
+async fn fetch_checksums(
+    client: &GithubClient,
+    release: &ReportedRelease,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
+    let wanted = verify::checksum_assets(&names);
+    let (mut files, mut sidecars) = (Vec::new(), Vec::new());
+    for asset in release
+        .assets
+        .iter()
+        .filter(|a| wanted.contains(&a.name.as_str()))
+    {
+        if asset.size > MAX_CHECKSUM_FILE {
+            continue;
+        }
+        let Ok(url) = Url::parse(&asset.url) else {
+            continue;
+        };
+        let text = match client.send(&url, ACCEPT_OCTET, &Default::default()).await {
+            Ok(resp) => match resp.bytes().await {
+                Ok(b) if b.len() as u64 <= MAX_CHECKSUM_FILE => {
+                    String::from_utf8_lossy(&b).into_owned()
+                }
+                _ => continue,
+            },
+            Err(e) => {
+                tracing::warn!(
+                    "{}: cannot fetch checksum file {}: {e}",
+                    release.repository,
+                    asset.name
+                );
+                continue;
+            }
+        };
+        let is_sidecar = names.iter().any(|n| {
+            verify::classify_asset_name(&asset.name, Some(n))
+                == Some(verify::ChecksumSource::Sidecar)
+        });
+        if is_sidecar {
+            sidecars.push((asset.name.clone(), text));
+        } else {
+            files.push((asset.name.clone(), text));
+        }
+    }
+    (files, sidecars)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn download_release(
+    client: &GithubClient,
+    store: Arc<dyn VersionStore>,
+    layout: &Layout,
+    permits: &Semaphore,
+    repo: RepoId,
+    release: &ReportedRelease,
+    patterns: &[crate::config::AssetPattern],
+    current: Option<String>,
+    opts: Options,
+) -> DownloadReport {
+    let started = Instant::now();
+    let mut out = DownloadReport::default();
+    let tag = release.tag_name.as_str();
+    let failed = |asset: Option<&str>, error: String| Failed {
+        repository: release.repository.clone(),
+        tag_name: tag.to_string(),
+        asset: asset.map(str::to_string),
+        error,
+    };
+    let mut selected: Vec<&Asset> = Vec::new();
+    for a in &release.assets {
+        if !asset_selected(patterns, &a.name) {
+            continue;
+        }
+        match a.state.as_deref() {
+            None | Some("uploaded") => selected.push(a),
+            Some(state) => out.skipped.push(Skipped {
+                repository: release.repository.clone(),
+                tag_name: tag.to_string(),
+                asset: Some(a.name.clone()),
+                reason: format!("its upload is not complete (state {state:?})"),
+            }),
+        }
+    }
+    if selected.is_empty() {
+        out.skipped.push(Skipped {
+            repository: release.repository.clone(),
+            tag_name: tag.to_string(),
+            asset: None,
+            reason: "no asset matches asset_patterns".into(),
+        });
+        return out;
+    }
+    let (files, sidecars) = fetch_checksums(client, release).await;
+    let file_refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let sidecar_refs: Vec<(&str, &str)> = sidecars
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    if !opts.dry_run {
+        match layout.prepare_dir(&repo, tag) {
+            Ok(dir) => {
+                let total: u64 = selected.iter().map(|a| a.size).sum();
+                if let Err(e) = ensure_space(&dir, total, SPACE_MARGIN) {
+                    out.failed.push(failed(None, e.to_string()));
+                    return out;
+                }
+            }
+            Err(e) => {
+                out.failed.push(failed(None, e.to_string()));
+                return out;
+            }
+        }
+    }
+    let mut stored = Vec::new();
+    for asset in selected {
+        let name = asset.name.as_str();
+        let result: Result<Option<StoredFile>, String> = async {
+            check_asset_name(name).map_err(|e| e.to_string())?;
+            let destination = layout
+                .asset_path(&repo, tag, name)
+                .map_err(|e| e.to_string())?;
+            let expected = expected_for(name, asset.digest.as_deref(), &file_refs, &sidecar_refs)
+                .map_err(|e| e.to_string())?;
+            if opts.dry_run {
+                out.planned.push(Planned {
+                    repository: release.repository.clone(),
+                    tag_name: tag.to_string(),
+                    asset: name.to_string(),
+                    destination: destination.display().to_string(),
+                    size: asset.size,
+                    verified_by: expected
+                        .as_ref()
+                        .map_or(VerifiedBy::None, |e| e.verified_by),
+                });
+                return Ok(None);
+            }
+            let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+            fetch_verified(client, asset, &destination, expected.as_ref())
+                .await
+                .map(Some)
+        }
+        .await;
+        match result {
+            Ok(Some(file)) => stored.push(file),
+            Ok(None) => {}
+            Err(error) => out.failed.push(failed(Some(name), error)),
+        }
+    }
+    if opts.dry_run || !out.failed.is_empty() {
+        if !out.failed.is_empty() {
+            tracing::error!(
+                "{} {tag}: not recorded; {} asset(s) failed (stored files stay and are re-verified next run)",
+                release.repository,
+                out.failed.len()
+            );
+        }
+        return out;
+    }
+    let recording = Recording {
+        version: tag.to_string(),
+        files: stored
+            .iter()
+            .map(|f| FileRecord {
+                name: f.name.clone(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                verified_by: f.verified_by,
+            })
+            .collect(),
+        download_time: started.elapsed().as_secs_f64(),
+        recorded_by: None,
+    };
+    let repo_for_db = repo.clone();
+    let recorded =
+        tokio::task::spawn_blocking(move || store.record_download(&repo_for_db, &recording)).await;
+    match recorded {
+        Ok(Ok(_)) => out.downloaded.push(DownloadedRelease {
+            repository: release.repository.clone(),
+            tag_name: tag.to_string(),
+            previous_version: current,
+            files: stored,
+        }),
+        Ok(Err(e)) => out
+            .failed
+            .push(failed(None, format!("stored, but not recorded: {e}"))),
+        Err(e) => out
+            .failed
+            .push(failed(None, format!("stored, but not recorded: {e}"))),
+    }
+    out
+}
+
+/// One asset: re-verify a stored copy, or fetch it, verify it (once more from scratch on a
+/// mismatch) and move it to its final path.
+async fn fetch_verified(
+    client: &GithubClient,
+    asset: &Asset,
+    destination: &std::path::Path,
+    expected: Option<&Expected>,
+) -> Result<StoredFile, String> {
+    let need_sha512 = expected.is_some_and(Expected::needs_sha512);
+    let name = asset.name.clone();
+    let stored =
+        |digests: &verify::Digests, verified_by: VerifiedBy, size: u64, how: &str| StoredFile {
+            name: name.clone(),
+            path: destination.display().to_string(),
+            size,
+            sha256: digests.sha256.clone(),
+            verified_by,
+            how: how.to_string(),
+        };
+    if destination.exists() {
+        let path = destination.to_path_buf();
+        let digests = tokio::task::spawn_blocking(move || hash_file(&path, need_sha512))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if let Ok(by) = check(&asset.name, &digests, expected) {
+            let size = std::fs::metadata(destination).map(|m| m.len()).unwrap_or(0);
+            if size == asset.size {
+                return Ok(stored(&digests, by, size, "already-present"));
+            }
+        }
+        tracing::warn!(
+            "{}: the stored copy does not verify; downloading it again",
+            destination.display()
+        );
+    }
+    let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
+    let part = part_path(destination);
+    let request = FetchRequest {
+        url,
+        part: part.clone(),
+        expected_size: asset.size,
+        need_sha512,
+        content_type: asset
+            .extra
+            .get("content_type")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    };
+    let mut second_try = false;
+    loop {
+        let fetched = fetch(client, &request).await.map_err(|e| e.to_string())?;
+        match check(&asset.name, &fetched.digests, expected) {
+            Ok(by) => {
+                commit(&part, destination, &fetched.digests.sha256).map_err(|e| e.to_string())?;
+                let _ = std::fs::remove_file(validator_path(&part));
+                let how = if fetched.resumed_from > 0 {
+                    "resumed"
+                } else {
+                    "downloaded"
+                };
+                return Ok(stored(&fetched.digests, by, fetched.size, how));
+            }
+            Err(e) => {
+                // Never keep bytes that failed verification.
+                let _ = std::fs::remove_file(&part);
+                let _ = std::fs::remove_file(validator_path(&part));
+                if second_try {
+                    return Err(e.to_string());
+                }
+                tracing::warn!("{e}; downloading it once more from scratch");
+                second_try = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! `release-monitor download` and `monitor --download` against the fake GitHub.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use fake_github::{FakeGithub, Origin, Scenario};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const TOKEN: &str = "ghp_DOWNLOADTOKEN0123456789SECRET";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    fake: FakeGithub,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Setup {
+    fn new(scenario: &str, repos: &[&str], extra: &str) -> Setup {
+        let fake = FakeGithub::start(Scenario::from_yaml(scenario).expect("scenario parses"))
+            .expect("fake GitHub starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repos: String = repos
+            .iter()
+            .map(|r| {
+                let (o, n) = r.split_once('/').expect("owner/repo");
+                format!("  - {{owner: {o}, repo: {n}}}\n")
+            })
+            .collect();
+        let config = format!(
+            "repositories:\n{repos}\
+             github:\n  api_url: {api}\n  ca_cert: {ca}\n  timeout: 5\n\
+             download:\n  enabled: true\n  directory: {downloads}\n  version_db: {db}\n  retry: {{max_attempts: 3, delay: 0.05}}\n{extra}",
+            api = fake.api_url(),
+            ca = fake.ca_cert_path().display(),
+            downloads = dir.path().join("downloads").display(),
+            db = dir.path().join("version_db.json").display(),
+        );
+        std::fs::write(dir.path().join("config.yaml"), config).expect("write config");
+        Setup { dir, fake }
+    }
+
+    fn downloads(&self) -> PathBuf {
+        self.dir.path().join("downloads")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("release-monitor").expect("binary");
+        cmd.current_dir(self.dir.path());
+        for var in [
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "GITHUB_API_URL",
+            "SSL_CERT_FILE",
+            "REPOSITORY_OVERRIDES",
+            "VERSION_DB_PATH",
+            "DOWNLOAD_DIR",
+            "RELEASE_MONITOR_CONFIG",
+            "RUST_LOG",
+            "HTTPS_PROXY",
+            "https_proxy",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("GITHUB_TOKEN", TOKEN);
+        cmd.args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str], code: i32) -> Value {
+        let out = self
+            .cmd(args)
+            .assert()
+            .code(code)
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).expect("JSON on stdout")
+    }
+
+    fn db(&self) -> Value {
+        let path = self.dir.path().join("version_db.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).expect("database parses"),
+            Err(_) => Value::Null,
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+const SCENARIO: &str = r#"
+token: ghp_DOWNLOADTOKEN0123456789SECRET
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: v1.2.0
+        assets:
+          - {name: tool-linux-amd64.tar.gz, content: "the tool for linux, version 1.2.0"}
+          - {name: tool-darwin-arm64.tar.gz, size: 300000}
+  - owner: acme
+    repo: secret
+    private: true
+    releases:
+      - tag_name: v0.9.0
+        assets:
+          - {name: secret.bin, size: 70000}
+  - owner: acme
+    repo: sums
+    releases:
+      - tag_name: v3.0.0
+        assets:
+          - {name: sums-linux.tar.gz, content: "checked by a checksum file", digest: null}
+          - {name: SHA256SUMS, content: "CHECKSUMS", digest: null}
+"#;
+
+fn scenario_with_sums() -> String {
+    let line = format!(
+        "{}  sums-linux.tar.gz\n",
+        sha256_hex(b"checked by a checksum file")
+    );
+    SCENARIO.replace("CHECKSUMS", &line.replace('\n', "\\n"))
+}
+
+#[test]
+fn monitor_download_end_to_end() {
+    let s = Setup::new(
+        &scenario_with_sums(),
+        &["acme/tool", "acme/secret", "acme/sums"],
+        "",
+    );
+    let report = s.run(&["monitor", "--download"], 0);
+    let results = &report["download_results"];
+    assert_eq!(results["failed"], serde_json::json!([]), "{results}");
+    assert_eq!(
+        results["downloaded"].as_array().map(Vec::len),
+        Some(3),
+        "{results}"
+    );
+    // The seed layout, with sidecars.
+    let files = files_under(&s.downloads());
+    assert_eq!(
+        files,
+        [
+            "acme_secret/v0.9.0/secret.bin",
+            "acme_secret/v0.9.0/secret.bin.sha256",
+            "acme_sums/v3.0.0/SHA256SUMS",
+            "acme_sums/v3.0.0/SHA256SUMS.sha256",
+            "acme_sums/v3.0.0/sums-linux.tar.gz",
+            "acme_sums/v3.0.0/sums-linux.tar.gz.sha256",
+            "acme_tool/v1.2.0/tool-darwin-arm64.tar.gz",
+            "acme_tool/v1.2.0/tool-darwin-arm64.tar.gz.sha256",
+            "acme_tool/v1.2.0/tool-linux-amd64.tar.gz",
+            "acme_tool/v1.2.0/tool-linux-amd64.tar.gz.sha256",
+        ]
+    );
+    let body = std::fs::read(
+        s.downloads()
+            .join("acme_tool/v1.2.0/tool-linux-amd64.tar.gz"),
+    )
+    .expect("stored file");
+    assert_eq!(body, b"the tool for linux, version 1.2.0");
+    let sidecar = std::fs::read_to_string(
+        s.downloads()
+            .join("acme_tool/v1.2.0/tool-linux-amd64.tar.gz.sha256"),
+    )
+    .expect("sidecar");
+    assert_eq!(
+        sidecar,
+        format!("{}  tool-linux-amd64.tar.gz\n", sha256_hex(&body))
+    );
+    // The database records each file, and how it was verified.
+    let db = s.db();
+    let tool = &db["repositories"]["acme/tool"];
+    assert_eq!(tool["current_version"], "v1.2.0");
+    let entry = &tool["download_history"][0];
+    assert_eq!(entry["metadata"]["files"][0]["verified_by"], "digest");
+    assert_eq!(entry["metadata"]["files"][0]["sha256"], sha256_hex(&body));
+    let sums = &db["repositories"]["acme/sums"]["download_history"][0]["metadata"]["files"];
+    let by_name = |n: &str| {
+        sums.as_array()
+            .and_then(|a| a.iter().find(|f| f["name"] == n))
+            .map(|f| f["verified_by"].clone())
+    };
+    assert_eq!(
+        by_name("sums-linux.tar.gz"),
+        Some(Value::from("checksum-file"))
+    );
+    // The private repository's asset came through with the token; the asset host never saw it.
+    let assets: Vec<_> = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Assets)
+        .collect();
+    assert!(!assets.is_empty());
+    for r in &assets {
+        assert_eq!(r.header("authorization"), None, "token sent to {}", r.path);
+    }
+    // A second run finds nothing new and downloads nothing.
+    s.fake.clear_requests();
+    let again = s.run(&["monitor", "--download"], 0);
+    assert_eq!(again["new_releases_found"], 0);
+    assert!(s.fake.requests().iter().all(|r| r.origin == Origin::Api));
+}
+
+#[test]
+fn a_wrong_digest_is_rejected_with_no_file_and_no_record() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {name: tool.tar.gz, content: "real bytes", digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000"}
+"#;
+    let s = Setup::new(scenario, &["acme/tool"], "");
+    let report = s.run(&["monitor", "--download"], 1);
+    let failed = &report["download_results"]["failed"];
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("0000000000")),
+        "{failed}"
+    );
+    assert_eq!(files_under(&s.downloads()), Vec::<String>::new());
+    assert!(s.db()["repositories"].get("acme/tool").is_none());
+    // It was downloaded twice (once more from scratch), then given up.
+    let fetches = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Assets)
+        .count();
+    assert_eq!(fetches, 2);
+}
+
+#[test]
+fn a_cut_transfer_is_resumed_with_range() {
+    let scenario = format!(
+        "{SCENARIO}faults:\n  - path_prefix: /download/\n    origin: assets\n    truncate_after: 30000\n    times: 1\n"
+    );
+    let s = Setup::new(&scenario, &["acme/secret"], "");
+    let report = s.run(&["monitor", "--download"], 0);
+    assert_eq!(
+        report["download_results"]["downloaded"][0]["files"][0]["how"],
+        "resumed"
+    );
+    let assets: Vec<_> = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.origin == Origin::Assets)
+        .collect();
+    assert_eq!(
+        assets.len(),
+        2,
+        "{:?}",
+        assets.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(assets[0].header("range"), None);
+    let range = assets[1]
+        .header("range")
+        .expect("the second request resumes");
+    let start: u64 = range
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .expect("bytes=N-");
+    assert!(start > 0 && start <= 30_000, "{range}");
+    assert_eq!(assets[1].status, 206);
+    let stored = std::fs::read(s.downloads().join("acme_secret/v0.9.0/secret.bin")).expect("file");
+    assert_eq!(stored.len(), 70_000);
+    let db = s.db();
+    assert_eq!(
+        db["repositories"]["acme/secret"]["download_history"][0]["metadata"]["files"][0]["sha256"],
+        sha256_hex(&stored)
+    );
+}
+
+#[test]
+fn server_errors_are_retried() {
+    let scenario = format!(
+        "{SCENARIO}faults:\n  - path_prefix: /download/\n    origin: assets\n    responses: [503, 503]\n"
+    );
+    let s = Setup::new(&scenario, &["acme/secret"], "");
+    let report = s.run(&["monitor", "--download"], 0);
+    assert_eq!(
+        report["download_results"]["downloaded"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn hostile_asset_names_fail_alone_and_nothing_escapes() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: cli/v1.0.0
+        assets:
+          - {name: "../../escaped.txt", content: "evil"}
+          - {name: "ok.txt", content: "fine"}
+"#;
+    let s = Setup::new(scenario, &["acme/tool"], "");
+    let report = s.run(&["monitor", "--download"], 1);
+    let failed = &report["download_results"]["failed"];
+    assert_eq!(failed[0]["asset"], "../../escaped.txt", "{failed}");
+    assert!(!s.dir.path().join("escaped.txt").exists());
+    assert!(!s.downloads().join("escaped.txt").exists());
+    // The tag is one folder, percent-encoded.
+    assert!(s.downloads().join("acme_tool/cli%2Fv1.0.0/ok.txt").exists());
+    // The release is not recorded: one of its assets failed.
+    assert!(s.db()["repositories"].get("acme/tool").is_none());
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let s = Setup::new(&scenario_with_sums(), &["acme/tool", "acme/sums"], "");
+    let report = s.run(&["monitor", "--download", "--dry-run"], 0);
+    let planned = report["download_results"]["planned"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(planned.len(), 4, "{planned:?}");
+    assert!(planned.iter().all(|p| p["destination"].as_str().is_some()));
+    assert!(!s.downloads().exists());
+    assert_eq!(s.db(), Value::Null);
+}
+
+#[test]
+fn download_reads_a_report_from_stdin() {
+    let s = Setup::new(
+        SCENARIO,
+        &["acme/tool"],
+        "  asset_patterns: [\"*linux*\"]\n",
+    );
+    let report = s
+        .cmd(&["monitor"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = s
+        .cmd(&["download"])
+        .write_stdin(report.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let result: Value = serde_json::from_slice(&out).expect("JSON");
+    let files = &result["downloaded"][0]["files"];
+    assert_eq!(files.as_array().map(Vec::len), Some(1), "{result}");
+    assert_eq!(files[0]["name"], "tool-linux-amd64.tar.gz");
+    // Already held now: skipped with the reason.
+    let out = s
+        .cmd(&["download", "--input", "-"])
+        .write_stdin(report)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let again: Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(again["downloaded"], serde_json::json!([]));
+    assert!(
+        again["skipped"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not new")),
+        "{again}"
+    );
+}
