@@ -398,3 +398,52 @@ fn download_reads_a_report_from_stdin() {
         "{again}"
     );
 }
+
+#[test]
+fn an_identical_file_already_stored_is_hard_linked_not_downloaded() {
+    let first = r#"
+repositories:
+  - owner: acme
+    repo: a
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {name: shared-lib.tar.gz, content: "the same bytes in two projects"}
+  - owner: acme
+    repo: b
+    releases: []
+"#;
+    let s = Setup::new(first, &["acme/a", "acme/b"], "");
+    s.run(&["monitor", "--download"], 0);
+    let second = first.replace(
+        "    releases: []\n",
+        "    releases:\n      - tag_name: v2.0.0\n        assets:\n          - {name: vendored.tar.gz, content: \"the same bytes in two projects\"}\n",
+    );
+    s.fake
+        .set_scenario(Scenario::from_yaml(&second).expect("scenario parses"));
+    s.fake.clear_requests();
+    let report = s.run(&["monitor", "--download"], 0);
+    let results = &report["download_results"];
+    assert_eq!(
+        results["downloaded"][0]["files"][0]["how"], "hard-linked",
+        "{results}"
+    );
+    assert_eq!(results["bytes_deduplicated"], 30);
+    use std::os::unix::fs::MetadataExt;
+    let a = std::fs::metadata(s.downloads().join("acme_a/v1.0.0/shared-lib.tar.gz")).expect("a");
+    let b = std::fs::metadata(s.downloads().join("acme_b/v2.0.0/vendored.tar.gz")).expect("b");
+    assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()), "the same inode");
+    assert!(
+        s.fake.requests().iter().all(|r| r.origin == Origin::Api),
+        "no asset bytes were fetched"
+    );
+    assert!(
+        s.downloads()
+            .join("acme_b/v2.0.0/vendored.tar.gz.sha256")
+            .exists()
+    );
+    assert_eq!(
+        s.db()["repositories"]["acme/b"]["download_history"][0]["metadata"]["files"][0]["verified_by"],
+        "digest"
+    );
+}

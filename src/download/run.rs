@@ -10,7 +10,11 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::fetch::{FetchRequest, fetch, validator_path};
-use super::store::{Layout, check_asset_name, commit, ensure_space, part_path};
+use super::store::{
+    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_space, link_or_copy, part_path,
+    write_sidecar,
+};
+use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
 use crate::config::{Config, asset_selected};
 use crate::db::{FileRecord, Recording, VerifiedBy, VersionStore};
@@ -39,6 +43,10 @@ pub struct DownloadReport {
     /// With `--dry-run`: each asset that would be downloaded, and where it would go.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned: Vec<Planned>,
+    /// Bytes not downloaded because an identical, verified file was already stored (linked or
+    /// copied instead).
+    #[serde(default)]
+    pub bytes_deduplicated: u64,
 }
 
 /// A recorded release.
@@ -67,7 +75,8 @@ pub struct StoredFile {
     pub sha256: String,
     /// Which upstream checksum verified it.
     pub verified_by: VerifiedBy,
-    /// `downloaded`, `resumed` or `already-present` (re-verified, not re-fetched).
+    /// `downloaded`, `resumed`, `already-present` (re-verified, not re-fetched), or
+    /// `hard-linked` / `copied` from an identical stored file.
     pub how: String,
 }
 
@@ -139,6 +148,19 @@ pub async fn run(
     };
     let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
     let layout = Arc::new(Layout::new(config.download.directory.clone()));
+    let root = layout.root().to_path_buf();
+    let dedup = match tokio::task::spawn_blocking(move || DedupIndex::scan(&root)).await {
+        Ok(Ok(index)) => index,
+        Ok(Err(e)) => {
+            tracing::warn!("cannot index stored files for deduplication: {e}");
+            DedupIndex::default()
+        }
+        Err(e) => {
+            tracing::warn!("cannot index stored files for deduplication: {e}");
+            DedupIndex::default()
+        }
+    };
+    let dedup = Arc::new(std::sync::Mutex::new(dedup));
     let mut tasks = tokio::task::JoinSet::new();
     let mut out = DownloadReport::default();
     for (index, release) in report.releases.iter().enumerate() {
@@ -196,17 +218,21 @@ pub async fn run(
         }
         let patterns = effective.asset_patterns.clone();
         let release = release.clone();
-        let (client, store, layout, permits) = (
+        let (client, store, layout, permits, dedup) = (
             client.clone(),
             store.clone(),
             layout.clone(),
             permits.clone(),
+            dedup.clone(),
         );
         tasks.spawn(async move {
-            let r = download_release(
-                &client, store, &layout, &permits, repo, &release, &patterns, current, opts,
-            )
-            .await;
+            let ctx = Context {
+                client: &client,
+                layout: &layout,
+                permits: &permits,
+                dedup: &dedup,
+            };
+            let r = download_release(&ctx, store, repo, &release, &patterns, current, opts).await;
             (index, r)
         });
     }
@@ -223,8 +249,17 @@ pub async fn run(
         out.skipped.extend(r.skipped);
         out.failed.extend(r.failed);
         out.planned.extend(r.planned);
+        out.bytes_deduplicated += r.bytes_deduplicated;
     }
     out
+}
+
+/// What every release's download shares.
+struct Context<'a> {
+    client: &'a GithubClient,
+    layout: &'a Layout,
+    permits: &'a Semaphore,
+    dedup: &'a std::sync::Mutex<DedupIndex>,
 }
 
 fn whole_run_failed(report: &Report, error: &str) -> DownloadReport {
@@ -291,18 +326,16 @@ async fn fetch_checksums(
     (files, sidecars)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn download_release(
-    client: &GithubClient,
+    ctx: &Context<'_>,
     store: Arc<dyn VersionStore>,
-    layout: &Layout,
-    permits: &Semaphore,
     repo: RepoId,
     release: &ReportedRelease,
     patterns: &[crate::config::AssetPattern],
     current: Option<String>,
     opts: Options,
 ) -> DownloadReport {
+    let (client, layout, permits) = (ctx.client, ctx.layout, ctx.permits);
     let started = Instant::now();
     let mut out = DownloadReport::default();
     let tag = release.tag_name.as_str();
@@ -384,13 +417,18 @@ async fn download_release(
                 return Ok(None);
             }
             let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
-            fetch_verified(client, asset, &destination, expected.as_ref())
+            fetch_verified(client, ctx.dedup, asset, &destination, expected.as_ref())
                 .await
                 .map(Some)
         }
         .await;
         match result {
-            Ok(Some(file)) => stored.push(file),
+            Ok(Some(file)) => {
+                if file.how == "hard-linked" || file.how == "copied" {
+                    out.bytes_deduplicated += file.size;
+                }
+                stored.push(file);
+            }
             Ok(None) => {}
             Err(error) => out.failed.push(failed(Some(name), error)),
         }
@@ -443,6 +481,7 @@ async fn download_release(
 /// mismatch) and move it to its final path.
 async fn fetch_verified(
     client: &GithubClient,
+    dedup: &std::sync::Mutex<DedupIndex>,
     asset: &Asset,
     destination: &std::path::Path,
     expected: Option<&Expected>,
@@ -475,6 +514,9 @@ async fn fetch_verified(
             destination.display()
         );
     }
+    if let Some(file) = deduplicate(dedup, &asset.name, asset.size, destination, expected).await {
+        return Ok(file);
+    }
     let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
     let part = part_path(destination);
     let request = FetchRequest {
@@ -495,6 +537,9 @@ async fn fetch_verified(
             Ok(by) => {
                 commit(&part, destination, &fetched.digests.sha256).map_err(|e| e.to_string())?;
                 let _ = std::fs::remove_file(validator_path(&part));
+                if let Ok(mut index) = dedup.lock() {
+                    index.insert(&fetched.digests.sha256, destination.to_path_buf());
+                }
                 let how = if fetched.resumed_from > 0 {
                     "resumed"
                 } else {
@@ -512,6 +557,71 @@ async fn fetch_verified(
                 tracing::warn!("{e}; downloading it once more from scratch");
                 second_try = true;
             }
+        }
+    }
+}
+
+/// Places an identical stored file at `destination` instead of downloading it, when the
+/// expected SHA-256 is known in advance and a stored file has it. The stored file is hashed
+/// again first: its sidecar alone is not trusted (an upstream asset could be named like one).
+async fn deduplicate(
+    dedup: &std::sync::Mutex<DedupIndex>,
+    name: &str,
+    size: u64,
+    destination: &std::path::Path,
+    expected: Option<&Expected>,
+) -> Option<StoredFile> {
+    let expected = expected?;
+    if expected.checksum.algorithm() != Algorithm::Sha256 {
+        return None;
+    }
+    let hex = expected.checksum.hex().to_string();
+    let existing = dedup.lock().ok()?.get(&hex)?.to_path_buf();
+    if existing == destination {
+        return None;
+    }
+    let (from, to) = (existing.clone(), destination.to_path_buf());
+    let placed = tokio::task::spawn_blocking(move || -> Result<LinkKind, String> {
+        let digests = hash_file(&from, false).map_err(|e| e.to_string())?;
+        if digests.sha256 != hex {
+            return Err(format!(
+                "{} no longer has the recorded hash",
+                from.display()
+            ));
+        }
+        let kind = link_or_copy(&from, &to).map_err(|e| e.to_string())?;
+        write_sidecar(&to, &hex).map_err(|e| e.to_string())?;
+        Ok(kind)
+    })
+    .await
+    .ok()?;
+    match placed {
+        Ok(kind) => {
+            tracing::info!(
+                "{name}: identical to {}, {} instead of downloading",
+                existing.display(),
+                if kind == LinkKind::HardLink {
+                    "hard-linked"
+                } else {
+                    "copied"
+                }
+            );
+            Some(StoredFile {
+                name: name.to_string(),
+                path: destination.display().to_string(),
+                size,
+                sha256: expected.checksum.hex().to_string(),
+                verified_by: expected.verified_by,
+                how: if kind == LinkKind::HardLink {
+                    "hard-linked".to_string()
+                } else {
+                    "copied".to_string()
+                },
+            })
+        }
+        Err(e) => {
+            tracing::warn!("{name}: not deduplicated ({e}); downloading it");
+            None
         }
     }
 }
