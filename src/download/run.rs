@@ -545,6 +545,12 @@ async fn fetch_verified(
                 } else {
                     "downloaded"
                 };
+                tracing::info!(
+                    "{}: {how} {} bytes, verified by {}",
+                    destination.display(),
+                    fetched.size,
+                    by.as_str()
+                );
                 return Ok(stored(&fetched.digests, by, fetched.size, how));
             }
             Err(e) => {
