@@ -447,3 +447,47 @@ repositories:
         "digest"
     );
 }
+
+#[test]
+fn a_release_with_no_matching_asset_falls_back_to_its_source_tarball() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: src
+    releases:
+      - tag_name: v0.1.0
+        assets:
+          - {name: notes.txt, content: "not wanted"}
+"#;
+    let s = Setup::new(
+        scenario,
+        &["acme/src"],
+        "  asset_patterns: [\"*.tar.gz\"]\n",
+    );
+    let report = s.run(&["monitor", "--download"], 0);
+    let files = &report["download_results"]["downloaded"][0]["files"];
+    assert_eq!(files[0]["name"], "acme_src-v0.1.0.tar.gz", "{report}");
+    assert_eq!(files[0]["verified_by"], "none");
+    let path = s.downloads().join("acme_src/v0.1.0/acme_src-v0.1.0.tar.gz");
+    let bytes = std::fs::read(&path).expect("tarball stored");
+    assert!(!bytes.is_empty());
+    assert!(
+        s.downloads()
+            .join("acme_src/v0.1.0/acme_src-v0.1.0.tar.gz.sha256")
+            .exists()
+    );
+    assert!(!s.downloads().join("acme_src/v0.1.0/notes.txt").exists());
+    // With source archives off, the release is skipped with the reason instead.
+    let s = Setup::new(
+        scenario,
+        &["acme/src"],
+        "  asset_patterns: [\"*.tar.gz\"]\n  source_archives: {enabled: false}\n",
+    );
+    let report = s.run(&["monitor", "--download"], 0);
+    assert!(
+        report["download_results"]["skipped"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no asset matches")),
+        "{report}"
+    );
+}

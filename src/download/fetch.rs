@@ -22,8 +22,8 @@ pub struct FetchRequest {
     pub url: Url,
     /// Where the bytes stream to (`<final>.part`).
     pub part: PathBuf,
-    /// The size GitHub reports.
-    pub expected_size: u64,
+    /// The size GitHub reports (`None` for source archives, whose size is not known ahead).
+    pub expected_size: Option<u64>,
     /// Also compute SHA-512 (when the expected checksum is SHA-512).
     pub need_sha512: bool,
     /// The asset's own content type, so a JSON or HTML asset is not mistaken for an error page.
@@ -183,7 +183,7 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
             tracing::debug!("resuming {} at byte {have}", part.display());
             (hash_prefix(part, req.need_sha512).await?, have, true)
         } else if status == StatusCode::RANGE_NOT_SATISFIABLE {
-            if have == req.expected_size && have > 0 {
+            if have > 0 && req.expected_size.is_none_or(|size| size == have) {
                 // The part file was already complete.
                 let hasher = hash_prefix(part, req.need_sha512).await?;
                 return Ok(Fetched {
@@ -236,13 +236,15 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     written += chunk.len() as u64;
-                    if written > req.expected_size {
+                    if let Some(expected) = req.expected_size
+                        && written > expected
+                    {
                         drop(file);
                         let _ = tokio::fs::remove_file(part).await;
                         let _ = tokio::fs::remove_file(&validator_file).await;
                         return Err(FetchError::TooLarge {
                             url: redact(&req.url),
-                            expected: req.expected_size,
+                            expected,
                             received: written,
                         });
                     }
@@ -259,7 +261,7 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
         file.flush().await.map_err(io_err(part))?;
         file.sync_all().await.map_err(io_err(part))?;
         drop(file);
-        if cut_off.is_none() && written == req.expected_size {
+        if cut_off.is_none() && req.expected_size.is_none_or(|size| written == size) {
             return Ok(Fetched {
                 digests: hasher.finish(),
                 size: written,
@@ -270,7 +272,7 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
             Some(e) => format!("the transfer was cut off ({e})"),
             None => format!(
                 "the body ended at {written} bytes, short of the asset's size {}",
-                req.expected_size
+                req.expected_size.unwrap_or_default()
             ),
         };
         match client.policy().after_failure(attempt) {
@@ -294,7 +296,7 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
         message: last_problem,
         attempts: attempt,
         received,
-        expected: req.expected_size,
+        expected: req.expected_size.unwrap_or_default(),
     })
 }
 

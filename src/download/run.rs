@@ -16,7 +16,7 @@ use super::store::{
 };
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
-use crate::config::{Config, asset_selected};
+use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
 use crate::db::{FileRecord, Recording, VerifiedBy, VersionStore};
 use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
 use crate::monitor::{Report, ReportedRelease, Rules, is_new};
@@ -217,6 +217,7 @@ pub async fn run(
             }
         }
         let patterns = effective.asset_patterns.clone();
+        let archives = effective.source_archives.clone();
         let release = release.clone();
         let (client, store, layout, permits, dedup) = (
             client.clone(),
@@ -232,7 +233,11 @@ pub async fn run(
                 permits: &permits,
                 dedup: &dedup,
             };
-            let r = download_release(&ctx, store, repo, &release, &patterns, current, opts).await;
+            let wanted = Wanted {
+                patterns: &patterns,
+                archives: &archives,
+            };
+            let r = download_release(&ctx, store, repo, &release, wanted, current, opts).await;
             (index, r)
         });
     }
@@ -252,6 +257,106 @@ pub async fn run(
         out.bytes_deduplicated += r.bytes_deduplicated;
     }
     out
+}
+
+/// What to take from a release: asset patterns and source archives.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    patterns: &'a [crate::config::AssetPattern],
+    archives: &'a SourceArchives,
+}
+
+/// The source archives to fetch (`true` for the zipball), per `source_archives`.
+fn archive_urls(
+    cfg: &SourceArchives,
+    release: &ReportedRelease,
+    no_assets: bool,
+) -> Vec<(bool, String)> {
+    if !cfg.enabled || (cfg.fallback_only && !no_assets) {
+        return Vec::new();
+    }
+    let tar = release.tarball_url.clone().map(|u| (false, u));
+    let zip = release.zipball_url.clone().map(|u| (true, u));
+    match cfg.prefer {
+        ArchivePreference::Tarball => tar.into_iter().collect(),
+        ArchivePreference::Zipball => zip.into_iter().collect(),
+        ArchivePreference::Both => tar.into_iter().chain(zip).collect(),
+    }
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A source archive: GitHub publishes no checksum for it, so it is stored with `verified_by:
+/// none`; a stored copy whose sidecar still matches its bytes is kept.
+async fn fetch_archive(
+    client: &GithubClient,
+    url: &str,
+    destination: &std::path::Path,
+) -> Result<StoredFile, String> {
+    let name = file_name(destination);
+    if destination.exists() {
+        let (path, sidecar) = (
+            destination.to_path_buf(),
+            super::store::sidecar_path(destination),
+        );
+        let kept = tokio::task::spawn_blocking(move || {
+            let recorded = std::fs::read_to_string(&sidecar).ok()?;
+            let digests = hash_file(&path, false).ok()?;
+            let size = std::fs::metadata(&path).ok()?.len();
+            recorded
+                .split_whitespace()
+                .next()
+                .is_some_and(|hex| hex == digests.sha256)
+                .then_some((digests, size))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some((digests, size)) = kept {
+            return Ok(StoredFile {
+                name,
+                path: destination.display().to_string(),
+                size,
+                sha256: digests.sha256,
+                verified_by: VerifiedBy::None,
+                how: "already-present".to_string(),
+            });
+        }
+    }
+    let url = Url::parse(url).map_err(|e| format!("bad source archive URL: {e}"))?;
+    let part = part_path(destination);
+    let request = FetchRequest {
+        url,
+        part: part.clone(),
+        expected_size: None,
+        need_sha512: false,
+        content_type: None,
+    };
+    let fetched = fetch(client, &request).await.map_err(|e| e.to_string())?;
+    commit(&part, destination, &fetched.digests.sha256).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(validator_path(&part));
+    tracing::info!(
+        "{}: downloaded {} bytes (source archive, no upstream checksum)",
+        destination.display(),
+        fetched.size
+    );
+    Ok(StoredFile {
+        name,
+        path: destination.display().to_string(),
+        size: fetched.size,
+        sha256: fetched.digests.sha256,
+        verified_by: VerifiedBy::None,
+        how: if fetched.resumed_from > 0 {
+            "resumed"
+        } else {
+            "downloaded"
+        }
+        .to_string(),
+    })
 }
 
 /// What every release's download shares.
@@ -331,7 +436,7 @@ async fn download_release(
     store: Arc<dyn VersionStore>,
     repo: RepoId,
     release: &ReportedRelease,
-    patterns: &[crate::config::AssetPattern],
+    wanted: Wanted<'_>,
     current: Option<String>,
     opts: Options,
 ) -> DownloadReport {
@@ -347,7 +452,7 @@ async fn download_release(
     };
     let mut selected: Vec<&Asset> = Vec::new();
     for a in &release.assets {
-        if !asset_selected(patterns, &a.name) {
+        if !asset_selected(wanted.patterns, &a.name) {
             continue;
         }
         match a.state.as_deref() {
@@ -360,7 +465,8 @@ async fn download_release(
             }),
         }
     }
-    if selected.is_empty() {
+    let archives = archive_urls(wanted.archives, release, selected.is_empty());
+    if selected.is_empty() && archives.is_empty() {
         out.skipped.push(Skipped {
             repository: release.repository.clone(),
             tag_name: tag.to_string(),
@@ -431,6 +537,32 @@ async fn download_release(
             }
             Ok(None) => {}
             Err(error) => out.failed.push(failed(Some(name), error)),
+        }
+    }
+    for (zip, url) in archives {
+        let result: Result<Option<StoredFile>, String> = async {
+            let destination = layout
+                .source_archive_path(&repo, tag, zip)
+                .map_err(|e| e.to_string())?;
+            if opts.dry_run {
+                out.planned.push(Planned {
+                    repository: release.repository.clone(),
+                    tag_name: tag.to_string(),
+                    asset: file_name(&destination),
+                    destination: destination.display().to_string(),
+                    size: 0,
+                    verified_by: VerifiedBy::None,
+                });
+                return Ok(None);
+            }
+            let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+            fetch_archive(client, &url, &destination).await.map(Some)
+        }
+        .await;
+        match result {
+            Ok(Some(file)) => stored.push(file),
+            Ok(None) => {}
+            Err(error) => out.failed.push(failed(Some("source archive"), error)),
         }
     }
     if opts.dry_run || !out.failed.is_empty() {
@@ -522,7 +654,7 @@ async fn fetch_verified(
     let request = FetchRequest {
         url,
         part: part.clone(),
-        expected_size: asset.size,
+        expected_size: Some(asset.size),
         need_sha512,
         content_type: asset
             .extra
