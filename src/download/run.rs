@@ -217,7 +217,7 @@ pub async fn run(
             }
         }
         let patterns = effective.asset_patterns.clone();
-        let archives = effective.source_archives.clone();
+        let archives = effective.source_archives;
         let release = release.clone();
         let (client, store, layout, permits, dedup) = (
             client.clone(),
