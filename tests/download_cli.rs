@@ -491,3 +491,33 @@ repositories:
         "{report}"
     );
 }
+
+#[test]
+fn verification_require_fails_assets_without_an_upstream_checksum() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: old
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {name: old.tar.gz, content: "uploaded before digests existed", digest: null}
+"#;
+    let s = Setup::new(scenario, &["acme/old"], "  verification: {require: true}\n");
+    let report = s.run(&["monitor", "--download"], 1);
+    let failed = &report["download_results"]["failed"][0];
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("verification.require")),
+        "{failed}"
+    );
+    assert!(!s.downloads().join("acme_old/v1.0.0/old.tar.gz").exists());
+    // Without it, the asset is stored and recorded as unverified.
+    let s = Setup::new(scenario, &["acme/old"], "");
+    s.run(&["monitor", "--download"], 0);
+    assert_eq!(
+        s.db()["repositories"]["acme/old"]["download_history"][0]["metadata"]["files"][0]["verified_by"],
+        "none"
+    );
+}

@@ -343,6 +343,7 @@ fn download(
         Verification {
             checksum: v.checksum.unwrap_or(def.checksum),
             signature: v.signature.unwrap_or(def.signature),
+            require: v.require.unwrap_or(def.require),
         }
     });
     let retry = d.retry.map_or_else(Retry::default, |r| {

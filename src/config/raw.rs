@@ -316,6 +316,7 @@ impl RawOverride {
 pub(crate) struct RawVerification {
     pub checksum: Option<bool>,
     pub signature: Option<bool>,
+    pub require: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -309,12 +309,16 @@ pub struct Verification {
     pub checksum: bool,
     /// Check signatures (default false).
     pub signature: bool,
+    /// Fail an asset that no upstream checksum covers, instead of storing it with
+    /// `verified_by: none` (default false).
+    pub require: bool,
 }
 
 impl Default for Verification {
     fn default() -> Self {
         Verification {
             checksum: true,
+            require: false,
             signature: false,
         }
     }

@@ -122,7 +122,8 @@ fn plan_config_loads_without_warnings() {
         d.verification,
         Verification {
             checksum: true,
-            signature: false
+            signature: false,
+            require: false,
         }
     );
     assert_eq!(d.retry.max_attempts, 3);

@@ -148,6 +148,7 @@ pub async fn run(
     };
     let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
     let layout = Arc::new(Layout::new(config.download.directory.clone()));
+    let require_checksum = config.download.verification.require;
     let root = layout.root().to_path_buf();
     let dedup = match tokio::task::spawn_blocking(move || DedupIndex::scan(&root)).await {
         Ok(Ok(index)) => index,
@@ -229,6 +230,7 @@ pub async fn run(
         tasks.spawn(async move {
             let ctx = Context {
                 client: &client,
+                require_checksum,
                 layout: &layout,
                 permits: &permits,
                 dedup: &dedup,
@@ -362,6 +364,7 @@ async fn fetch_archive(
 /// What every release's download shares.
 struct Context<'a> {
     client: &'a GithubClient,
+    require_checksum: bool,
     layout: &'a Layout,
     permits: &'a Semaphore,
     dedup: &'a std::sync::Mutex<DedupIndex>,
@@ -509,6 +512,13 @@ async fn download_release(
                 .map_err(|e| e.to_string())?;
             let expected = expected_for(name, asset.digest.as_deref(), &file_refs, &sidecar_refs)
                 .map_err(|e| e.to_string())?;
+            if expected.is_none() && ctx.require_checksum {
+                return Err(
+                    "no upstream checksum (digest, checksum file or sidecar) covers it, \
+                            and verification.require is on"
+                        .to_string(),
+                );
+            }
             if opts.dry_run {
                 out.planned.push(Planned {
                     repository: release.repository.clone(),
