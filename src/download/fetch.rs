@@ -143,7 +143,11 @@ async fn hash_prefix(part: &Path, need_sha512: bool) -> Result<Hasher, FetchErro
 
 /// Streams the asset to its part file, resuming what is there, retrying cut-off transfers by
 /// resuming them. The part file is left in place on failure, for the next attempt or run.
-pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched, FetchError> {
+pub async fn fetch(
+    client: &GithubClient,
+    req: &FetchRequest,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Fetched, FetchError> {
     let part = req.part.as_path();
     let validator_file = validator_path(part);
     let mut attempt = 0;
@@ -223,6 +227,12 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
                 }
             }
         }
+        if let Some(bar) = progress {
+            if let Some(size) = req.expected_size {
+                bar.set_length(size);
+            }
+            bar.set_position(written);
+        }
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
@@ -250,6 +260,9 @@ pub async fn fetch(client: &GithubClient, req: &FetchRequest) -> Result<Fetched,
                     }
                     hasher.update(&chunk);
                     file.write_all(&chunk).await.map_err(io_err(part))?;
+                    if let Some(bar) = progress {
+                        bar.inc(chunk.len() as u64);
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {

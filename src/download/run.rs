@@ -149,6 +149,9 @@ pub async fn run(
     let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
     let layout = Arc::new(Layout::new(config.download.directory.clone()));
     let require_checksum = config.download.verification.require;
+    // Bars when a person watches stderr; plain log lines otherwise (CI, pipes, files).
+    let bars = (std::io::IsTerminal::is_terminal(&std::io::stderr()) && !opts.dry_run)
+        .then(|| Arc::new(indicatif::MultiProgress::new()));
     let root = layout.root().to_path_buf();
     let dedup = match tokio::task::spawn_blocking(move || DedupIndex::scan(&root)).await {
         Ok(Ok(index)) => index,
@@ -220,17 +223,19 @@ pub async fn run(
         let patterns = effective.asset_patterns.clone();
         let archives = effective.source_archives;
         let release = release.clone();
-        let (client, store, layout, permits, dedup) = (
+        let (client, store, layout, permits, dedup, bars) = (
             client.clone(),
             store.clone(),
             layout.clone(),
             permits.clone(),
             dedup.clone(),
+            bars.clone(),
         );
         tasks.spawn(async move {
             let ctx = Context {
                 client: &client,
                 require_checksum,
+                bars: bars.as_deref(),
                 layout: &layout,
                 permits: &permits,
                 dedup: &dedup,
@@ -338,7 +343,9 @@ async fn fetch_archive(
         need_sha512: false,
         content_type: None,
     };
-    let fetched = fetch(client, &request).await.map_err(|e| e.to_string())?;
+    let fetched = fetch(client, &request, None)
+        .await
+        .map_err(|e| e.to_string())?;
     commit(&part, destination, &fetched.digests.sha256).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(validator_path(&part));
     tracing::info!(
@@ -361,10 +368,29 @@ async fn fetch_archive(
     })
 }
 
+/// A progress bar for one asset.
+fn new_bar(
+    multi: &indicatif::MultiProgress,
+    repo: &RepoId,
+    tag: &str,
+    asset: &str,
+    size: u64,
+) -> indicatif::ProgressBar {
+    let bar = multi.add(indicatif::ProgressBar::new(size));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:40!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("{repo} {tag} {asset}"));
+    bar
+}
+
 /// What every release's download shares.
 struct Context<'a> {
     client: &'a GithubClient,
     require_checksum: bool,
+    bars: Option<&'a indicatif::MultiProgress>,
     layout: &'a Layout,
     permits: &'a Semaphore,
     dedup: &'a std::sync::Mutex<DedupIndex>,
@@ -533,9 +559,20 @@ async fn download_release(
                 return Ok(None);
             }
             let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
-            fetch_verified(client, ctx.dedup, asset, &destination, expected.as_ref())
-                .await
-                .map(Some)
+            let bar = ctx.bars.map(|m| new_bar(m, &repo, tag, name, asset.size));
+            let result = fetch_verified(
+                client,
+                ctx.dedup,
+                asset,
+                &destination,
+                expected.as_ref(),
+                bar.as_ref(),
+            )
+            .await;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            result.map(Some)
         }
         .await;
         match result {
@@ -627,6 +664,7 @@ async fn fetch_verified(
     asset: &Asset,
     destination: &std::path::Path,
     expected: Option<&Expected>,
+    bar: Option<&indicatif::ProgressBar>,
 ) -> Result<StoredFile, String> {
     let need_sha512 = expected.is_some_and(Expected::needs_sha512);
     let name = asset.name.clone();
@@ -674,7 +712,9 @@ async fn fetch_verified(
     };
     let mut second_try = false;
     loop {
-        let fetched = fetch(client, &request).await.map_err(|e| e.to_string())?;
+        let fetched = fetch(client, &request, bar)
+            .await
+            .map_err(|e| e.to_string())?;
         match check(&asset.name, &fetched.digests, expected) {
             Ok(by) => {
                 commit(&part, destination, &fetched.digests.sha256).map_err(|e| e.to_string())?;
