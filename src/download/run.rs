@@ -174,6 +174,11 @@ pub async fn run(
             asset: None,
             reason,
         };
+        if release.draft {
+            out.skipped
+                .push(skip("it is a draft (drafts are never downloaded)".into()));
+            continue;
+        }
         let Some(repository) = config.repositories.iter().find(|r| {
             r.owner.eq_ignore_ascii_case(&release.owner)
                 && r.repo.eq_ignore_ascii_case(&release.repo)
