@@ -19,7 +19,7 @@ use super::verify::{self, Expected, check, expected_for, hash_file};
 use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
 use crate::db::{FileRecord, Recording, VerifiedBy, VersionStore};
 use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
-use crate::monitor::{Report, ReportedRelease, Rules, is_new};
+use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
 use crate::repo::RepoId;
 
 /// How the downloader runs.
@@ -202,20 +202,12 @@ pub async fn run(
         }
         let current = db.current_version(&repo).map(str::to_string);
         if !opts.force {
-            let rules = Rules {
-                scheme: effective.scheme(),
-                include_prereleases: effective.include_prereleases,
-                strict_prerelease_filtering: effective.strict_prerelease_filtering,
-                target_version: effective.target_version.clone(),
-            };
-            let version = if effective.version_strategy == crate::version::Strategy::Date {
-                crate::version::Version::parse_with(
-                    release.published_at.as_deref().unwrap_or_default(),
-                    crate::version::Strategy::Date,
-                )
-            } else {
-                rules.scheme.parse(&release.tag_name)
-            };
+            let rules = Rules::for_repository(&effective);
+            let version = version_of(
+                &rules.scheme,
+                &release.tag_name,
+                release.published_at.as_deref(),
+            );
             let new = match &version {
                 Ok(v) => is_new(&release.tag_name, v, current.as_deref(), &rules, &[]),
                 Err(e) => (current.is_none(), format!("{e}")),

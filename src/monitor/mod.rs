@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 pub use report::{RepoFailure, Report, ReportedRelease};
-pub use select::{Rules, Selection, is_new, same_pin, select};
+pub use select::{Rules, Selection, is_new, same_pin, select, version_of};
 
 use crate::config::Config;
 use crate::db::{Database, now};
@@ -55,12 +55,7 @@ pub async fn run(
                 continue;
             }
         };
-        let rules = Rules {
-            scheme: effective.scheme(),
-            include_prereleases: effective.include_prereleases,
-            strict_prerelease_filtering: effective.strict_prerelease_filtering,
-            target_version: effective.target_version.clone(),
-        };
+        let rules = Rules::for_repository(&effective);
         let current = db.current_version(&repo).map(str::to_string);
         let (client, cache, permits) = (client.clone(), cache.clone(), permits.clone());
         tasks.spawn(async move {

@@ -41,23 +41,43 @@ pub fn same_pin(tag: &str, target: &str) -> bool {
     norm(tag) == norm(target)
 }
 
+impl Rules {
+    /// The rules configured for a repository.
+    pub fn for_repository(effective: &crate::config::EffectiveRepo) -> Rules {
+        Rules {
+            scheme: effective.scheme(),
+            include_prereleases: effective.include_prereleases,
+            strict_prerelease_filtering: effective.strict_prerelease_filtering,
+            target_version: effective.target_version.clone(),
+        }
+    }
+}
+
 /// The version a release is ordered by: its tag, or its `published_at` for the `date` strategy
 /// (the tag must still match the `tag_filter`).
 pub fn release_version(scheme: &Scheme, release: &Release) -> Result<Version, VersionError> {
+    version_of(scheme, &release.tag_name, release.published_at.as_deref())
+}
+
+/// [`release_version`] from a tag and a publication time, for callers holding a report entry.
+pub fn version_of(
+    scheme: &Scheme,
+    tag: &str,
+    published_at: Option<&str>,
+) -> Result<Version, VersionError> {
     if scheme.strategy() == Strategy::Date {
         // The filter still decides which tags count.
         if let Some(re) = scheme.tag_filter()
-            && filter_capture(re, &release.tag_name).is_none()
+            && filter_capture(re, tag).is_none()
         {
             return Err(VersionError::FilterMismatch {
-                tag: release.tag_name.clone(),
+                tag: tag.to_string(),
                 filter: re.as_str().to_string(),
             });
         }
-        let published = release.published_at.as_deref().unwrap_or_default();
-        Version::parse_with(published, Strategy::Date)
+        Version::parse_with(published_at.unwrap_or_default(), Strategy::Date)
     } else {
-        scheme.parse(&release.tag_name)
+        scheme.parse(tag)
     }
 }
 
