@@ -12,7 +12,8 @@ use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
 
-/// The client, the database and a runtime, as both `download` and `monitor --download` need.
+/// The one client, the database and a runtime, shared by `monitor`, `download` and
+/// `monitor --download` (one client, so one connection pool and one retry policy per run).
 pub(super) struct Stage {
     pub client: Arc<GithubClient>,
     pub store: Arc<dyn VersionStore>,
@@ -23,6 +24,11 @@ impl Stage {
     /// Sets everything up; a damaged database stops here (exit 2), before any request.
     pub(super) fn new(config: &Config) -> Result<Stage, CommandError> {
         let token = Token::from_env(&Env::from_process());
+        if token.is_none() {
+            tracing::info!(
+                "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
+            );
+        }
         let store: Arc<dyn VersionStore> =
             Arc::new(JsonFileStore::new(&config.download.version_db));
         store.load()?;

@@ -4,45 +4,23 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, stdout_error};
-use crate::config::Env;
-use crate::db::{JsonFileStore, VersionStore};
 use crate::exit;
-use crate::github::{ClientOptions, EtagCache, GithubClient, Token};
+use crate::github::EtagCache;
 use crate::monitor::{self, Options};
 
 /// Runs the monitor and writes the report.
 pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandError> {
     let loaded = load_config(global)?;
     let config = loaded.config;
-    let token = Token::from_env(&Env::from_process());
-    if token.is_none() {
-        tracing::info!(
-            "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
-        );
-    }
-    let db = JsonFileStore::new(&config.download.version_db).load()?;
-    let client = Arc::new(GithubClient::new(
-        ClientOptions::from_config(&config),
-        token,
-    )?);
-    let stage = if args.download {
-        Some(super::download::Stage::new(&config)?)
-    } else {
-        None
-    };
+    let stage = super::download::Stage::new(&config)?;
+    let db = stage.store.load()?;
+    let client = stage.client.clone();
     let cache = Arc::new(EtagCache::load(&args.state_file));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            context: "starting the async runtime",
-            source,
-        })?;
     let opts = Options {
         force_check: args.force_check,
         explain: args.explain,
     };
-    let report = runtime.block_on(monitor::run(
+    let report = stage.runtime.block_on(monitor::run(
         &config,
         client.clone(),
         &db,
@@ -66,8 +44,8 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             stats.requests, stats.not_modified, stats.rate_limited, stats.retries
         );
     }
-    let downloads = stage.as_ref().map(|s| {
-        s.download(
+    let downloads = args.download.then(|| {
+        stage.download(
             &config,
             &report,
             crate::download::Options {
