@@ -338,6 +338,18 @@ repositories:
     assert!(s.downloads().join("acme_tool/cli%2Fv1.0.0/ok.txt").exists());
     // The release is not recorded: one of its assets failed.
     assert!(s.db()["repositories"].get("acme/tool").is_none());
+    // The next run re-verifies the stored file instead of fetching it again.
+    s.fake.clear_requests();
+    let again = s.run(&["monitor", "--download"], 1);
+    let failed = again["download_results"]["failed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        s.fake.requests().iter().all(|r| r.origin == Origin::Api),
+        "ok.txt was not fetched again"
+    );
 }
 
 #[test]
