@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
 use crate::config::{Config, Env};
-use crate::db::{JsonFileStore, VersionStore};
+use crate::db::{Database, JsonFileStore, VersionStore};
 use crate::download::{self, DownloadReport, Options};
 use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
 
-/// The one client, the database and a runtime, shared by `monitor`, `download` and
+/// The one client, the database (loaded once) and a runtime, shared by `monitor`, `download` and
 /// `monitor --download` (one client, so one connection pool and one retry policy per run).
 pub(super) struct Stage {
     pub client: Arc<GithubClient>,
     pub store: Arc<dyn VersionStore>,
+    pub db: Database,
     pub runtime: tokio::runtime::Runtime,
 }
 
@@ -31,7 +32,7 @@ impl Stage {
         }
         let store: Arc<dyn VersionStore> =
             Arc::new(JsonFileStore::new(&config.download.version_db));
-        store.load()?;
+        let db = store.load()?;
         let client = Arc::new(GithubClient::new(
             ClientOptions::from_config(config),
             token,
@@ -46,6 +47,7 @@ impl Stage {
         Ok(Stage {
             client,
             store,
+            db,
             runtime,
         })
     }
@@ -61,6 +63,7 @@ impl Stage {
             config,
             self.client.clone(),
             self.store.clone(),
+            &self.db,
             report,
             opts,
         ));

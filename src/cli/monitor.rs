@@ -13,7 +13,6 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
     let loaded = load_config(global)?;
     let config = loaded.config;
     let stage = super::download::Stage::new(&config)?;
-    let db = stage.store.load()?;
     let client = stage.client.clone();
     let cache = Arc::new(EtagCache::load(&args.state_file));
     let opts = Options {
@@ -23,7 +22,7 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
     let report = stage.runtime.block_on(monitor::run(
         &config,
         client.clone(),
-        &db,
+        &stage.db,
         cache.clone(),
         opts,
     ));

@@ -17,7 +17,7 @@ use super::store::{
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
 use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
-use crate::db::{FileRecord, Recording, VerifiedBy, VersionStore};
+use crate::db::{Database, FileRecord, Recording, VerifiedBy, VersionStore};
 use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
 use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
 use crate::repo::RepoId;
@@ -131,21 +131,17 @@ const MAX_CHECKSUM_FILE: u64 = 1024 * 1024;
 const SPACE_MARGIN: u64 = 64 * 1024 * 1024;
 
 /// Downloads the releases of `report`.
+///
+/// `db` is the database as loaded at the start of the run (the caller loads it, so a damaged
+/// file stops the command before any request); records are written through `store`.
 pub async fn run(
     config: &Config,
     client: Arc<GithubClient>,
     store: Arc<dyn VersionStore>,
+    db: &Database,
     report: &Report,
     opts: Options,
 ) -> DownloadReport {
-    let db = {
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.load()).await {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => return whole_run_failed(report, &e.to_string()),
-            Err(e) => return whole_run_failed(report, &e.to_string()),
-        }
-    };
     let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
     let layout = Arc::new(Layout::new(config.download.directory.clone()));
     let require_checksum = config.download.verification.require;
@@ -391,22 +387,6 @@ struct Context<'a> {
     layout: &'a Layout,
     permits: &'a Semaphore,
     dedup: &'a std::sync::Mutex<DedupIndex>,
-}
-
-fn whole_run_failed(report: &Report, error: &str) -> DownloadReport {
-    DownloadReport {
-        failed: report
-            .releases
-            .iter()
-            .map(|r| Failed {
-                repository: r.repository.clone(),
-                tag_name: r.tag_name.clone(),
-                asset: None,
-                error: error.to_string(),
-            })
-            .collect(),
-        ..DownloadReport::default()
-    }
 }
 
 /// The release's checksum files and sidecars, fetched into memory.
