@@ -3,69 +3,28 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use fake_github::{FakeGithub, Origin, Scenario};
+use fake_github::{Origin, Scenario};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "ghp_DOWNLOADTOKEN0123456789SECRET";
 
-struct Setup {
-    dir: tempfile::TempDir,
-    fake: FakeGithub,
-}
+#[path = "support/fake_setup.rs"]
+mod support;
+
+use support::FakeSetup as Setup;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 impl Setup {
-    fn new(scenario: &str, repos: &[&str], extra: &str) -> Setup {
-        let fake = FakeGithub::start(Scenario::from_yaml(scenario).expect("scenario parses"))
-            .expect("fake GitHub starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repos: String = repos
-            .iter()
-            .map(|r| {
-                let (o, n) = r.split_once('/').expect("owner/repo");
-                format!("  - {{owner: {o}, repo: {n}}}\n")
-            })
-            .collect();
-        let config = format!(
-            "repositories:\n{repos}\
-             github:\n  api_url: {api}\n  ca_cert: {ca}\n  timeout: 5\n\
-             download:\n  enabled: true\n  directory: {downloads}\n  version_db: {db}\n  retry: {{max_attempts: 3, delay: 0.05}}\n{extra}",
-            api = fake.api_url(),
-            ca = fake.ca_cert_path().display(),
-            downloads = dir.path().join("downloads").display(),
-            db = dir.path().join("version_db.json").display(),
-        );
-        std::fs::write(dir.path().join("config.yaml"), config).expect("write config");
-        Setup { dir, fake }
-    }
-
     fn downloads(&self) -> PathBuf {
-        self.dir.path().join("downloads")
+        self.path("downloads")
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("release-monitor").expect("binary");
-        cmd.current_dir(self.dir.path());
-        for var in [
-            "GITHUB_TOKEN",
-            "GH_TOKEN",
-            "GITHUB_API_URL",
-            "SSL_CERT_FILE",
-            "REPOSITORY_OVERRIDES",
-            "VERSION_DB_PATH",
-            "DOWNLOAD_DIR",
-            "RELEASE_MONITOR_CONFIG",
-            "RUST_LOG",
-            "HTTPS_PROXY",
-            "https_proxy",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GITHUB_TOKEN", TOKEN);
+        let mut cmd = self.command(Some(TOKEN));
         cmd.args(args);
         cmd
     }
@@ -82,7 +41,7 @@ impl Setup {
     }
 
     fn db(&self) -> Value {
-        let path = self.dir.path().join("version_db.json");
+        let path = self.path("version_db.json");
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).expect("database parses"),
             Err(_) => Value::Null,

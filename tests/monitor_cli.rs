@@ -1,73 +1,28 @@
 //! `release-monitor monitor` against the project's fake GitHub (HTTPS on 127.0.0.1, test CA).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use fake_github::{FakeGithub, Origin, Scenario};
+use fake_github::{Origin, Scenario};
 use predicates::prelude::*;
 use serde_json::Value;
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefSECRET";
 
-/// A temp directory with a config pointing at `fake`.
-struct Setup {
-    dir: tempfile::TempDir,
-    fake: FakeGithub,
+#[path = "support/fake_setup.rs"]
+mod support;
+
+use support::FakeSetup;
+
+/// A fake GitHub and a config: scenario, config additions, repositories.
+fn setup(scenario: &str, config_extra: &str, repos: &[&str]) -> FakeSetup {
+    FakeSetup::new(scenario, repos, config_extra)
 }
 
-impl Setup {
-    fn new(scenario: &str, config_extra: &str, repos: &[&str]) -> Setup {
-        let fake = FakeGithub::start(Scenario::from_yaml(scenario).expect("scenario parses"))
-            .expect("fake GitHub starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let repos: String = repos
-            .iter()
-            .map(|r| {
-                let (o, n) = r.split_once('/').expect("owner/repo");
-                format!("  - {{owner: {o}, repo: {n}}}\n")
-            })
-            .collect();
-        let config = format!(
-            "repositories:\n{repos}\
-             github:\n  api_url: {api}\n  ca_cert: {ca}\n  timeout: 5\n  max_rate_limit_wait: 30\n\
-             download:\n  version_db: {db}\n  retry: {{max_attempts: 3, delay: 0.05}}\n{config_extra}",
-            api = fake.api_url(),
-            ca = fake.ca_cert_path().display(),
-            db = dir.path().join("version_db.json").display(),
-        );
-        std::fs::write(dir.path().join("config.yaml"), config).expect("write config");
-        Setup { dir, fake }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// `release-monitor monitor` in the temp dir, with `token` (if any) and a clean environment.
+impl FakeSetup {
+    /// `release-monitor monitor` with `token` (if any) and a clean environment.
     fn monitor(&self, token: Option<&str>) -> Command {
-        let mut cmd = Command::cargo_bin("release-monitor").expect("binary");
-        cmd.current_dir(self.dir.path());
-        for var in [
-            "GITHUB_TOKEN",
-            "GH_TOKEN",
-            "GITHUB_API_URL",
-            "SSL_CERT_FILE",
-            "REPOSITORY_OVERRIDES",
-            "VERSION_DB_PATH",
-            "RELEASE_MONITOR_CONFIG",
-            "RUST_LOG",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-        ] {
-            cmd.env_remove(var);
-        }
-        if let Some(t) = token {
-            cmd.env("GITHUB_TOKEN", t);
-        }
+        let mut cmd = self.command(token);
         cmd.arg("monitor");
         cmd
     }
@@ -111,7 +66,7 @@ repositories:
 
 #[test]
 fn the_report_has_the_seed_format() {
-    let s = Setup::new(BASIC, "", &["acme/tool", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/other"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     for key in [
         "timestamp",
@@ -182,7 +137,7 @@ fn the_report_has_the_seed_format() {
 
 #[test]
 fn yaml_output_and_output_file() {
-    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]);
     s.monitor(Some(TOKEN))
         .args(["--format", "yaml", "--output"])
         .arg(s.path("out.yaml"))
@@ -195,7 +150,7 @@ fn yaml_output_and_output_file() {
 
 #[test]
 fn prereleases_only_when_asked_and_drafts_never() {
-    let s = Setup::new(
+    let s = setup(
         BASIC,
         "settings:\n  include_prereleases: true\n",
         &["acme/tool"],
@@ -207,7 +162,7 @@ fn prereleases_only_when_asked_and_drafts_never() {
 
 #[test]
 fn target_version_pins_a_release() {
-    let s = Setup::new(
+    let s = setup(
         BASIC,
         "  repository_overrides:\n    acme/tool: {target_version: \"1.1.0\"}\n",
         &["acme/tool"],
@@ -218,7 +173,7 @@ fn target_version_pins_a_release() {
 
 #[test]
 fn a_target_version_older_than_the_listed_releases_is_fetched_by_tag() {
-    let s = Setup::new(
+    let s = setup(
         BASIC,
         "  repository_overrides:\n    acme/tool: {target_version: \"v1.1.0\"}\nsettings:\n  max_releases_per_repo: 2\n",
         &["acme/tool"],
@@ -235,7 +190,7 @@ fn a_target_version_older_than_the_listed_releases_is_fetched_by_tag() {
 
 #[test]
 fn what_the_database_holds_is_not_new() {
-    let s = Setup::new(BASIC, "", &["acme/tool", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/other"]);
     Command::cargo_bin("release-monitor")
         .expect("binary")
         .current_dir(s.dir.path())
@@ -259,7 +214,7 @@ fn pagination_follows_link_across_three_pages() {
     }
     let scenario =
         format!("repositories:\n  - owner: big\n    repo: project\n    releases:\n{releases}");
-    let s = Setup::new(
+    let s = setup(
         &scenario,
         "settings:\n  max_releases_per_repo: 250\n",
         &["big/project"],
@@ -282,7 +237,7 @@ fn pagination_follows_link_across_three_pages() {
 
 #[test]
 fn a_missing_repository_fails_alone() {
-    let s = Setup::new(BASIC, "", &["acme/tool", "acme/ghost", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/ghost", "acme/other"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     assert_eq!(tags(&r), ["v1.2.0", "other-1.0"]);
     assert_eq!(r["total_repositories_checked"], 3);
@@ -298,7 +253,7 @@ fn a_missing_repository_fails_alone() {
 
 #[test]
 fn bad_credentials_say_what_to_do() {
-    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]);
     let out = s.monitor(Some("ghp_wrong_token_value")).assert().code(1);
     let stdout: Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
     assert!(
@@ -314,7 +269,7 @@ fn bad_credentials_say_what_to_do() {
 fn a_burst_of_502s_is_retried_and_recovered() {
     let scenario =
         format!("{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    responses: [502, 502]\n");
-    let s = Setup::new(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     assert_eq!(tags(&r), ["v1.2.0"]);
     let statuses: Vec<u16> = s
@@ -332,7 +287,7 @@ fn a_primary_rate_limit_is_waited_out() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    rate_limited: {{status: 403, reset_in: 2, times: 1}}\n"
     );
-    let s = Setup::new(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     assert_eq!(tags(&r), ["v1.2.0"]);
     let hits: Vec<_> = s
@@ -355,7 +310,7 @@ fn a_rate_limit_too_far_away_stops_with_the_reset_time() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    rate_limited: {{status: 429, reset_in: 3600, times: 5}}\n"
     );
-    let s = Setup::new(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     let err = r["errors"][0]["error"].as_str().unwrap_or_default();
     assert!(
@@ -366,7 +321,7 @@ fn a_rate_limit_too_far_away_stops_with_the_reset_time() {
 
 #[test]
 fn a_second_run_uses_etags_and_gets_304s() {
-    let s = Setup::new(BASIC, "", &["acme/tool", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/other"]);
     let first = report(&mut s.monitor(Some(TOKEN)), 0);
     s.fake.clear_requests();
     let second = report(&mut s.monitor(Some(TOKEN)), 0);
@@ -396,7 +351,7 @@ fn a_second_run_uses_etags_and_gets_304s() {
 
 #[test]
 fn the_token_never_appears_in_output_even_at_trace_level() {
-    let s = Setup::new(BASIC, "", &["acme/tool", "acme/ghost"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/ghost"]);
     let out = s
         .monitor(Some(TOKEN))
         .args(["-vvv", "--explain"])
@@ -417,7 +372,7 @@ fn the_token_never_appears_in_output_even_at_trace_level() {
 
 #[test]
 fn plain_http_to_a_remote_api_is_refused() {
-    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]);
     s.monitor(Some(TOKEN))
         .env("GITHUB_API_URL", "http://github.example.com/api/v3")
         .assert()
@@ -430,7 +385,7 @@ fn plain_http_to_a_remote_api_is_refused() {
 
 #[test]
 fn a_damaged_version_database_stops_the_run() {
-    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]);
     std::fs::write(s.path("version_db.json"), b"{not json").expect("write");
     s.monitor(Some(TOKEN))
         .assert()
@@ -444,7 +399,7 @@ fn a_damaged_version_database_stops_the_run() {
 
 #[test]
 fn the_token_is_never_sent_to_another_host_after_a_redirect() {
-    let s = Setup::new(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]);
     // GitHub redirects renamed repositories; here the listing moves to the second origin.
     let moved = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"{}/repos/acme/tool/releases\"\n",
@@ -482,7 +437,7 @@ fn a_redirect_to_plain_http_is_refused() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"http://downloads.example.com/releases\"\n"
     );
-    let s = Setup::new(&scenario, "", &["acme/tool", "acme/other"]);
+    let s = setup(&scenario, "", &["acme/tool", "acme/other"]);
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     assert_eq!(tags(&r), ["other-1.0"]);
     let err = r["errors"][0]["error"].as_str().unwrap_or_default();

@@ -1,0 +1,77 @@
+//! Shared by the integration tests that run the binary against the fake GitHub: a temp
+//! directory with a `config.yaml` pointing at a running fake, and the binary with a clean
+//! environment.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use fake_github::{FakeGithub, Scenario};
+
+/// A running fake GitHub and a temp directory holding a config for it.
+pub struct FakeSetup {
+    pub dir: tempfile::TempDir,
+    pub fake: FakeGithub,
+}
+
+impl FakeSetup {
+    /// Starts the fake with `scenario` and writes a config watching `repos` (`owner/repo`).
+    /// `extra` is appended after the `download:` section: indented lines add to it, unindented
+    /// ones start other sections.
+    pub fn new(scenario: &str, repos: &[&str], extra: &str) -> FakeSetup {
+        let fake = FakeGithub::start(Scenario::from_yaml(scenario).expect("scenario parses"))
+            .expect("fake GitHub starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repos: String = repos
+            .iter()
+            .map(|r| {
+                let (o, n) = r.split_once('/').expect("owner/repo");
+                format!("  - {{owner: {o}, repo: {n}}}\n")
+            })
+            .collect();
+        let config = format!(
+            "repositories:\n{repos}\
+             github:\n  api_url: {api}\n  ca_cert: {ca}\n  timeout: 5\n  max_rate_limit_wait: 30\n\
+             download:\n  enabled: true\n  directory: {downloads}\n  version_db: {db}\n  retry: {{max_attempts: 3, delay: 0.05}}\n{extra}",
+            api = fake.api_url(),
+            ca = fake.ca_cert_path().display(),
+            downloads = dir.path().join("downloads").display(),
+            db = dir.path().join("version_db.json").display(),
+        );
+        std::fs::write(dir.path().join("config.yaml"), config).expect("write config");
+        FakeSetup { dir, fake }
+    }
+
+    /// A file in the temp directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary, run in the temp directory, with none of the environment variables it reads
+    /// (and `GITHUB_TOKEN` set to `token`, if given).
+    pub fn command(&self, token: Option<&str>) -> Command {
+        let mut cmd = Command::cargo_bin("release-monitor").expect("binary");
+        cmd.current_dir(self.dir.path());
+        for var in [
+            "GITHUB_TOKEN",
+            "GH_TOKEN",
+            "GITHUB_API_URL",
+            "SSL_CERT_FILE",
+            "REPOSITORY_OVERRIDES",
+            "VERSION_DB_PATH",
+            "DOWNLOAD_DIR",
+            "RELEASE_MONITOR_CONFIG",
+            "RUST_LOG",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+        ] {
+            cmd.env_remove(var);
+        }
+        if let Some(t) = token {
+            cmd.env("GITHUB_TOKEN", t);
+        }
+        cmd
+    }
+}
