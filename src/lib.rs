@@ -2,9 +2,10 @@
 //! local version database, downloads and verifies the assets of newer releases, and records them.
 //!
 //! The crate follows the data flow: [`config`] is read first, [`version`] decides which release is
-//! newer, and [`cli`] wires the commands together for the thin `release-monitor` binary.
+//! newer, [`concourse`] serves the same engine as a Concourse resource type, and [`cli`] wires the commands together for the thin `release-monitor` binary.
 
 pub mod cli;
+pub mod concourse;
 pub mod config;
 pub mod db;
 pub mod download;

@@ -8,7 +8,16 @@ use release_monitor::cli::{self, Cli, GlobalArgs, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // As /opt/resource/check, in or out, the binary is a Concourse resource step:
+    // `check ARGS...` runs as `release-monitor concourse check ARGS...`.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(step) = args
+        .first()
+        .and_then(|program| cli::step_for_program(std::path::Path::new(program)))
+    {
+        args.splice(0..1, ["release-monitor", "concourse", step].map(Into::into));
+    }
+    let cli = Cli::parse_from(args);
     if let Err(e) = init_logging(&cli.global) {
         eprintln!("error: cannot set up logging: {e:#}");
         return ExitCode::from(release_monitor::exit::USAGE);

@@ -387,6 +387,8 @@ fn authorization(req: &Req) -> Option<&str> {
 /// What an API route produced.
 enum Out {
     Json(u16, Value, Vec<(String, String)>),
+    /// A plain-text body (a media type such as `application/vnd.github.sha`).
+    Text(u16, String),
     Redirect(String),
 }
 
@@ -444,6 +446,11 @@ fn api(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
         not_found()
     };
     match out {
+        Out::Text(status, text) => {
+            let mut reply = Reply::new(status, "application/vnd.github.sha; charset=utf-8", text);
+            reply.headers.extend(state.rate_headers(true, now));
+            reply
+        }
         Out::Redirect(location) => {
             let mut reply = Reply::new(302, "text/html; charset=utf-8", Bytes::new())
                 .header("location", location);
@@ -601,6 +608,26 @@ fn repo_route(
             .map_or_else(not_found, |rel| {
                 Out::Json(200, release_json(urls, repo, rel), Vec::new())
             }),
+        // Only tags are known refs here; `Accept: application/vnd.github.sha` gets the bare SHA.
+        ["commits", reference @ ..] if !reference.is_empty() => {
+            let reference = reference.join("/");
+            let Some(rel) = repo.releases.iter().find(|r| r.tag == reference) else {
+                return Out::Json(
+                    422,
+                    error_body(422, &format!("No commit found for SHA: {reference}"), DOCS),
+                    Vec::new(),
+                );
+            };
+            let wants_sha = req.header("accept").is_some_and(|a| {
+                a.to_ascii_lowercase()
+                    .contains("application/vnd.github.sha")
+            });
+            if wants_sha {
+                Out::Text(200, rel.commit_sha.clone())
+            } else {
+                Out::Json(200, json!({"sha": rel.commit_sha}), Vec::new())
+            }
+        }
         [kind @ ("tarball" | "zipball"), reference @ ..] if !reference.is_empty() => {
             let reference = reference.join("/");
             let ext = if *kind == "tarball" { "tar.gz" } else { "zip" };

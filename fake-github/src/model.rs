@@ -36,6 +36,7 @@ pub(crate) struct ReleaseW {
     pub published_at: Option<DateTime<Utc>>,
     pub body: String,
     pub target_commitish: String,
+    pub commit_sha: String,
     pub assets: Vec<AssetW>,
 }
 
@@ -208,6 +209,16 @@ impl World {
                                 .target_commitish
                                 .clone()
                                 .unwrap_or_else(|| "main".into()),
+                            commit_sha: rel.commit_sha.clone().unwrap_or_else(|| {
+                                hex(&sha256(
+                                    format!(
+                                        "commit\u{0}{}\u{0}{}\u{0}{}",
+                                        repo.owner, repo.repo, rel.tag_name
+                                    )
+                                    .as_bytes(),
+                                ))[..40]
+                                    .to_string()
+                            }),
                             assets,
                         }
                     })

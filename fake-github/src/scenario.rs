@@ -120,6 +120,10 @@ pub struct Release {
     /// A fixed release id (default: a stable number derived from owner, repo and tag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
+    /// The commit the tag points at, served by `GET /repos/{o}/{r}/commits/{tag}` (default: a
+    /// stable 40-hex-digit SHA derived from owner, repo and tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
     /// The uploaded files.
     #[serde(default)]
     pub assets: Vec<Asset>,

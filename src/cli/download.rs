@@ -105,6 +105,7 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
         Options {
             dry_run: args.dry_run,
             force: args.force,
+            flat: false,
         },
     );
     let text = serde_json::to_string_pretty(&result).map_err(|e| CommandError::Io {

@@ -3,6 +3,7 @@
 //! Results go to stdout (JSON, or the bare `<`/`=`/`>` of `version compare`); logs and warnings
 //! go to stderr, so the output can always be piped.
 
+mod concourse;
 mod config;
 mod db;
 mod download;
@@ -13,6 +14,8 @@ use std::io;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use concourse::step_for_program;
 
 use crate::config::ConfigError;
 use crate::exit;
@@ -90,6 +93,27 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Download, verify, store and record the releases of a monitor report.
     Download(DownloadArgs),
+    /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
+    /// also runs these as /opt/resource/check, in and out).
+    #[command(subcommand)]
+    Concourse(ConcourseCommand),
+}
+
+/// `release-monitor concourse ...`
+#[derive(Debug, Subcommand)]
+pub enum ConcourseCommand {
+    /// List the repository's versions from the one given on, oldest first.
+    Check,
+    /// Fetch a version's assets (verified) and its metadata files into DESTINATION.
+    In {
+        /// The directory Concourse gives the step.
+        destination: PathBuf,
+    },
+    /// Always fails: publishing releases is out of scope.
+    Out {
+        /// The directory Concourse gives the step.
+        source: Option<PathBuf>,
+    },
 }
 
 /// `release-monitor download`
@@ -282,6 +306,9 @@ pub enum CommandError {
     /// What was asked for does not exist (`db history` of an unknown repository).
     #[error("{0}")]
     NotFound(String),
+    /// A Concourse resource step failed.
+    #[error(transparent)]
+    Resource(#[from] crate::concourse::ResourceError),
     /// Reading stdin or writing stdout failed.
     #[error("{context}: {source}")]
     Io {
@@ -305,6 +332,8 @@ impl CommandError {
             CommandError::Github(_) => exit::PARTIAL_FAILURE,
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
+            CommandError::Resource(crate::concourse::ResourceError::Request(_)) => exit::USAGE,
+            CommandError::Resource(_) => exit::PARTIAL_FAILURE,
         }
     }
 }
@@ -333,5 +362,6 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Db(args) => db::run(&cli.global, args),
         Command::Monitor(args) => monitor::run(&cli.global, args),
         Command::Download(args) => download::run(&cli.global, args),
+        Command::Concourse(cmd) => concourse::run(cmd),
     }
 }

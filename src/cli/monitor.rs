@@ -50,6 +50,7 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             crate::download::Options {
                 dry_run: args.dry_run,
                 force: false,
+                flat: false,
             },
         )
     });

@@ -2,17 +2,20 @@
 //!
 //! It decides what gets downloaded, so an update must never be lost and a damaged file must never
 //! be replaced by an empty one. [`VersionStore`] is the interface; [`JsonFileStore`] is the local
-//! backend (the seed tool's `version_db.json`); object storage comes behind the same trait.
+//! backend (the seed tool's `version_db.json`), [`MemoryStore`] keeps nothing past the process;
+//! object storage comes behind the same trait.
 //!
 //! The trait is synchronous: a store does a few small reads and writes per run, and its local
 //! backend blocks on `fsync` and file locks anyway. Async callers run it on a blocking thread.
 
 mod json_file;
+mod memory;
 mod model;
 
 use std::path::PathBuf;
 
 pub use json_file::JsonFileStore;
+pub use memory::MemoryStore;
 pub use model::{
     DESCRIPTION, Database, FileRecord, HISTORY_LIMIT, HistoryEntry, HistoryMetadata, Metadata,
     Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,

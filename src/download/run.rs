@@ -29,6 +29,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Download even when the database already holds the version (or a newer one).
     pub force: bool,
+    /// Store each release's files directly in the download directory ([`Layout::flat`]): for
+    /// the Concourse resource's `in`, which fetches one release into its own directory.
+    pub flat: bool,
 }
 
 /// What the downloader did, printed as JSON.
@@ -143,7 +146,11 @@ pub async fn run(
     opts: Options,
 ) -> DownloadReport {
     let permits = Arc::new(Semaphore::new(config.download.concurrency.max(1) as usize));
-    let layout = Arc::new(Layout::new(config.download.directory.clone()));
+    let layout = Arc::new(if opts.flat {
+        Layout::flat(config.download.directory.clone())
+    } else {
+        Layout::new(config.download.directory.clone())
+    });
     let require_checksum = config.download.verification.require;
     // Bars when a person watches stderr; plain log lines otherwise (CI, pipes, files).
     let bars = (std::io::IsTerminal::is_terminal(&std::io::stderr()) && !opts.dry_run)

@@ -187,12 +187,28 @@ pub fn check_asset_name(name: &str) -> Result<(), StoreError> {
 pub struct Layout {
     /// The download directory.
     root: PathBuf,
+    /// One release's files directly in `root` (see [`Layout::flat`]).
+    flat: bool,
 }
 
 impl Layout {
     /// A layout rooted at the download directory `root` (which need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> Layout {
-        Layout { root: root.into() }
+        Layout {
+            root: root.into(),
+            flat: false,
+        }
+    }
+
+    /// A layout for one release whose files go directly into `root`, with source archives named
+    /// `source.tar.gz` and `source.zip`: what the Concourse resource's `in` step writes (the
+    /// github-release resource's names), since Concourse gives each fetched version its own
+    /// directory.
+    pub fn flat(root: impl Into<PathBuf>) -> Layout {
+        Layout {
+            root: root.into(),
+            flat: true,
+        }
     }
 
     /// The download directory, for callers that scan or check space on it.
@@ -203,13 +219,20 @@ impl Layout {
     /// `root/owner_repo`: the folder holding every release of one repository. (The parts of a
     /// [`RepoId`] are already checked to be plain names.)
     pub fn repo_dir(&self, repo: &RepoId) -> PathBuf {
+        if self.flat {
+            return self.root.clone();
+        }
         self.root.join(repo_folder(repo))
     }
 
     /// `root/owner_repo/<encoded tag>` (see [`encode_tag`]): the folder of one release. Nothing
     /// is created; see [`Layout::prepare_dir`].
     pub fn release_dir(&self, repo: &RepoId, tag: &str) -> Result<PathBuf, StoreError> {
-        Ok(self.repo_dir(repo).join(encode_tag(tag)?))
+        let encoded = encode_tag(tag)?;
+        if self.flat {
+            return Ok(self.root.clone());
+        }
+        Ok(self.repo_dir(repo).join(encoded))
     }
 
     /// `root/owner_repo/<encoded tag>/<asset>`: where a verified asset lives. The asset name is
@@ -229,6 +252,9 @@ impl Layout {
     ) -> Result<PathBuf, StoreError> {
         let encoded = encode_tag(tag)?;
         let ext = if zip { "zip" } else { "tar.gz" };
+        if self.flat {
+            return Ok(self.root.join(format!("source.{ext}")));
+        }
         let name = format!("{}-{encoded}.{ext}", repo_folder(repo));
         if name.len() > MAX_NAME_BYTES {
             return Err(StoreError::UnsafeName {
@@ -255,6 +281,9 @@ impl Layout {
         let release = self.release_dir(repo, tag)?;
         fs::create_dir_all(&self.root)
             .map_err(io_err(&self.root, "cannot create the download directory"))?;
+        if self.flat {
+            return Ok(release);
+        }
         let root = fs::canonicalize(&self.root)
             .map_err(io_err(&self.root, "cannot resolve the download directory"))?;
         for dir in [self.repo_dir(repo), release.clone()] {

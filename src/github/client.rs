@@ -22,6 +22,8 @@ use crate::repo::RepoId;
 
 /// `Accept` for API calls.
 pub const ACCEPT_JSON: &str = "application/vnd.github+json";
+/// `Accept` for a commit's bare SHA.
+const ACCEPT_SHA: &str = "application/vnd.github.sha";
 /// `Accept` for asset bytes.
 pub const ACCEPT_OCTET: &str = "application/octet-stream";
 /// The REST API version we speak.
@@ -220,6 +222,17 @@ impl GithubClient {
     /// GETs an API URL with retries; `etag` makes it conditional. Returns a 2xx or a 304;
     /// anything else is an error that says what to do.
     pub async fn get(&self, url: &Url, etag: Option<&str>) -> Result<ApiResponse, GithubError> {
+        self.get_as(url, ACCEPT_JSON, etag).await
+    }
+
+    /// Like [`GithubClient::get`] with another `Accept` (a media type such as
+    /// `application/vnd.github.sha`).
+    async fn get_as(
+        &self,
+        url: &Url,
+        accept: &str,
+        etag: Option<&str>,
+    ) -> Result<ApiResponse, GithubError> {
         let mut headers = HeaderMap::new();
         if let Some(tag) = etag
             && let Ok(v) = HeaderValue::from_str(tag)
@@ -229,7 +242,7 @@ impl GithubClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let resp = self.send(url, ACCEPT_JSON, &headers).await?;
+            let resp = self.send(url, accept, &headers).await?;
             let status = resp.status().as_u16();
             let resp_headers = resp.headers().clone();
             match resp.bytes().await {
@@ -450,6 +463,68 @@ impl GithubClient {
                     })
             }
             Err(GithubError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl GithubClient {
+    /// The release with id `id` (`GET /repos/{o}/{r}/releases/{id}`; drafts too, with a token
+    /// that can push), or `None` if there is none.
+    pub async fn release_by_id(
+        &self,
+        repo: &RepoId,
+        id: u64,
+    ) -> Result<Option<Release>, GithubError> {
+        let url = self.endpoint(&format!(
+            "repos/{}/{}/releases/{id}",
+            repo.owner(),
+            repo.repo()
+        ))?;
+        match self.get(&url, None).await {
+            Ok(resp) => {
+                serde_json::from_slice(&resp.body)
+                    .map(Some)
+                    .map_err(|e| GithubError::Decode {
+                        url: redact(&url),
+                        message: e.to_string(),
+                    })
+            }
+            Err(GithubError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The SHA of the commit `reference` (a tag) points at, from `GET
+    /// /repos/{o}/{r}/commits/{ref}` with `Accept: application/vnd.github.sha` (the bare SHA,
+    /// not the commit with its diff). `None` when GitHub knows no such commit (404 or 422).
+    pub async fn commit_sha(
+        &self,
+        repo: &RepoId,
+        reference: &str,
+    ) -> Result<Option<String>, GithubError> {
+        let mut url = self.endpoint(&format!("repos/{}/{}/commits", repo.owner(), repo.repo()))?;
+        url.path_segments_mut()
+            .map_err(|()| GithubError::Setup {
+                message: "the API URL cannot have a path".to_string(),
+            })?
+            .push(reference);
+        match self.get_as(&url, ACCEPT_SHA, None).await {
+            Ok(resp) => {
+                let text = String::from_utf8_lossy(&resp.body).trim().to_string();
+                if text.len() >= 40
+                    && text.len() <= 64
+                    && text.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    Ok(Some(text))
+                } else {
+                    Err(GithubError::Decode {
+                        url: redact(&url),
+                        message: "the body is not a commit SHA".to_string(),
+                    })
+                }
+            }
+            Err(GithubError::NotFound { .. } | GithubError::Http { status: 422, .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
