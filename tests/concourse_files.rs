@@ -786,3 +786,30 @@ fn dockerfile_builds_a_non_root_image_with_the_resource_links() {
     }
     assert!(text.contains(r#"org.opencontainers.image.licenses="MIT OR Apache-2.0""#));
 }
+
+#[test]
+fn readme_documents_every_var_and_param() {
+    let readme = read("README.md");
+    let start = readme
+        .find("\n## Concourse\n")
+        .expect("a Concourse section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut names: BTreeSet<String> = params_example().into_keys().collect();
+    for task in task_files() {
+        let config = yaml(&task);
+        names.extend(
+            config["params"]
+                .as_object()
+                .expect("params")
+                .keys()
+                .cloned(),
+        );
+    }
+    for name in names {
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README's Concourse section does not mention `{name}`"
+        );
+    }
+}
