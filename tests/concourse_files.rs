@@ -319,7 +319,10 @@ struct PipelineReport {
 }
 
 fn walk_pipeline(rel: &str) -> PipelineReport {
-    let pipeline = yaml(rel);
+    walk_pipeline_value(rel, &yaml(rel))
+}
+
+fn walk_pipeline_value(rel: &str, pipeline: &Value) -> PipelineReport {
     assert!(
         pipeline.get("resource_types").is_none(),
         "{rel}: declares resource_types; the standard types need none"
@@ -812,4 +815,96 @@ fn readme_documents_every_var_and_param() {
             "README's Concourse section does not mention `{name}`"
         );
     }
+}
+
+/// A pipeline using every nesting form, mappings and hooks, around the real check-releases task.
+const NESTED: &str = r#"
+resources:
+  - {name: release-monitor, type: git, source: {uri: "https://example.invalid/x.git"}}
+  - {name: db, type: s3, source: {bucket: b, versioned_file: v/versions.json}}
+  - {name: report, type: s3, source: {bucket: b, versioned_file: m/releases.json}}
+jobs:
+  - name: a
+    plan:
+      - in_parallel:
+          limit: 2
+          steps:
+            - get: release-monitor
+            - try:
+                get: db
+      - do:
+          - task: check
+            file: release-monitor/ci/tasks/check-releases/task.yml
+            vars: {image_repository: r, image_tag: t}
+            input_mapping: {version-db: db}
+            output_mapping: {monitor-output: report}
+            on_success:
+              put: report
+              params: {file: PUT_FILE}
+            on_failure:
+              do:
+                - put: report
+                  params: {file: report/releases.json}
+            ensure:
+              in_parallel:
+                - put: db
+                  params: {file: db/versions.json}
+  - name: b
+    plan:
+      - get: report
+        passed: [a]
+"#;
+
+fn nested(put_file: &str) -> Value {
+    serde_saphyr::from_str(&NESTED.replace("PUT_FILE", put_file)).expect("parses")
+}
+
+#[test]
+fn the_plan_walker_follows_nested_steps_mappings_and_hooks() {
+    let report = walk_pipeline_value("nested", &nested("report/releases.json"));
+    assert_eq!(report.tasks.len(), 1);
+    assert_eq!(report.puts.len(), 3);
+    // The task's inputs resolved through input_mapping to the resources they came from.
+    assert_eq!(
+        report.tasks[0].1,
+        BTreeMap::from([
+            ("release-monitor".to_owned(), "release-monitor".to_owned()),
+            ("version-db".to_owned(), "db".to_owned()),
+        ])
+    );
+}
+
+#[test]
+#[should_panic(expected = "no earlier step provides monitor-output/")]
+fn the_plan_walker_sees_output_mapping_in_a_hook() {
+    // The task's output is mapped to `report`, so `monitor-output` is not an artifact.
+    walk_pipeline_value("nested", &nested("monitor-output/releases.json"));
+}
+
+#[test]
+#[should_panic(expected = "which no earlier step provides")]
+fn the_plan_walker_keeps_parallel_steps_apart() {
+    let pipeline: Value = serde_saphyr::from_str(
+        r#"
+resources:
+  - {name: release-monitor, type: git, source: {uri: "https://example.invalid/x.git"}}
+jobs:
+  - name: a
+    plan:
+      - in_parallel:
+          - get: release-monitor
+          - task: check
+            file: release-monitor/ci/tasks/check-releases/task.yml
+"#,
+    )
+    .expect("parses");
+    walk_pipeline_value("parallel", &pipeline);
+}
+
+#[test]
+#[should_panic(expected = "passed names unknown job")]
+fn the_plan_walker_checks_passed_jobs() {
+    let mut pipeline = nested("report/releases.json");
+    pipeline["jobs"][1]["plan"][0]["passed"] = serde_json::json!(["nope"]);
+    walk_pipeline_value("nested", &pipeline);
 }
