@@ -29,7 +29,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -m 0755 target/release/release-monitor /usr/local/bin/release-monitor
 
 # --- Runtime ------------------------------------------------------------------------------------
-FROM debian:trixie-slim
+FROM debian:trixie-slim AS runtime
 
 ARG SOURCE_URL=https://github.com/release-monitor/release-monitor
 LABEL org.opencontainers.image.title="release-monitor" \
@@ -63,3 +63,15 @@ WORKDIR /home/release-monitor
 
 # No ENTRYPOINT: Concourse ignores it, and `docker run IMAGE release-monitor ...` reads naturally.
 CMD ["release-monitor", "--help"]
+
+# --- Resource type ------------------------------------------------------------------------------
+# `docker build --target resource`: the same image for use as a Concourse resource type. Concourse
+# runs /opt/resource/{check,in,out} as the image's user, in directories it creates owned by root,
+# and resource steps (unlike tasks, `run.user`) cannot choose the user; root in an unprivileged
+# resource container is not root on the worker.
+FROM runtime AS resource
+USER root
+
+# --- Default: the CLI and the tasks' image, as the unprivileged user ------------------------------
+FROM runtime
+USER 10001:10001

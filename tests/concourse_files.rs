@@ -756,7 +756,7 @@ fn dockerfile_builds_a_non_root_image_with_the_resource_links() {
         .iter()
         .filter(|i| i.starts_with("FROM "))
         .collect();
-    assert_eq!(froms.len(), 2, "{froms:?}");
+    assert_eq!(froms.len(), 4, "{froms:?}");
     assert!(froms[0].contains("rust:1.95-slim-trixie"), "{}", froms[0]);
     assert!(froms[1].contains("debian:trixie-slim"), "{}", froms[1]);
     assert!(text.contains("cargo build --release --locked --bin release-monitor"));
@@ -776,6 +776,19 @@ fn dockerfile_builds_a_non_root_image_with_the_resource_links() {
         .expect("a USER instruction");
     let uid = user.split(':').next().unwrap_or_default();
     assert!(uid != "0" && uid != "root", "the image runs as {user}");
+    // The last stage (the default target) is the non-root runtime; `--target resource` is the
+    // resource-type variant.
+    assert_eq!(
+        froms.last().map(|f| f.as_str()),
+        Some("FROM runtime"),
+        "{froms:?}"
+    );
+    assert!(
+        froms
+            .iter()
+            .any(|f| f.as_str() == "FROM runtime AS resource"),
+        "{froms:?}"
+    );
     assert!(
         !instructions.iter().any(|i| i.starts_with("ENTRYPOINT")),
         "ENTRYPOINT is ignored by Concourse; use CMD"
