@@ -126,6 +126,13 @@ fn monitor_download_applies_retention_when_configured() {
         "{report}"
     );
     assert!(exists(&s, "v1.10.0"), "the new download is kept");
+    assert!(
+        s.fake
+            .requests()
+            .iter()
+            .any(|r| r.origin == fake_github::Origin::Assets),
+        "the new release was downloaded"
+    );
     assert!(!exists(&s, "v1.8.0") && !exists(&s, "v1.9.0"));
 }
 
