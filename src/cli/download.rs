@@ -52,6 +52,19 @@ impl Stage {
         })
     }
 
+    /// With `download.cleanup_old_versions`: retention after the downloads (only planned with
+    /// `dry_run`).
+    pub(super) fn retention(
+        &self,
+        config: &Config,
+        dry_run: bool,
+    ) -> Option<crate::post::retention::RetentionReport> {
+        config
+            .download
+            .cleanup_old_versions
+            .then(|| super::cleanup::run_retention(config, &*self.store, dry_run))
+    }
+
     /// Runs the downloader on `report` and logs a one-line summary.
     pub(super) fn download(
         &self,
@@ -108,14 +121,36 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
             flat: false,
         },
     );
-    let text = serde_json::to_string_pretty(&result).map_err(|e| CommandError::Io {
+    let retention = stage.retention(&config, args.dry_run);
+    let value = with_retention(&result, retention.as_ref())?;
+    let text = serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
         context: "serialising the result",
         source: io::Error::other(e),
     })?;
     writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
-    Ok(if result.failed.is_empty() {
+    let retention_failed = retention.is_some_and(|r| !r.failed.is_empty());
+    Ok(if result.failed.is_empty() && !retention_failed {
         exit::OK
     } else {
         exit::PARTIAL_FAILURE
     })
+}
+
+/// The download result as JSON, with the retention result (if any) under `retention`.
+pub(super) fn with_retention(
+    result: &DownloadReport,
+    retention: Option<&crate::post::retention::RetentionReport>,
+) -> Result<serde_json::Value, CommandError> {
+    let serialise = |e: serde_json::Error| CommandError::Io {
+        context: "serialising the result",
+        source: io::Error::other(e),
+    };
+    let mut value = serde_json::to_value(result).map_err(serialise)?;
+    if let (Some(r), Some(obj)) = (retention, value.as_object_mut()) {
+        obj.insert(
+            "retention".to_string(),
+            serde_json::to_value(r).map_err(serialise)?,
+        );
+    }
+    Ok(value)
 }

@@ -3,6 +3,7 @@
 //! Results go to stdout (JSON, or the bare `<`/`=`/`>` of `version compare`); logs and warnings
 //! go to stderr, so the output can always be piped.
 
+mod cleanup;
 mod concourse;
 mod config;
 mod db;
@@ -93,10 +94,24 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Download, verify, store and record the releases of a monitor report.
     Download(DownloadArgs),
+    /// Delete release folders beyond the newest `download.keep_versions` of each repository,
+    /// and record the deletions in the database.
+    Cleanup(CleanupArgs),
     /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
     /// also runs these as /opt/resource/check, in and out).
     #[command(subcommand)]
     Concourse(ConcourseCommand),
+}
+
+/// `release-monitor cleanup`
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Print what would be deleted; delete and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep this many versions of each repository instead of `download.keep_versions`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
 }
 
 /// `release-monitor concourse ...`
@@ -362,6 +377,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Db(args) => db::run(&cli.global, args),
         Command::Monitor(args) => monitor::run(&cli.global, args),
         Command::Download(args) => download::run(&cli.global, args),
+        Command::Cleanup(args) => cleanup::run(&cli.global, args),
         Command::Concourse(cmd) => concourse::run(cmd),
     }
 }

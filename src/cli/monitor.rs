@@ -58,11 +58,11 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         context: "serialising the report",
         source: io::Error::other(e),
     })?;
+    let retention = downloads
+        .as_ref()
+        .and_then(|_| stage.retention(&config, args.dry_run));
     if let (Some(d), Some(obj)) = (&downloads, value.as_object_mut()) {
-        let results = serde_json::to_value(d).map_err(|e| CommandError::Io {
-            context: "serialising the report",
-            source: io::Error::other(e),
-        })?;
+        let results = super::download::with_retention(d, retention.as_ref())?;
         obj.insert("download_results".to_string(), results);
     }
     let text = match args.format {
@@ -95,7 +95,8 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         report.new_releases_found,
         report.errors.len()
     );
-    let download_failed = downloads.as_ref().is_some_and(|d| !d.failed.is_empty());
+    let download_failed = downloads.as_ref().is_some_and(|d| !d.failed.is_empty())
+        || retention.is_some_and(|r| !r.failed.is_empty());
     Ok(if report.errors.is_empty() && !download_failed {
         exit::OK
     } else {

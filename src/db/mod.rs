@@ -18,7 +18,7 @@ pub use json_file::JsonFileStore;
 pub use memory::MemoryStore;
 pub use model::{
     DESCRIPTION, Database, FileRecord, HISTORY_LIMIT, HistoryEntry, HistoryMetadata, Metadata,
-    Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,
+    RETENTION, Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,
 };
 
 use crate::repo::RepoId;

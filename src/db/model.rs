@@ -112,9 +112,13 @@ pub struct HistoryMetadata {
     /// Ours: each stored file with its size, sha256 and how it was verified.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileRecord>,
-    /// Ours: what recorded the entry when it was not a download (`db set`).
+    /// Ours: what recorded the entry when it was not a download (`db set`, `retention`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<String>,
+    /// Ours: on a `retention` entry, the stored files of `version` that were deleted (paths
+    /// relative to the download directory, and S3 keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<String>,
     /// Keys we do not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -193,6 +197,9 @@ pub struct Stats {
     pub last_updated: Option<String>,
 }
 
+/// `recorded_by` of the history entries retention writes.
+pub const RETENTION: &str = "retention";
+
 /// The current time as the seed tool writes it: ISO 8601, microseconds, `+00:00`.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
@@ -266,6 +273,7 @@ impl Database {
                     total_size: Some(total_size),
                     files: rec.files.clone(),
                     recorded_by: rec.recorded_by.clone(),
+                    deleted: Vec::new(),
                     extra: Map::new(),
                 },
                 extra: Map::new(),
@@ -274,6 +282,42 @@ impl Database {
         entry.download_history.truncate(HISTORY_LIMIT);
         self.metadata.last_updated = Some(now.to_string());
         previous
+    }
+
+    /// Records in `repo`'s history that the stored files of `version` were deleted by
+    /// retention: a new entry, newest first, with `recorded_by: "retention"` and the deleted
+    /// paths. The held version is not changed (an older version was deleted, or the held one is
+    /// still kept). Does nothing for a repository without a record.
+    pub fn record_deletion(
+        &mut self,
+        repo: &RepoId,
+        version: &str,
+        deleted: Vec<String>,
+        now: &str,
+    ) {
+        let Some(key) = self.key_of(repo) else {
+            return;
+        };
+        let Some(entry) = self.repositories.get_mut(&key) else {
+            return;
+        };
+        entry.download_history.insert(
+            0,
+            HistoryEntry {
+                version: version.to_string(),
+                previous_version: None,
+                downloaded_at: now.to_string(),
+                metadata: HistoryMetadata {
+                    recorded_by: Some(RETENTION.to_string()),
+                    deleted,
+                    ..HistoryMetadata::default()
+                },
+                extra: Map::new(),
+            },
+        );
+        entry.download_history.truncate(HISTORY_LIMIT);
+        entry.last_updated = Some(now.to_string());
+        self.metadata.last_updated = Some(now.to_string());
     }
 
     /// Removes `repo`'s record (so its next release is downloaded again); returns it.

@@ -150,6 +150,21 @@ pub fn encode_tag(tag: &str) -> Result<String, StoreError> {
     Ok(out)
 }
 
+/// The folder in the download directory where retention moves a release folder before
+/// deleting it, so a half-deleted release is never seen under its own name. Skipped by every
+/// scan; leftovers of an interrupted run are removed by the next one.
+pub const TRASH_DIR: &str = ".release-monitor-trash";
+
+/// The tag whose folder is `folder`, or `None` if `folder` is not a name [`encode_tag`] makes
+/// (a temporary or foreign folder), so nothing but a release folder is ever taken for one.
+pub fn decode_tag(folder: &str) -> Option<String> {
+    let tag = percent_encoding::percent_decode_str(folder)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    (encode_tag(&tag).ok()? == folder).then_some(tag)
+}
+
 /// Checks that an asset name from GitHub is a plain file name, so it cannot write anywhere but
 /// its release folder. Unlike a tag, a bad asset name is never encoded: the asset fails, because
 /// a consumer looking for it by its name would not find it anyway.
@@ -437,6 +452,9 @@ impl DedupIndex {
                 stack.pop();
                 continue;
             };
+            if file_type.is_dir() && path.file_name().is_some_and(|n| n == TRASH_DIR) {
+                continue;
+            }
             if file_type.is_dir() {
                 match read_dir_sorted(&path) {
                     Ok(sub) => stack.push(sub.into_iter()),
@@ -637,6 +655,23 @@ pub fn ensure_space(dir: &Path, needed: u64, margin: u64) -> Result<u64, StoreEr
         });
     }
     Ok(available)
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn decode_inverts_encode_and_refuses_foreign_names() {
+        for tag in ["v1.2.0", "cli/v1.0", "..", "100%", "a\\b", "ünï code"] {
+            let folder = encode_tag(tag).unwrap();
+            assert_eq!(decode_tag(&folder).as_deref(), Some(tag), "{folder}");
+        }
+        // Not names encode_tag makes: a raw `%` sequence for a safe character, a bad escape.
+        assert_eq!(decode_tag("v%31.0"), None);
+        assert_eq!(decode_tag("%zz"), None);
+        assert_eq!(decode_tag("%2"), None);
+    }
 }
 
 #[cfg(test)]

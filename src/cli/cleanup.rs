@@ -1,0 +1,59 @@
+//! `release-monitor cleanup`: retention on demand, and after downloads when
+//! `download.cleanup_old_versions` is on.
+
+use std::io::{self, Write};
+
+use super::{CleanupArgs, CommandError, GlobalArgs, load_config, stdout_error};
+use crate::config::Config;
+use crate::db::{JsonFileStore, VersionStore};
+use crate::exit;
+use crate::post::retention::{self, RetentionFailure, RetentionReport};
+
+/// Plans retention on the database as it is now and, unless `dry_run`, carries it out.
+pub(super) fn run_retention(
+    config: &Config,
+    store: &dyn VersionStore,
+    dry_run: bool,
+) -> RetentionReport {
+    let db = match store.load() {
+        Ok(db) => db,
+        Err(e) => {
+            return RetentionReport {
+                keep_versions: config.download.keep_versions,
+                failed: vec![RetentionFailure {
+                    repository: String::new(),
+                    tag_name: None,
+                    error: format!("cannot read the version database: {e}"),
+                }],
+                ..RetentionReport::default()
+            };
+        }
+    };
+    let plan = retention::plan(config, &db);
+    if dry_run {
+        return plan;
+    }
+    retention::apply(config, store, plan, None)
+}
+
+/// Runs `cleanup`.
+pub(super) fn run(global: &GlobalArgs, args: CleanupArgs) -> Result<u8, CommandError> {
+    let mut config = load_config(global)?.config;
+    if let Some(keep) = args.keep {
+        config.download.keep_versions = keep;
+    }
+    let store = JsonFileStore::new(&config.download.version_db);
+    // A damaged database stops here (exit 2), before anything is deleted.
+    store.load()?;
+    let report = run_retention(&config, &store, args.dry_run);
+    let text = serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {
+        context: "serialising the result",
+        source: io::Error::other(e),
+    })?;
+    writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
+    Ok(if report.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_FAILURE
+    })
+}
