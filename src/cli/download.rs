@@ -113,7 +113,7 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
         source: io::Error::other(e),
     })?;
     writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
-    Ok(if result.failed.is_empty() {
+    Ok(if !result.has_failures() {
         exit::OK
     } else {
         exit::PARTIAL_FAILURE
