@@ -154,8 +154,8 @@ impl World {
                             .assets
                             .iter()
                             .map(|asset| {
-                                let bytes = match (&asset.content, asset.size) {
-                                    (Some(text), _) => Bytes::from(text.clone().into_bytes()),
+                                let bytes = match (asset.literal_bytes(), asset.size) {
+                                    (Some(bytes), _) => Bytes::from(bytes),
                                     (None, Some(size)) => pseudo_random_bytes(&asset.name, size),
                                     (None, None) => Bytes::new(),
                                 };

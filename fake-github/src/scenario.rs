@@ -138,6 +138,10 @@ pub struct Asset {
     /// The bytes, given as UTF-8 text. Exclusive with `size`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// The bytes, given as standard base64 (for binary assets such as archives). Exclusive with
+    /// `content` and `size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_base64: Option<String>,
     /// Serve this many deterministic pseudo-random bytes, seeded by the asset name. Exclusive with
     /// `content`. With neither, the asset is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,9 +299,22 @@ impl Scenario {
                     if !names.insert(name.as_str()) {
                         return invalid(format!("{full} {tag}: asset {name} is listed twice"));
                     }
-                    if asset.content.is_some() && asset.size.is_some() {
+                    let given = [
+                        asset.content.is_some(),
+                        asset.content_base64.is_some(),
+                        asset.size.is_some(),
+                    ];
+                    if given.iter().filter(|g| **g).count() > 1 {
                         return invalid(format!(
-                            "{full} {tag} {name}: give `content` or `size`, not both"
+                            "{full} {tag} {name}: give one of `content`, `content_base64` and \
+                             `size`"
+                        ));
+                    }
+                    if let Some(text) = &asset.content_base64
+                        && let Err(e) = decode_base64(text)
+                    {
+                        return invalid(format!(
+                            "{full} {tag} {name}: content_base64 is not base64: {e}"
                         ));
                     }
                     if let Some(id) = asset.id
@@ -387,6 +404,26 @@ impl Asset {
         }
     }
 
+    /// An asset whose bytes are given as they are (stored as `content_base64`).
+    pub fn with_bytes(name: impl Into<String>, bytes: &[u8]) -> Asset {
+        use base64::Engine;
+        Asset {
+            name: name.into(),
+            content_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ..Asset::default()
+        }
+    }
+
+    /// The literal bytes (`content` or `content_base64`), if given. Validation has checked the
+    /// base64, so a bad one here reads as no bytes.
+    pub(crate) fn literal_bytes(&self) -> Option<Vec<u8>> {
+        match (&self.content, &self.content_base64) {
+            (Some(text), _) => Some(text.clone().into_bytes()),
+            (None, Some(b64)) => decode_base64(b64).ok(),
+            (None, None) => None,
+        }
+    }
+
     /// An asset of `size` deterministic pseudo-random bytes seeded by its name.
     pub fn with_size(name: impl Into<String>, size: u64) -> Asset {
         Asset {
@@ -395,4 +432,11 @@ impl Asset {
             ..Asset::default()
         }
     }
+}
+
+/// Standard base64 with padding; whitespace (YAML line breaks) is ignored.
+fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact)
 }

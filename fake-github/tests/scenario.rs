@@ -25,6 +25,10 @@ fn the_readme_example_parses_with_every_feature() {
     assert_eq!(assets[2].digest, Digest::Omit);
     assert!(matches!(assets[3].digest, Digest::Literal(_)));
     assert_eq!(assets[3].size_override, Some(10));
+    assert_eq!(
+        assets[4].content_base64.as_deref(),
+        Some("UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")
+    );
     assert!(scenario.repositories[1].private);
 
     let faults = &scenario.faults;
@@ -99,7 +103,15 @@ fn invalid_scenarios_are_refused_with_a_reason() {
     let cases = [
         (
             "repositories: [{owner: a, repo: b, releases: [{tag_name: v1, assets: [{name: x, content: hi, size: 3}]}]}]",
-            "not both",
+            "give one of",
+        ),
+        (
+            "repositories: [{owner: a, repo: b, releases: [{tag_name: v1, assets: [{name: x, content: hi, content_base64: aGk=}]}]}]",
+            "give one of",
+        ),
+        (
+            "repositories: [{owner: a, repo: b, releases: [{tag_name: v1, assets: [{name: x, content_base64: \"not base64!\"}]}]}]",
+            "content_base64 is not base64",
         ),
         (
             "repositories: [{owner: a, repo: b, releases: [{tag_name: v1}, {tag_name: v1}]}]",

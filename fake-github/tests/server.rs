@@ -608,6 +608,31 @@ fn asset_download_redirects_to_the_asset_origin_which_serves_exact_bytes_and_ran
 }
 
 #[test]
+fn binary_content_given_as_base64_is_served_byte_for_byte() {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    let release = Release::new("v1.0.0").with_asset(Asset::with_bytes("blob.zip", &bytes));
+    let server = start(
+        Scenario::default()
+            .with_token("tok")
+            .with_repository(Repository::new("acme", "tool").with_release(release)),
+    );
+    let client = client_with(&server, Policy::limited(3));
+    let asset = &assets_of(&server, &client)[0];
+    assert_eq!(asset["size"], 1000);
+    assert_eq!(
+        asset["digest"],
+        format!("sha256:{}", sha256_hex(&bytes)).as_str()
+    );
+    let served = client
+        .get(asset["browser_download_url"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(served.as_ref(), bytes.as_slice());
+}
+
+#[test]
 fn a_redirect_following_client_does_not_carry_the_token_to_the_asset_host() {
     let server = start(asset_scenario());
     let following = client_with(&server, Policy::limited(5));

@@ -129,7 +129,7 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
     })?;
     writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
     let retention_failed = retention.is_some_and(|r| !r.failed.is_empty());
-    Ok(if result.failed.is_empty() && !retention_failed {
+    Ok(if !result.has_failures() && !retention_failed {
         exit::OK
     } else {
         exit::PARTIAL_FAILURE

@@ -95,7 +95,9 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         report.new_releases_found,
         report.errors.len()
     );
-    let download_failed = downloads.as_ref().is_some_and(|d| !d.failed.is_empty())
+    let download_failed = downloads
+        .as_ref()
+        .is_some_and(crate::download::DownloadReport::has_failures)
         || retention.is_some_and(|r| !r.failed.is_empty());
     Ok(if report.errors.is_empty() && !download_failed {
         exit::OK

@@ -42,8 +42,9 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use pattern::{AssetPattern, asset_selected};
 pub use schema::{
-    ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, GithubSettings, PostDownload,
-    Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives, Verification,
+    ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, ExtractLimits, GithubSettings,
+    PostDownload, Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives,
+    Verification,
 };
 pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyTarget, REDACTED, Seconds, Secret, TagFilter,

@@ -15,8 +15,9 @@ use super::raw::{
     RawSourceArchives, RawStorage,
 };
 use super::schema::{
-    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, GithubSettings, PostDownload,
-    Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives, Verification,
+    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, ExtractLimits, GithubSettings,
+    PostDownload, Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives,
+    Verification,
 };
 use super::values::{ApiUrl, FullName, NotifyTarget, Seconds, StorageType};
 
@@ -358,6 +359,14 @@ fn download(
         .map_or_else(PostDownload::default, |p| PostDownload {
             verify_checksum: p.verify_checksum.unwrap_or(false),
             extract: p.extract.unwrap_or(false),
+            extract_limits: p.extract_limits.map_or_else(ExtractLimits::default, |l| {
+                let def = ExtractLimits::default();
+                ExtractLimits {
+                    max_bytes: l.max_bytes.map_or(def.max_bytes, |v| v.0),
+                    max_ratio: l.max_ratio.map_or(def.max_ratio, |v| v.0),
+                    max_files: l.max_files.map_or(def.max_files, |v| v.0),
+                }
+            }),
             notify: p
                 .notify
                 .unwrap_or_default()

@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{ApiUrl, Secret};
 use super::values::{
-    ArchivePreference, Bounded, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
-    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
+    ArchivePreference, Bounded, ByteCount, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs,
+    Owner, PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
@@ -408,13 +408,23 @@ impl<'de> Deserialize<'de> for RawStrategyBlock {
 pub(crate) struct RawPostDownload {
     pub verify_checksum: Option<bool>,
     pub extract: Option<bool>,
+    pub extract_limits: Option<RawExtractLimits>,
     pub notify: Option<Vec<String>>,
+}
+
+/// `post_download.extract_limits`: caps that make an archive bomb fail cleanly.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawExtractLimits {
+    pub max_bytes: Option<ByteCount>,
+    pub max_ratio: Option<Bounded<1, { u32::MAX }>>,
+    pub max_files: Option<Bounded<1, { u32::MAX }>>,
 }
 
 #[derive(Deserialize)]
 struct RawPostDownloadMap {
     verify_checksum: Option<bool>,
     extract: Option<bool>,
+    extract_limits: Option<RawExtractLimits>,
     notify: Option<Notify>,
 }
 
@@ -425,6 +435,9 @@ impl RawPostDownload {
         }
         if m.extract.is_some() {
             self.extract = m.extract;
+        }
+        if m.extract_limits.is_some() {
+            self.extract_limits = m.extract_limits;
         }
         if let Some(n) = m.notify {
             self.notify.get_or_insert_with(Vec::new).extend(n.0);

@@ -354,8 +354,34 @@ pub struct PostDownload {
     pub verify_checksum: bool,
     /// Extract archives after download (default false).
     pub extract: bool,
+    /// Caps on what one extraction may unpack (see [`ExtractLimits`]).
+    pub extract_limits: ExtractLimits,
     /// Where to announce downloads (`slack`, or a webhook URL which is redacted when printed).
     pub notify: Vec<NotifyTarget>,
+}
+
+/// `post_download.extract_limits:` — how much one archive may unpack.
+///
+/// It exists so a decompression bomb (or a huge archive) fails its extraction while streaming,
+/// long before it fills the disk; the limits are checked as bytes and entries arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ExtractLimits {
+    /// Most bytes of file content one archive may unpack to (default 4 GiB).
+    pub max_bytes: u64,
+    /// Most unpacked bytes per byte of archive (default 200).
+    pub max_ratio: u32,
+    /// Most entries (files, folders, links) one archive may hold (default 100 000).
+    pub max_files: u32,
+}
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        ExtractLimits {
+            max_bytes: 4 * 1024 * 1024 * 1024,
+            max_ratio: 200,
+            max_files: 100_000,
+        }
+    }
 }
 
 /// Everything that applies to one repository once inheritance is resolved.

@@ -805,6 +805,64 @@ fn post_download_as_mapping() {
 }
 
 #[test]
+fn extract_limits_defaults_both_spellings_and_errors() {
+    let d = ok(ONE_REPO).config.download.post_download.extract_limits;
+    assert_eq!(d, ExtractLimits::default());
+    assert_eq!(
+        (d.max_bytes, d.max_ratio, d.max_files),
+        (4 * 1024 * 1024 * 1024, 200, 100_000)
+    );
+    // The plan's list of single-key mappings.
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  post_download:\n    - extract: true\n    - extract_limits: {{max_bytes: 10000000000, max_files: 5, max_fles: 1}}\n"
+    ));
+    let p = &l.config.download.post_download;
+    assert!(p.extract);
+    assert_eq!(
+        p.extract_limits,
+        ExtractLimits {
+            max_bytes: 10_000_000_000,
+            max_ratio: 200,
+            max_files: 5
+        }
+    );
+    assert_eq!(
+        keys(&l),
+        ["download.post_download[1].extract_limits.max_fles"]
+    );
+    // One mapping.
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  post_download: {{extract: true, extract_limits: {{max_ratio: 50}}}}\n"
+    ))
+    .config;
+    assert_eq!(c.download.post_download.extract_limits.max_ratio, 50);
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(
+        json["download"]["post_download"]["extract_limits"],
+        serde_json::json!({"max_bytes": 4_294_967_296u64, "max_ratio": 50, "max_files": 100_000})
+    );
+    // Zero, negative or non-numeric limits name the key and position.
+    for (value, key, expected) in [
+        ("{max_bytes: 0}", "max_bytes", "at least 1"),
+        ("{max_ratio: 0}", "max_ratio", "at least 1"),
+        ("{max_files: -3}", "max_files", "u32"),
+        ("{max_bytes: 4GiB}", "max_bytes", "u64"),
+    ] {
+        let e = err(&format!(
+            "{ONE_REPO}download:\n  post_download:\n    extract_limits: {value}\n"
+        ));
+        let (line, _, k, message) = invalid(&e);
+        assert_eq!(line, 6, "{e}");
+        assert_eq!(
+            k,
+            format!("download.post_download.extract_limits.{key}"),
+            "{e}"
+        );
+        assert!(message.contains(expected), "{value}: {message}");
+    }
+}
+
+#[test]
 fn pre_release_sets_download_default_only_when_unset() {
     let c = ok(&format!(
         "{ONE_REPO}download:\n  version_strategy: {{type: calver, pre_release: true}}\n"

@@ -396,6 +396,23 @@ impl<'de> Deserialize<'de> for PosSecs {
     }
 }
 
+/// Raw: a number of bytes, at least 1 (a plain integer; 64 bits, so caps above 4 GiB fit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ByteCount(pub(crate) u64);
+
+impl<'de> Deserialize<'de> for ByteCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(deserializer)?;
+        if v == 0 {
+            return Err(invalid_value(
+                Unexpected::Unsigned(0),
+                &"a number of bytes of at least 1",
+            ));
+        }
+        Ok(ByteCount(v))
+    }
+}
+
 /// Raw: an integer in `MIN..=MAX`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Bounded<const MIN: u32, const MAX: u32>(pub(crate) u32);

@@ -20,6 +20,7 @@ use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
 use crate::db::{Database, FileRecord, Recording, VerifiedBy, VersionStore};
 use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
 use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
+use crate::post::extract::{self, Existing, Extraction, ExtractionStatus, Format};
 use crate::repo::RepoId;
 
 /// How the downloader runs.
@@ -50,6 +51,21 @@ pub struct DownloadReport {
     /// copied instead).
     #[serde(default)]
     pub bytes_deduplicated: u64,
+    /// With `post_download.extract`: each stored archive's extraction (see
+    /// [`crate::post::extract`]). A failed extraction does not stop its release being recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extractions: Vec<Extraction>,
+}
+
+impl DownloadReport {
+    /// Whether anything failed: a download, or an extraction. The commands exit 1 then.
+    pub fn has_failures(&self) -> bool {
+        !self.failed.is_empty()
+            || self
+                .extractions
+                .iter()
+                .any(|e| e.status == ExtractionStatus::Failed)
+    }
 }
 
 /// A recorded release.
@@ -152,6 +168,8 @@ pub async fn run(
         Layout::new(config.download.directory.clone())
     });
     let require_checksum = config.download.verification.require;
+    let post = &config.download.post_download;
+    let extract_limits = post.extract.then_some(post.extract_limits);
     // Bars when a person watches stderr; plain log lines otherwise (CI, pipes, files).
     let bars = (std::io::IsTerminal::is_terminal(&std::io::stderr()) && !opts.dry_run)
         .then(|| Arc::new(indicatif::MultiProgress::new()));
@@ -235,6 +253,7 @@ pub async fn run(
             let ctx = Context {
                 client: &client,
                 require_checksum,
+                extract_limits,
                 bars: bars.as_deref(),
                 layout: &layout,
                 permits: &permits,
@@ -262,6 +281,7 @@ pub async fn run(
         out.failed.extend(r.failed);
         out.planned.extend(r.planned);
         out.bytes_deduplicated += r.bytes_deduplicated;
+        out.extractions.extend(r.extractions);
     }
     out
 }
@@ -390,6 +410,8 @@ fn new_bar(
 struct Context<'a> {
     client: &'a GithubClient,
     require_checksum: bool,
+    /// `Some` with `post_download.extract`.
+    extract_limits: Option<crate::config::ExtractLimits>,
     bars: Option<&'a indicatif::MultiProgress>,
     layout: &'a Layout,
     permits: &'a Semaphore,
@@ -606,6 +628,15 @@ async fn download_release(
         }
         return out;
     }
+    // Extract before recording: if the process dies while extracting, the release is not
+    // recorded, so the next run re-verifies its files and extracts again.
+    if let Some(limits) = ctx.extract_limits {
+        for file in &stored {
+            if let Some(e) = extract_stored(release, file, limits).await {
+                out.extractions.push(e);
+            }
+        }
+    }
     let recording = Recording {
         version: tag.to_string(),
         files: stored
@@ -796,4 +827,63 @@ async fn deduplicate(
             None
         }
     }
+}
+
+/// Extracts one stored file if its name is an archive's (`post_download.extract`), on a blocking
+/// thread. A file just placed (downloaded, resumed, linked or copied) replaces an earlier
+/// extraction; a file already present keeps it.
+async fn extract_stored(
+    release: &ReportedRelease,
+    file: &StoredFile,
+    limits: crate::config::ExtractLimits,
+) -> Option<Extraction> {
+    let (_, stem) = Format::detect(&file.name)?;
+    let archive = std::path::PathBuf::from(&file.path);
+    let folder = crate::fsutil::dir_of(&archive).join(stem);
+    let existing = if file.how == "already-present" {
+        Existing::Keep
+    } else {
+        Existing::Replace
+    };
+    let result = tokio::task::spawn_blocking(move || extract::extract(&archive, &limits, existing))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    let mut entry = Extraction {
+        repository: release.repository.clone(),
+        tag_name: release.tag_name.clone(),
+        asset: file.name.clone(),
+        status: ExtractionStatus::Failed,
+        path: folder.display().to_string(),
+        entries: None,
+        bytes: None,
+        error: None,
+    };
+    match result {
+        Ok(done) if done.already => {
+            tracing::info!("{}: already extracted", done.path.display());
+            entry.status = ExtractionStatus::AlreadyExtracted;
+        }
+        Ok(done) => {
+            tracing::info!(
+                "{}: extracted {} entries, {} bytes",
+                done.path.display(),
+                done.entries,
+                done.bytes
+            );
+            entry.status = ExtractionStatus::Extracted;
+            entry.entries = Some(done.entries);
+            entry.bytes = Some(done.bytes);
+        }
+        Err(error) => {
+            tracing::error!(
+                "{} {}: cannot extract {}: {error} (the download itself is kept and recorded)",
+                release.repository,
+                release.tag_name,
+                file.name
+            );
+            entry.error = Some(error);
+        }
+    }
+    Some(entry)
 }

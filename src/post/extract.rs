@@ -1,0 +1,743 @@
+//! `post_download.extract`: unpacks a stored archive into `{release folder}/{asset stem}/`.
+//!
+//! Archives come from upstream and are untrusted, like every name in them. The rules:
+//!
+//! - **Formats** by the asset's name (case-insensitive): `.tar.gz`/`.tgz`, `.tar.xz`/`.txz`,
+//!   `.tar.bz2`/`.tbz2`/`.tbz`, `.tar`, `.zip`. The folder is the name without that extension
+//!   (`tool-1.0-linux.tar.gz` → `tool-1.0-linux/`), checked like an asset name.
+//! - **Names.** An entry name that is absolute, contains `..`, `\`, NUL or a control character,
+//!   or is not UTF-8, fails the extraction ([`entry_path`]).
+//! - **Links.** A symlink's target must be relative, with any `..` only at its start, and must
+//!   not climb above the archive's folder ([`check_link_target`]). A hard link must name a regular
+//!   file extracted earlier. Nothing is ever written *through* a symlink or into something that is
+//!   not a real folder, and no entry overwrites another, so even links that point inside cannot be
+//!   chained to escape.
+//! - **Limits** ([`ExtractLimits`]) are checked while streaming, before each write: the total file
+//!   content, that total divided by the archive's size, and the number of entries. A bomb stops
+//!   at the first chunk past a cap.
+//! - **Modes.** Permission bits are kept (executables stay executable); setuid, setgid and sticky
+//!   bits, owners, times and extended attributes are not. Folders keep `rwx` for the owner.
+//!   Devices and pipes are skipped with a warning.
+//! - **Atomic.** Everything is unpacked into a hidden sibling `.{stem}.extract-XXXXXX/`, then
+//!   renamed to `{stem}/` once complete; a failure removes the temp folder, so the final name
+//!   never holds a partial tree. With [`Existing::Keep`] an existing `{stem}/` folder is left as
+//!   it is (a no-op); with [`Existing::Replace`] the new tree is swapped in for it.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ExtractLimits;
+use crate::download::store::{StoreError, check_asset_name};
+use crate::fsutil;
+
+/// The longest file name component the common Linux file systems accept.
+const MAX_NAME_BYTES: usize = 255;
+/// The longest symlink target read from a zip entry (a target is a path, not content).
+const MAX_LINK_TARGET: u64 = 4096;
+/// Memory the xz decoder may use for its dictionary (in KiB): `xz -9` needs 64 MiB, so 256 MiB
+/// leaves room while refusing a header that asks for gigabytes.
+const XZ_MEM_LIMIT_KB: u32 = 256 * 1024;
+/// Copy buffer size.
+const CHUNK: usize = 64 * 1024;
+
+/// An archive format this step extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.tar.gz`, `.tgz`.
+    TarGz,
+    /// `.tar.xz`, `.txz`.
+    TarXz,
+    /// `.tar.bz2`, `.tbz2`, `.tbz`.
+    TarBz2,
+    /// `.tar`.
+    Tar,
+    /// `.zip`.
+    Zip,
+}
+
+/// Extensions, longest first so `.tar.gz` wins over `.gz`-less `.tar`.
+const EXTENSIONS: [(&str, Format); 9] = [
+    (".tar.bz2", Format::TarBz2),
+    (".tar.gz", Format::TarGz),
+    (".tar.xz", Format::TarXz),
+    (".tbz2", Format::TarBz2),
+    (".tgz", Format::TarGz),
+    (".txz", Format::TarXz),
+    (".tbz", Format::TarBz2),
+    (".tar", Format::Tar),
+    (".zip", Format::Zip),
+];
+
+impl Format {
+    /// The format of an asset named `name` and the name without its extension (the folder it
+    /// is extracted into), or `None` if the name is not an archive's. Case-insensitive.
+    pub fn detect(name: &str) -> Option<(Format, &str)> {
+        let lower = name.to_ascii_lowercase();
+        EXTENSIONS.iter().find_map(|(ext, format)| {
+            lower
+                .ends_with(ext)
+                .then(|| (*format, &name[..name.len() - ext.len()]))
+        })
+    }
+
+    /// How errors name the format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::TarGz => "tar.gz",
+            Format::TarXz => "tar.xz",
+            Format::TarBz2 => "tar.bz2",
+            Format::Tar => "tar",
+            Format::Zip => "zip",
+        }
+    }
+}
+
+/// What to do when the final folder already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Leave it: the archive was already extracted (the stored archive did not change).
+    Keep,
+    /// Extract again and swap the new tree in (the archive was just downloaded).
+    Replace,
+}
+
+/// Why an archive was not extracted. Each variant names what it refused, because the error is
+/// reported per asset and the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The file's name has no archive extension this step knows.
+    #[error(
+        "{name:?} is not an archive this tool extracts \
+         (.tar.gz, .tgz, .tar.xz, .txz, .tar.bz2, .tbz2, .tbz, .tar, .zip)"
+    )]
+    NotAnArchive {
+        /// The file name.
+        name: String,
+    },
+    /// The folder named after the archive would not be a safe name.
+    #[error("cannot extract into a folder named after the archive: {0}")]
+    FolderName(#[source] StoreError),
+    /// The final folder's name is taken by a file or a symlink.
+    #[error("{} already exists and is not a folder; not extracting over it", path.display())]
+    Occupied {
+        /// The final folder's path.
+        path: PathBuf,
+    },
+    /// An entry would write outside the folder, through a link, or over another entry.
+    #[error("refusing entry {entry:?}: {reason}")]
+    UnsafeEntry {
+        /// The entry's name as the archive gives it.
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// More entries than `max_files`.
+    #[error(
+        "the archive holds more than {limit} entries \
+         (post_download.extract_limits.max_files); nothing was kept"
+    )]
+    TooManyFiles {
+        /// The cap.
+        limit: u32,
+    },
+    /// More content than `max_bytes`.
+    #[error(
+        "the archive unpacks to more than {limit} bytes \
+         (post_download.extract_limits.max_bytes); nothing was kept"
+    )]
+    TooLarge {
+        /// The cap.
+        limit: u64,
+    },
+    /// More content than `max_ratio` times the archive's size.
+    #[error(
+        "the archive unpacks to more than {limit} times its size of {archive_size} bytes \
+         (post_download.extract_limits.max_ratio); nothing was kept"
+    )]
+    Ratio {
+        /// The cap.
+        limit: u32,
+        /// The archive's size on disk.
+        archive_size: u64,
+    },
+    /// The archive cannot be read as its format says.
+    #[error("not a valid {format} archive: {message}")]
+    Corrupt {
+        /// The format its name claims.
+        format: &'static str,
+        /// What the decoder said.
+        message: String,
+    },
+    /// A file system operation failed.
+    #[error("{}: {context}: {source}", path.display())]
+    Io {
+        /// The path it was on.
+        path: PathBuf,
+        /// What was being done.
+        context: &'static str,
+        /// What the operating system said.
+        source: io::Error,
+    },
+}
+
+/// Shorthand for building [`ExtractError::Io`].
+fn io_err(path: &Path, context: &'static str) -> impl FnOnce(io::Error) -> ExtractError {
+    let path = path.to_path_buf();
+    move |source| ExtractError::Io {
+        path,
+        context,
+        source,
+    }
+}
+
+/// Shorthand for building [`ExtractError::UnsafeEntry`].
+fn refuse(entry: &str, reason: impl Into<String>) -> ExtractError {
+    ExtractError::UnsafeEntry {
+        entry: entry.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// What an extraction produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// The final folder.
+    pub path: PathBuf,
+    /// Entries unpacked (files, folders and links); 0 when `already`.
+    pub entries: u64,
+    /// Bytes of file content unpacked; 0 when `already`.
+    pub bytes: u64,
+    /// The folder existed and was kept ([`Existing::Keep`]).
+    pub already: bool,
+}
+
+/// How an extraction ended, in the download report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtractionStatus {
+    /// Unpacked now.
+    Extracted,
+    /// The folder was already there from an earlier run, and the archive had not changed.
+    AlreadyExtracted,
+    /// Refused or failed; see `error`. The download itself still counts.
+    Failed,
+}
+
+/// One archive's extraction, as the download report lists it (`extractions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extraction {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// The archive's asset name.
+    pub asset: String,
+    /// How it ended.
+    pub status: ExtractionStatus,
+    /// The folder it was (or would have been) extracted into.
+    pub path: String,
+    /// Entries unpacked (with `extracted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    /// Bytes of file content unpacked (with `extracted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// What went wrong (with `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Extracts the archive at `archive` into `{its folder}/{its name without the extension}/`,
+/// under `limits`. See the module documentation for the rules.
+pub fn extract(
+    archive: &Path,
+    limits: &ExtractLimits,
+    existing: Existing,
+) -> Result<Extracted, ExtractError> {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (format, stem) =
+        Format::detect(&name).ok_or_else(|| ExtractError::NotAnArchive { name: name.clone() })?;
+    check_asset_name(stem).map_err(ExtractError::FolderName)?;
+    let release_dir = fsutil::dir_of(archive);
+    let final_path = release_dir.join(stem);
+    let occupied = match fs::symlink_metadata(&final_path) {
+        Ok(m) if m.file_type().is_dir() => true,
+        Ok(_) => return Err(ExtractError::Occupied { path: final_path }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io_err(&final_path, "cannot inspect the folder")(e)),
+    };
+    if occupied && existing == Existing::Keep {
+        return Ok(Extracted {
+            path: final_path,
+            entries: 0,
+            bytes: 0,
+            already: true,
+        });
+    }
+    let file = File::open(archive).map_err(io_err(archive, "cannot open the archive"))?;
+    let archive_size = file
+        .metadata()
+        .map_err(io_err(archive, "cannot read the archive's size"))?
+        .len();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{stem}.extract-"))
+        .tempdir_in(&release_dir)
+        .map_err(io_err(&release_dir, "cannot create a temp folder"))?;
+    let mut u = Unpacker {
+        root: tmp.path(),
+        format,
+        limits: *limits,
+        archive_size,
+        entries: 0,
+        bytes: 0,
+        dir_modes: Vec::new(),
+        buf: vec![0; CHUNK],
+    };
+    match format {
+        Format::TarGz => u.tar(flate2::read::MultiGzDecoder::new(BufReader::new(file)))?,
+        Format::TarXz => u.tar(lzma_rust2::XzReader::new_mem_limit(
+            BufReader::new(file),
+            true,
+            XZ_MEM_LIMIT_KB,
+        ))?,
+        Format::TarBz2 => u.tar(bzip2::read::MultiBzDecoder::new(BufReader::new(file)))?,
+        Format::Tar => u.tar(BufReader::new(file))?,
+        Format::Zip => u.zip(file)?,
+    }
+    u.finish()?;
+    let (entries, bytes) = (u.entries, u.bytes);
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
+        .map_err(io_err(tmp.path(), "cannot set the folder's permissions"))?;
+    place(tmp, &final_path, occupied)?;
+    fsutil::sync_dir(&release_dir).map_err(io_err(&release_dir, "cannot fsync the folder"))?;
+    Ok(Extracted {
+        path: final_path,
+        entries,
+        bytes,
+        already: false,
+    })
+}
+
+/// Renames the complete temp tree to `final_path`. When a folder is there already, it is moved
+/// aside first and deleted after the swap (and put back if the swap fails).
+fn place(tmp: tempfile::TempDir, final_path: &Path, occupied: bool) -> Result<(), ExtractError> {
+    if !occupied {
+        // On failure `tmp` is dropped, which deletes it.
+        return fs::rename(tmp.path(), final_path)
+            .map(|()| {
+                let _ = tmp.keep();
+            })
+            .map_err(io_err(
+                final_path,
+                "cannot rename the extracted tree into place",
+            ));
+    }
+    let stem = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let old = fsutil::dir_of(final_path).join(format!(".{stem}.old-{:016x}", fastrand::u64(..)));
+    fs::rename(final_path, &old).map_err(io_err(
+        final_path,
+        "cannot move the previous extraction aside",
+    ))?;
+    if let Err(e) = fs::rename(tmp.path(), final_path) {
+        let _ = fs::rename(&old, final_path);
+        return Err(io_err(
+            final_path,
+            "cannot rename the extracted tree into place",
+        )(e));
+    }
+    let _ = tmp.keep();
+    if let Err(e) = fs::remove_dir_all(&old) {
+        tracing::warn!(
+            "{}: cannot delete the previous extraction: {e}",
+            old.display()
+        );
+    }
+    Ok(())
+}
+
+/// Checks an entry name from an archive and turns it into a relative path of plain names.
+///
+/// `/`-separated; empty and `.` components are dropped. Refused: an absolute name, a `..`
+/// component, a component with `\`, NUL or another control character, or longer than 255 bytes.
+/// An empty result means the archive's folder itself (`./`).
+pub fn entry_path(name: &str) -> Result<PathBuf, String> {
+    if name.starts_with('/') {
+        return Err("it is an absolute path".to_string());
+    }
+    let mut out = PathBuf::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => continue,
+            ".." => return Err("it climbs out of the folder with `..`".to_string()),
+            _ => {}
+        }
+        check_component(part)?;
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// One path component: no `\` or control characters, at most 255 bytes.
+fn check_component(part: &str) -> Result<(), String> {
+    if let Some(c) = part.chars().find(|c| *c == '\\' || c.is_control()) {
+        return Err(format!("it contains {c:?}"));
+    }
+    if part.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "a component is {} bytes long (at most {MAX_NAME_BYTES})",
+            part.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a symlink's target: relative, `..` only at its start, and not climbing above the
+/// archive's folder from the link's own folder (`link` is the link's checked relative path).
+///
+/// With every link obeying this, and nothing ever written through a link, following any chain
+/// of the extracted links stays inside the folder: the leading `..` climb real folders, and
+/// every later component is a real entry or another such link.
+pub fn check_link_target(link: &Path, target: &str) -> Result<(), String> {
+    if target.is_empty() {
+        return Err("its link target is empty".to_string());
+    }
+    if target.starts_with('/') {
+        return Err(format!("it links to the absolute path {target:?}"));
+    }
+    let depth = link.components().count().saturating_sub(1);
+    let (mut ups, mut named) = (0usize, false);
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if named => {
+                return Err(format!("its link target {target:?} has `..` after a name"));
+            }
+            ".." => ups += 1,
+            _ => {
+                check_component(part).map_err(|r| format!("its link target {target:?}: {r}"))?;
+                named = true;
+            }
+        }
+    }
+    if ups > depth {
+        return Err(format!(
+            "it links to {target:?}, outside the archive's folder"
+        ));
+    }
+    Ok(())
+}
+
+/// Writes entries under `root`, enforcing the limits and the path rules.
+struct Unpacker<'a> {
+    root: &'a Path,
+    format: Format,
+    limits: ExtractLimits,
+    archive_size: u64,
+    entries: u64,
+    bytes: u64,
+    /// Folders and their archive modes, applied at the end (a read-only folder would refuse
+    /// the entries that follow it).
+    dir_modes: Vec<(PathBuf, u32)>,
+    buf: Vec<u8>,
+}
+
+impl Unpacker<'_> {
+    fn corrupt(&self, message: impl std::fmt::Display) -> ExtractError {
+        ExtractError::Corrupt {
+            format: self.format.as_str(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Counts one entry against `max_files`.
+    fn count_entry(&mut self) -> Result<(), ExtractError> {
+        self.entries += 1;
+        if self.entries > u64::from(self.limits.max_files) {
+            return Err(ExtractError::TooManyFiles {
+                limit: self.limits.max_files,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes against `max_bytes` and `max_ratio`, before they are written.
+    fn add_bytes(&mut self, n: usize) -> Result<(), ExtractError> {
+        let total = self.bytes.saturating_add(n as u64);
+        let ratio_cap = self
+            .archive_size
+            .saturating_mul(u64::from(self.limits.max_ratio));
+        if total > self.limits.max_bytes.min(ratio_cap) {
+            return Err(if ratio_cap < self.limits.max_bytes {
+                ExtractError::Ratio {
+                    limit: self.limits.max_ratio,
+                    archive_size: self.archive_size,
+                }
+            } else {
+                ExtractError::TooLarge {
+                    limit: self.limits.max_bytes,
+                }
+            });
+        }
+        self.bytes = total;
+        Ok(())
+    }
+
+    /// Creates the folders above `rel` as needed, refusing to go through anything that is not a
+    /// real folder (a symlink, a file). Returns `root/rel`.
+    fn parent_ready(&self, name: &str, rel: &Path) -> Result<PathBuf, ExtractError> {
+        let mut path = self.root.to_path_buf();
+        if let Some(parent) = rel.parent() {
+            for part in parent.components() {
+                path.push(part);
+                match fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_dir() => {}
+                    Ok(_) => {
+                        return Err(refuse(
+                            name,
+                            format!(
+                                "it would be written through {:?}, which is a link or a file",
+                                path.strip_prefix(self.root).unwrap_or(&path)
+                            ),
+                        ));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        fs::create_dir(&path).map_err(io_err(&path, "cannot create a folder"))?;
+                    }
+                    Err(e) => return Err(io_err(&path, "cannot inspect a folder")(e)),
+                }
+            }
+        }
+        Ok(self.root.join(rel))
+    }
+
+    fn twice(name: &str) -> ExtractError {
+        refuse(
+            name,
+            "another entry already has this name (entries never overwrite each other)",
+        )
+    }
+
+    fn directory(&mut self, name: &str, rel: &Path, mode: u32) -> Result<(), ExtractError> {
+        if rel.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let path = self.parent_ready(name, rel)?;
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_dir() => {}
+            Ok(_) => return Err(Self::twice(name)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&path).map_err(io_err(&path, "cannot create a folder"))?;
+            }
+            Err(e) => return Err(io_err(&path, "cannot inspect a folder")(e)),
+        }
+        self.dir_modes.push((path, mode));
+        Ok(())
+    }
+
+    fn file(
+        &mut self,
+        name: &str,
+        rel: &Path,
+        mode: u32,
+        reader: &mut dyn Read,
+    ) -> Result<(), ExtractError> {
+        if rel.as_os_str().is_empty() {
+            return Err(refuse(name, "a file entry names the folder itself"));
+        }
+        let path = self.parent_ready(name, rel)?;
+        // create_new never follows or replaces an existing name (not even a symlink).
+        let mut out = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Self::twice(name)),
+            Err(e) => return Err(io_err(&path, "cannot create a file")(e)),
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = (|| {
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(self.corrupt(format!("entry {name:?}: {e}"))),
+                };
+                self.add_bytes(n)?;
+                out.write_all(&buf[..n])
+                    .map_err(io_err(&path, "cannot write a file"))?;
+            }
+        })();
+        self.buf = buf;
+        result?;
+        out.sync_all()
+            .map_err(io_err(&path, "cannot fsync a file"))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o777))
+            .map_err(io_err(&path, "cannot set a file's permissions"))
+    }
+
+    fn symlink(&mut self, name: &str, rel: &Path, target: &str) -> Result<(), ExtractError> {
+        if rel.as_os_str().is_empty() {
+            return Err(refuse(name, "a link entry names the folder itself"));
+        }
+        check_link_target(rel, target).map_err(|r| refuse(name, r))?;
+        let path = self.parent_ready(name, rel)?;
+        match std::os::unix::fs::symlink(target, &path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(Self::twice(name)),
+            Err(e) => Err(io_err(&path, "cannot create a symlink")(e)),
+        }
+    }
+
+    fn hardlink(&mut self, name: &str, rel: &Path, target: &str) -> Result<(), ExtractError> {
+        if rel.as_os_str().is_empty() {
+            return Err(refuse(name, "a link entry names the folder itself"));
+        }
+        let target_rel =
+            entry_path(target).map_err(|r| refuse(name, format!("its link target {r}")))?;
+        let not_a_file = || {
+            refuse(
+                name,
+                format!("it hard-links to {target:?}, which is not a file extracted before it"),
+            )
+        };
+        let mut source = self.root.to_path_buf();
+        let count = target_rel.components().count();
+        if count == 0 {
+            return Err(not_a_file());
+        }
+        for (i, part) in target_rel.components().enumerate() {
+            source.push(part);
+            let kind = fs::symlink_metadata(&source)
+                .map_err(|_| not_a_file())?
+                .file_type();
+            let ok = if i + 1 == count {
+                kind.is_file()
+            } else {
+                kind.is_dir()
+            };
+            if !ok {
+                return Err(not_a_file());
+            }
+        }
+        let path = self.parent_ready(name, rel)?;
+        match fs::hard_link(&source, &path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(Self::twice(name)),
+            Err(e) => Err(io_err(&path, "cannot create a hard link")(e)),
+        }
+    }
+
+    /// Applies the folders' modes (deepest first), keeping `rwx` for the owner.
+    fn finish(&mut self) -> Result<(), ExtractError> {
+        for (path, mode) in self.dir_modes.iter().rev() {
+            fs::set_permissions(path, fs::Permissions::from_mode((mode & 0o777) | 0o700))
+                .map_err(io_err(path, "cannot set a folder's permissions"))?;
+        }
+        Ok(())
+    }
+
+    /// Unpacks a tar stream.
+    fn tar<R: Read>(&mut self, reader: R) -> Result<(), ExtractError> {
+        use tar::EntryType;
+        let mut archive = tar::Archive::new(reader);
+        let entries = archive.entries().map_err(|e| self.corrupt(e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| self.corrupt(e))?;
+            let kind = entry.header().entry_type();
+            if matches!(
+                kind,
+                EntryType::XGlobalHeader
+                    | EntryType::XHeader
+                    | EntryType::GNULongName
+                    | EntryType::GNULongLink
+            ) {
+                continue;
+            }
+            let raw = entry.path_bytes().into_owned();
+            let name = String::from_utf8(raw).map_err(|e| {
+                refuse(
+                    &String::from_utf8_lossy(e.as_bytes()),
+                    "its name is not UTF-8",
+                )
+            })?;
+            self.count_entry()?;
+            let rel = entry_path(&name).map_err(|r| refuse(&name, r))?;
+            let mode = entry.header().mode().unwrap_or(0o644);
+            let link = |entry: &tar::Entry<'_, R>| -> Result<String, ExtractError> {
+                let bytes = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| refuse(&name, "a link entry without a target"))?;
+                String::from_utf8(bytes.into_owned())
+                    .map_err(|_| refuse(&name, "its link target is not UTF-8"))
+            };
+            match kind {
+                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                    self.file(&name, &rel, mode, &mut entry)?;
+                }
+                EntryType::Directory => self.directory(&name, &rel, mode)?,
+                EntryType::Symlink => {
+                    let target = link(&entry)?;
+                    self.symlink(&name, &rel, &target)?;
+                }
+                EntryType::Link => {
+                    let target = link(&entry)?;
+                    self.hardlink(&name, &rel, &target)?;
+                }
+                other => tracing::warn!(
+                    "skipping archive entry {name:?}: {other:?} entries (devices, pipes) are not extracted"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpacks a zip file.
+    fn zip(&mut self, file: File) -> Result<(), ExtractError> {
+        let mut archive =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| self.corrupt(e))?;
+        if archive.len() as u64 > u64::from(self.limits.max_files) {
+            return Err(ExtractError::TooManyFiles {
+                limit: self.limits.max_files,
+            });
+        }
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).map_err(|e| self.corrupt(e))?;
+            let name = entry.name().map_err(|e| self.corrupt(e))?.into_owned();
+            self.count_entry()?;
+            let rel = entry_path(&name).map_err(|r| refuse(&name, r))?;
+            let mode = entry.unix_mode();
+            if entry.is_dir() {
+                self.directory(&name, &rel, mode.unwrap_or(0o755))?;
+            } else if entry.is_symlink() {
+                let mut target = Vec::new();
+                (&mut entry)
+                    .take(MAX_LINK_TARGET)
+                    .read_to_end(&mut target)
+                    .map_err(|e| self.corrupt(format!("entry {name:?}: {e}")))?;
+                let target = String::from_utf8(target)
+                    .map_err(|_| refuse(&name, "its link target is not UTF-8"))?;
+                self.symlink(&name, &rel, &target)?;
+            } else {
+                self.file(&name, &rel, mode.unwrap_or(0o644), &mut entry)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "extract_tests.rs"]
+mod tests;
