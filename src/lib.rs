@@ -14,5 +14,6 @@ pub mod fsutil;
 pub mod github;
 pub mod monitor;
 pub mod net;
+pub mod post;
 pub mod repo;
 pub mod version;

@@ -46,6 +46,7 @@ pub use schema::{
     NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage, Settings,
     SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
+pub(crate) use values::is_loopback_host;
 pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Seconds,
     Secret, TagFilter,
