@@ -14,7 +14,7 @@ mod receivers;
 #[path = "support/fake_setup.rs"]
 mod support;
 
-use receivers::{HttpReceiver, SmtpSink};
+use receivers::{HttpReceiver, SmtpSink, TestTls};
 use support::FakeSetup;
 
 const TOKEN: &str = "ghp_NOTIFYTOKEN0123456789SECRET";
@@ -42,6 +42,7 @@ const SECRETS: &[&str] = &[
     HMAC_KEY,
     TOKEN,
     "ENVSLACKSECRET",
+    "SMTPPASSWORDSECRET",
 ];
 
 fn cmd(s: &FakeSetup, args: &[&str]) -> Command {
@@ -207,6 +208,79 @@ fn monitor_download_tells_every_target_once() {
     assert!(again.get("notifications").is_none(), "{again}");
     assert_eq!(http.requests().len(), 2);
     assert_eq!(smtp.mails().len(), 1);
+}
+
+#[test]
+fn email_uses_starttls_and_auth_with_the_password_from_smtp_password() {
+    let tls = TestTls::generate();
+    let smtp = SmtpSink::start_tls(tls.config.clone());
+    let extra = format!(
+        "notify:\n  on: [found]\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: {}\n    username: mailer\n    from: rm@example.com\n    to: [ops@example.com]\n",
+        smtp.port()
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    // The sink's CA is trusted through the project's CA option, next to the fake's.
+    let bundle = s.path("bundle.pem");
+    let fake_ca = std::fs::read_to_string(s.fake.ca_cert_path()).expect("fake CA");
+    std::fs::write(&bundle, format!("{fake_ca}\n{}", tls.ca_pem)).expect("bundle");
+    let config = std::fs::read_to_string(s.path("config.yaml")).expect("config");
+    let config = config.replace(
+        &format!("ca_cert: {}", s.fake.ca_cert_path().display()),
+        &format!("ca_cert: {}", bundle.display()),
+    );
+    std::fs::write(s.path("config.yaml"), config).expect("config");
+
+    let mut c = cmd(&s, &["-vv", "monitor"]);
+    c.env("SMTP_PASSWORD", "SMTPPASSWORDSECRET");
+    let out = run(c, 0);
+    assert_eq!(
+        out["notifications"],
+        json!([{"target": "email", "ok": true}]),
+        "{out}"
+    );
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{:?}", smtp.commands());
+    assert!(mails[0].over_tls, "the message was sent before STARTTLS");
+    assert_eq!(
+        mails[0].auth,
+        Some(("mailer".to_string(), "SMTPPASSWORDSECRET".to_string()))
+    );
+    assert_eq!(
+        mails[0].header("Subject").as_deref(),
+        Some("[release-monitor] 1 new release found")
+    );
+    let commands = smtp.commands();
+    let starttls = commands
+        .iter()
+        .position(|c| c == "STARTTLS")
+        .expect("STARTTLS sent");
+    let mail_from = commands
+        .iter()
+        .position(|c| c.starts_with("MAIL FROM"))
+        .expect("MAIL FROM");
+    assert!(starttls < mail_from, "{commands:?}");
+}
+
+#[test]
+fn email_refuses_a_server_without_starttls() {
+    // `starttls` defaults to true: a server that does not offer it gets no mail.
+    let smtp = SmtpSink::start();
+    let extra = format!(
+        "notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: {}\n    from: rm@example.com\n    to: [ops@example.com]\n",
+        smtp.port()
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    let out = run(cmd(&s, &["monitor"]), 1);
+    assert_eq!(out["notifications"][0]["target"], "email");
+    assert_eq!(out["notifications"][0]["ok"], false, "{out}");
+    let error = out["notifications"][0]["error"].as_str().expect("error");
+    assert!(error.contains("STARTTLS is not supported"), "{error}");
+    assert!(
+        error.contains("1 attempt"),
+        "a refusal is not retried: {error}"
+    );
+    assert!(smtp.mails().is_empty());
+    assert!(!smtp.commands().iter().any(|c| c.starts_with("MAIL FROM")));
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! Loopback receivers for the notification tests: an HTTP server that records every request
 //! (method, path, headers, body) and answers with scripted statuses, and an SMTP sink that
-//! speaks enough SMTP (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to record messages.
+//! speaks enough SMTP (EHLO/HELO, STARTTLS, AUTH PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to
+//! record messages.
 //! Both bind 127.0.0.1 on a free port, are ready when `start` returns, and stop when dropped.
 
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -171,13 +172,17 @@ impl Drop for HttpReceiver {
 }
 
 /// One message the SMTP sink accepted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Mail {
     pub ehlo: String,
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
     /// The DATA section (headers and body), dot-unstuffed, CRLF line ends.
     pub data: String,
+    /// Whether the message came after a STARTTLS handshake.
+    pub over_tls: bool,
+    /// `(user, password)` from `AUTH PLAIN`, when the client authenticated.
+    pub auth: Option<(String, String)>,
 }
 
 impl Mail {
@@ -210,34 +215,109 @@ impl Mail {
     }
 }
 
-/// The SMTP sink. It offers no STARTTLS and no AUTH: the client must be configured for plain
-/// SMTP, which release-monitor allows for loopback hosts only.
+/// A test CA and a server certificate it signed for 127.0.0.1, ::1 and localhost.
+pub struct TestTls {
+    pub ca_pem: String,
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+impl TestTls {
+    pub fn generate() -> TestTls {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.distinguished_name
+            .push(DnType::CommonName, "smtp sink test CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("CA");
+        let mut leaf = CertificateParams::new(vec![
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+            "localhost".to_string(),
+        ])
+        .expect("params");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "smtp sink");
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("key");
+        let cert = leaf.signed_by(&key, &ca).expect("leaf");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(
+                    rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()),
+                ),
+            )
+            .expect("server config");
+        TestTls {
+            ca_pem: ca.pem(),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The SMTP sink. Plain, it offers no STARTTLS and no AUTH; with TLS it offers STARTTLS, and
+/// AUTH PLAIN once the connection is encrypted.
 pub struct SmtpSink {
     addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
-    /// Raw command lines, for checking what the client sent.
+    /// Command lines (AUTH lines included), for checking what the client sent.
     commands: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
+struct Shared {
+    mails: Arc<Mutex<Vec<Mail>>>,
+    commands: Arc<Mutex<Vec<String>>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 impl SmtpSink {
+    /// A plain sink.
     pub fn start() -> SmtpSink {
+        SmtpSink::start_with(None)
+    }
+
+    /// A sink offering STARTTLS with this server configuration.
+    pub fn start_tls(config: Arc<rustls::ServerConfig>) -> SmtpSink {
+        SmtpSink::start_with(Some(config))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mails = Arc::new(Mutex::new(Vec::new()));
         let commands = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (m, c, st) = (mails.clone(), commands.clone(), stop.clone());
+        let shared = Arc::new(Shared {
+            mails: mails.clone(),
+            commands: commands.clone(),
+            tls,
+        });
+        let st = stop.clone();
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (m, c) = (m.clone(), c.clone());
+                let shared = shared.clone();
                 std::thread::spawn(move || {
-                    let _ = session(stream, &m, &c);
+                    let _ = session(stream, &shared);
                 });
             }
         });
@@ -267,32 +347,76 @@ impl SmtpSink {
     }
 }
 
-fn session(
-    stream: TcpStream,
-    mails: &Mutex<Vec<Mail>>,
-    commands: &Mutex<Vec<String>>,
-) -> std::io::Result<()> {
-    let mut out = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    out.write_all(b"220 sink.test ESMTP test sink\r\n")?;
+enum Next {
+    Closed,
+    StartTls,
+}
+
+fn session(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let mut io = BufReader::new(stream);
+    io.get_mut()
+        .write_all(b"220 sink.test ESMTP test sink\r\n")?;
+    if let Next::StartTls = converse(&mut io, shared, false)? {
+        let Some(config) = shared.tls.clone() else {
+            return Ok(());
+        };
+        let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        let tls = rustls::StreamOwned::new(conn, io.into_inner());
+        let mut io = BufReader::new(tls);
+        converse(&mut io, shared, true)?;
+    }
+    Ok(())
+}
+
+fn converse<S: Read + Write>(
+    io: &mut BufReader<S>,
+    shared: &Shared,
+    secure: bool,
+) -> std::io::Result<Next> {
     let mut current = Mail {
-        ehlo: String::new(),
-        mail_from: String::new(),
-        rcpt_to: Vec::new(),
-        data: String::new(),
+        over_tls: secure,
+        ..Mail::default()
     };
     let mut line = String::new();
     loop {
         line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+        if io.read_line(&mut line)? == 0 {
+            return Ok(Next::Closed);
         }
         let cmd = line.trim_end().to_string();
-        commands.lock().expect("lock").push(cmd.clone());
+        shared.commands.lock().expect("lock").push(cmd.clone());
         let upper = cmd.to_ascii_uppercase();
+        let out = io.get_mut();
         if upper.starts_with("EHLO") || upper.starts_with("HELO") {
             current.ehlo = cmd[4..].trim().to_string();
-            out.write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+            let mut reply = String::from("250-sink.test\r\n250-8BITMIME\r\n");
+            if shared.tls.is_some() && !secure {
+                reply.push_str("250-STARTTLS\r\n");
+            }
+            if secure {
+                reply.push_str("250-AUTH PLAIN\r\n");
+            }
+            reply.push_str("250 SMTPUTF8\r\n");
+            out.write_all(reply.as_bytes())?;
+        } else if upper == "STARTTLS" && shared.tls.is_some() && !secure {
+            out.write_all(b"220 Ready to start TLS\r\n")?;
+            out.flush()?;
+            return Ok(Next::StartTls);
+        } else if upper.starts_with("AUTH PLAIN ") && secure {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(cmd[11..].trim())
+                .unwrap_or_default();
+            let parts: Vec<String> = decoded
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            if parts.len() == 3 {
+                current.auth = Some((parts[1].clone(), parts[2].clone()));
+                out.write_all(b"235 2.7.0 Authentication successful\r\n")?;
+            } else {
+                out.write_all(b"501 Malformed AUTH\r\n")?;
+            }
         } else if upper.starts_with("MAIL FROM:") {
             current.mail_from = cmd[10..].trim().to_string();
             out.write_all(b"250 OK\r\n")?;
@@ -301,11 +425,12 @@ fn session(
             out.write_all(b"250 OK\r\n")?;
         } else if upper == "DATA" {
             out.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")?;
+            out.flush()?;
             let mut data = String::new();
             loop {
                 let mut l = String::new();
-                if reader.read_line(&mut l)? == 0 {
-                    return Ok(());
+                if io.read_line(&mut l)? == 0 {
+                    return Ok(Next::Closed);
                 }
                 if l == ".\r\n" || l == ".\n" {
                     break;
@@ -317,17 +442,19 @@ fn session(
                 );
             }
             current.data = data;
-            mails.lock().expect("lock").push(current.clone());
+            shared.mails.lock().expect("lock").push(current.clone());
             current.rcpt_to.clear();
-            out.write_all(b"250 OK: queued\r\n")?;
+            io.get_mut().write_all(b"250 OK: queued\r\n")?;
         } else if upper == "RSET" || upper == "NOOP" {
             out.write_all(b"250 OK\r\n")?;
         } else if upper == "QUIT" {
             out.write_all(b"221 Bye\r\n")?;
-            return Ok(());
+            out.flush()?;
+            return Ok(Next::Closed);
         } else {
             out.write_all(b"502 Command not implemented\r\n")?;
         }
+        io.get_mut().flush()?;
     }
 }
 
