@@ -20,7 +20,13 @@ fn shipped_and_fixture_files_load_without_warnings() {
         "tests/fixtures/plan-config.yaml",
     ] {
         let path = root().join(rel);
-        let loaded = match config::load(&path, &empty_env()) {
+        // The plan's `post_download.notify: slack` takes its webhook URL from the environment
+        // (without one, loading warns that Slack notifications cannot be sent).
+        let env = Env::from_pairs([(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T/B/X",
+        )]);
+        let loaded = match config::load(&path, &env) {
             Ok(l) => l,
             Err(e) => panic!("{rel}: {e}"),
         };
@@ -28,6 +34,14 @@ fn shipped_and_fixture_files_load_without_warnings() {
         assert_eq!(loaded.path, path);
         assert!(!loaded.config.repositories.is_empty(), "{rel}");
     }
+}
+
+#[test]
+fn the_plans_notify_slack_without_a_url_warns() {
+    let path = root().join("tests/fixtures/plan-config.yaml");
+    let loaded = config::load(&path, &empty_env()).expect("loads");
+    let keys: Vec<&str> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(keys, ["notify.slack.webhook_url"]);
 }
 
 #[test]

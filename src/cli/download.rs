@@ -11,6 +11,7 @@ use crate::download::{self, DownloadReport, Options};
 use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
+use crate::post::notify::{NotificationResult, Summary};
 
 /// The one client, the database (loaded once) and a runtime, shared by `monitor`, `download` and
 /// `monitor --download` (one client, so one connection pool and one retry policy per run).
@@ -92,6 +93,44 @@ impl Stage {
     }
 }
 
+impl Stage {
+    /// Sends the run's notifications (after the database is written) and logs each outcome.
+    /// Nothing is sent when the summary is empty or no target is configured.
+    pub(super) fn notify(&self, config: &Config, summary: &Summary) -> Vec<NotificationResult> {
+        if summary.is_empty() || !config.notify.any_target() {
+            return Vec::new();
+        }
+        let results =
+            self.runtime
+                .block_on(crate::post::notify::send_all(config, &self.client, summary));
+        for r in &results {
+            match &r.error {
+                None => tracing::info!("notification sent: {}", r.target),
+                Some(e) => tracing::error!("notification {} failed: {e}", r.target),
+            }
+        }
+        results
+    }
+}
+
+/// Adds `notifications` to a JSON result object when any was attempted.
+pub(super) fn add_notifications(
+    value: &mut serde_json::Value,
+    results: &[NotificationResult],
+) -> Result<(), CommandError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_value(results).map_err(|e| CommandError::Io {
+        context: "serialising the result",
+        source: io::Error::other(e),
+    })?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("notifications".to_string(), list);
+    }
+    Ok(())
+}
+
 fn read_input(input: Option<&Path>) -> Result<Report, CommandError> {
     let mut text = String::new();
     match input {
@@ -122,18 +161,29 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
         },
     );
     let retention = stage.retention(&config, args.dry_run);
-    let value = with_retention(&result, retention.as_ref())?;
+    // Downloads are recorded by now; a failed notification cannot undo them.
+    let notifications = if args.dry_run {
+        Vec::new()
+    } else {
+        let summary = Summary::from_run(&config.notify.on, &report, false, Some(&result));
+        stage.notify(&config, &summary)
+    };
+    let mut value = with_retention(&result, retention.as_ref())?;
+    add_notifications(&mut value, &notifications)?;
     let text = serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
         context: "serialising the result",
         source: io::Error::other(e),
     })?;
     writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
     let retention_failed = retention.is_some_and(|r| !r.failed.is_empty());
-    Ok(if !result.has_failures() && !retention_failed {
-        exit::OK
-    } else {
-        exit::PARTIAL_FAILURE
-    })
+    let notify_failed = notifications.iter().any(|n| !n.ok);
+    Ok(
+        if !result.has_failures() && !retention_failed && !notify_failed {
+            exit::OK
+        } else {
+            exit::PARTIAL_FAILURE
+        },
+    )
 }
 
 /// The download result as JSON, with the retention result (if any) under `retention`.

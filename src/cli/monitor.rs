@@ -7,6 +7,7 @@ use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, st
 use crate::exit;
 use crate::github::EtagCache;
 use crate::monitor::{self, Options};
+use crate::post::notify::Summary;
 
 /// Runs the monitor and writes the report.
 pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandError> {
@@ -54,6 +55,13 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             },
         )
     });
+    // After the database is written; `--dry-run` sends nothing.
+    let notifications = if args.dry_run {
+        Vec::new()
+    } else {
+        let summary = Summary::from_run(&config.notify.on, &report, true, downloads.as_ref());
+        stage.notify(&config, &summary)
+    };
     let mut value = serde_json::to_value(&report).map_err(|e| CommandError::Io {
         context: "serialising the report",
         source: io::Error::other(e),
@@ -65,6 +73,7 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         let results = super::download::with_retention(d, retention.as_ref())?;
         obj.insert("download_results".to_string(), results);
     }
+    super::download::add_notifications(&mut value, &notifications)?;
     let text = match args.format {
         ReportFormat::Json => {
             serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
@@ -99,9 +108,12 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         .as_ref()
         .is_some_and(crate::download::DownloadReport::has_failures)
         || retention.is_some_and(|r| !r.failed.is_empty());
-    Ok(if report.errors.is_empty() && !download_failed {
-        exit::OK
-    } else {
-        exit::PARTIAL_FAILURE
-    })
+    let notify_failed = notifications.iter().any(|n| !n.ok);
+    Ok(
+        if report.errors.is_empty() && !download_failed && !notify_failed {
+            exit::OK
+        } else {
+            exit::PARTIAL_FAILURE
+        },
+    )
 }

@@ -79,6 +79,9 @@ pub enum WarningKind {
     OnlyExclusions,
     /// A `repository_overrides` entry names no configured repository.
     UnusedOverride,
+    /// A notification target is enabled but lacks what it needs to send (a webhook URL), so
+    /// sending it will fail.
+    IncompleteNotify,
 }
 
 /// A problem that does not stop loading but that the user should see.

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Environment read here: `GITHUB_API_URL`, `SSL_CERT_FILE`, `DOWNLOAD_DIR`, `VERSION_DB_PATH`,
-//! `REPOSITORY_OVERRIDES`. A variable set to the empty string counts as unset (Concourse passes
+//! `REPOSITORY_OVERRIDES`, `SLACK_WEBHOOK_URL`, `SMTP_PASSWORD`. A variable set to the empty string counts as unset (Concourse passes
 //! unset `params` as empty strings).
 
 mod error;
@@ -42,12 +42,14 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use pattern::{AssetPattern, asset_selected};
 pub use schema::{
-    ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, ExtractLimits, GithubSettings,
-    PostDownload, Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives,
-    Verification,
+    ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
+    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
+    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
+pub(crate) use values::is_loopback_host;
 pub use values::{
-    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyTarget, REDACTED, Seconds, Secret, TagFilter,
+    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Seconds,
+    Secret, TagFilter,
 };
 
 /// The environment the configuration reads, captured once.

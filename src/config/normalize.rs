@@ -11,15 +11,17 @@ use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
-    RawArtifactory, RawConfig, RawDownload, RawOverride, RawRepository, RawS3Storage,
+    RawArtifactory, RawConfig, RawDownload, RawNotify, RawOverride, RawRepository, RawS3Storage,
     RawSourceArchives, RawStorage,
 };
 use super::schema::{
-    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, ExtractLimits, GithubSettings,
-    PostDownload, Repository, RepositoryOverride, Retry, S3Storage, Settings, SourceArchives,
-    Verification,
+    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
+    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
+    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
-use super::values::{ApiUrl, FullName, NotifyTarget, Seconds, StorageType};
+use super::values::{
+    ApiUrl, FullName, NotifyTarget, REDACTED, Seconds, Secret, StorageType, check_webhook_url,
+};
 
 /// `GITHUB_API_URL`: replaces `github.api_url`.
 pub(crate) const GITHUB_API_URL: &str = "GITHUB_API_URL";
@@ -29,6 +31,14 @@ pub(crate) const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub(crate) const DOWNLOAD_DIR: &str = "DOWNLOAD_DIR";
 /// `VERSION_DB_PATH`: replaces `download.version_db`.
 pub(crate) const VERSION_DB_PATH: &str = "VERSION_DB_PATH";
+/// `SLACK_WEBHOOK_URL`: replaces `notify.slack.webhook_url` (Slack's own convention).
+pub(crate) const SLACK_WEBHOOK_URL: &str = "SLACK_WEBHOOK_URL";
+/// `SMTP_PASSWORD`: replaces `notify.email.password`.
+pub(crate) const SMTP_PASSWORD: &str = "SMTP_PASSWORD";
+
+const DEFAULT_SMTP_PORT: u16 = 587;
+const DEFAULT_SUBJECT: &str = "[release-monitor]";
+const POST_NOTIFY_KEY: &str = "download.post_download.notify";
 
 const DEFAULT_RATE_LIMIT_DELAY: Seconds = Seconds::from_const(1.0);
 const DEFAULT_MAX_RELEASES: u32 = 10;
@@ -119,12 +129,142 @@ pub(crate) fn normalize(
         warnings,
     );
 
+    let notify = notify(raw.notify, &download.post_download.notify, env, warnings)?;
+
     Ok(Config {
         repositories,
         settings,
         github,
         download,
+        notify,
     })
+}
+
+/// Builds `notify`: the section, the plan's `post_download.notify` targets folded in, and the
+/// secrets from the environment. An enabled target that cannot send is warned about.
+fn notify(
+    raw: Option<RawNotify>,
+    post_targets: &[NotifyTarget],
+    env: &Env,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<NotifySettings, ConfigError> {
+    let raw = raw.unwrap_or_default();
+    let mut out = NotifySettings::default();
+    if let Some(mut on) = raw.on {
+        on.sort();
+        on.dedup();
+        out.on = on;
+    }
+    let mut slack = raw.slack.map(|s| SlackNotify {
+        webhook_url: s.webhook_url.and_then(|u| u.0),
+        channel: s.channel.map(|c| c.0),
+        username: s.username.map(|u| u.0),
+    });
+    let mut webhooks: Vec<WebhookNotify> = raw
+        .webhooks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| WebhookNotify {
+            url: w.url.0,
+            secret: w.secret.map(|s| s.0),
+        })
+        .collect();
+    let mut email = raw.email.map(|e| EmailNotify {
+        smtp_host: e.smtp_host,
+        smtp_port: e.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
+        username: e.username,
+        password: e.password,
+        from: e.from,
+        to: e.to,
+        starttls: e.starttls.unwrap_or(true),
+        subject: e.subject.unwrap_or_else(|| DEFAULT_SUBJECT.to_string()),
+    });
+
+    for target in post_targets {
+        match target.expose() {
+            "slack" => {
+                slack.get_or_insert(SlackNotify {
+                    webhook_url: None,
+                    channel: None,
+                    username: None,
+                });
+            }
+            "email" => {
+                if email.is_none() {
+                    warnings.push(ConfigWarning::new(
+                        WarningKind::IncompleteNotify,
+                        POST_NOTIFY_KEY,
+                        format!(
+                            "`{POST_NOTIFY_KEY}` asks for email, but `notify.email` is not \
+                             configured; no e-mail will be sent"
+                        ),
+                    ));
+                }
+            }
+            REDACTED => warnings.push(ConfigWarning::new(
+                WarningKind::IncompleteNotify,
+                POST_NOTIFY_KEY,
+                format!("`{POST_NOTIFY_KEY}` holds a redacted URL (`***`); it is ignored"),
+            )),
+            url => {
+                if !webhooks.iter().any(|w| w.url.expose() == url) {
+                    webhooks.push(WebhookNotify {
+                        url: Secret::new(url),
+                        secret: None,
+                    });
+                }
+            }
+        }
+    }
+
+    if let Some(s) = slack.as_mut() {
+        if let Some(v) = env.get_non_empty(SLACK_WEBHOOK_URL) {
+            check_webhook_url(v).map_err(|message| ConfigError::Env {
+                var: SLACK_WEBHOOK_URL.to_string(),
+                message,
+            })?;
+            tracing::debug!("SLACK_WEBHOOK_URL overrides notify.slack.webhook_url");
+            s.webhook_url = Some(Secret::new(v.trim()));
+        }
+        if s.webhook_url.is_none() {
+            warnings.push(ConfigWarning::new(
+                WarningKind::IncompleteNotify,
+                "notify.slack.webhook_url",
+                "Slack notifications are enabled but no webhook URL is set \
+                 (`notify.slack.webhook_url` or SLACK_WEBHOOK_URL); sending them will fail",
+            ));
+        }
+    }
+    if let Some(e) = email.as_mut() {
+        if let Some(v) = env.get_non_empty(SMTP_PASSWORD) {
+            tracing::debug!("SMTP_PASSWORD overrides notify.email.password");
+            e.password = Some(Secret::new(v));
+        }
+        if e.username.is_some() != e.password.is_some() {
+            let (key, message) = if e.username.is_some() {
+                (
+                    "notify.email.password",
+                    "`notify.email.username` is set but no password (`notify.email.password` or \
+                     SMTP_PASSWORD); mail is sent without SMTP AUTH",
+                )
+            } else {
+                (
+                    "notify.email.username",
+                    "a password is set but no `notify.email.username`; mail is sent without \
+                     SMTP AUTH",
+                )
+            };
+            warnings.push(ConfigWarning::new(
+                WarningKind::IncompleteNotify,
+                key,
+                message,
+            ));
+        }
+    }
+    out.slack = slack;
+    out.webhooks = webhooks;
+    out.email = email;
+    Ok(out)
 }
 
 fn repositories(

@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::pattern::{AssetPattern, FilterEntry};
-use super::values::{ApiUrl, Secret};
+use super::values::{
+    ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
+    WebhookUrl, check_webhook_url, is_loopback_host,
+};
 use super::values::{
     ArchivePreference, Bounded, ByteCount, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs,
     Owner, PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
@@ -26,6 +29,7 @@ pub(crate) struct RawConfig {
     pub settings: Option<RawSettings>,
     pub github: Option<RawGithub>,
     pub download: Option<RawDownload>,
+    pub notify: Option<RawNotify>,
 }
 
 /// Why the root could not be read as a mapping; turned into a clear error by the loader.
@@ -484,19 +488,119 @@ impl<'de> Deserialize<'de> for Notify {
                 f.write_str("a notification target (`slack`, a webhook URL) or a list of them")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Notify, E> {
-                if v.trim().is_empty() {
-                    return Err(E::custom("a notification target must not be empty"));
-                }
-                Ok(Notify(vec![v.to_string()]))
+                Ok(Notify(vec![notify_target(v).map_err(E::custom)?]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Notify, A::Error> {
                 let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<NonEmpty>()? {
+                while let Some(item) = seq.next_element::<NotifyTargetText>()? {
                     out.push(item.0);
                 }
                 Ok(Notify(out))
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// Checks one `post_download.notify` target: `slack`, `email`, a webhook URL, or `***` (a URL
+/// redacted by `config check`, kept so that output reloads; it is warned about and not used).
+fn notify_target(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    match v {
+        "" => Err("a notification target must not be empty".to_string()),
+        "slack" | "email" | REDACTED => Ok(v.to_string()),
+        url if url.contains("://") => check_webhook_url(url).map(|()| url.to_string()),
+        other => Err(format!(
+            "unknown notification target `{other}`, expected `slack`, `email` or a webhook URL \
+             (https://...)"
+        )),
+    }
+}
+
+/// One element of a `notify` list, checked by [`notify_target`].
+struct NotifyTargetText(String);
+
+impl<'de> Deserialize<'de> for NotifyTargetText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        notify_target(&s)
+            .map(NotifyTargetText)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// The top-level `notify:` section.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawNotify {
+    pub on: Option<Vec<NotifyEvent>>,
+    pub slack: Option<RawSlack>,
+    pub webhooks: Option<Vec<RawWebhook>>,
+    pub email: Option<RawEmail>,
+}
+
+/// `notify.slack`; `slack: {}` enables Slack with the URL from `SLACK_WEBHOOK_URL`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSlack {
+    pub webhook_url: Option<EnvWebhookUrl>,
+    pub channel: Option<NonEmpty>,
+    pub username: Option<NonEmpty>,
+}
+
+/// One `notify.webhooks` entry.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawWebhook {
+    pub url: WebhookUrl,
+    pub secret: Option<FileSecret>,
+}
+
+/// `notify.email`, checked as a whole: plain SMTP only for a loopback host.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawEmailMap")]
+pub(crate) struct RawEmail {
+    pub smtp_host: String,
+    pub smtp_port: Option<u16>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub starttls: Option<bool>,
+    pub subject: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawEmailMap {
+    smtp_host: NonEmpty,
+    smtp_port: Option<Bounded<1, 65535>>,
+    username: Option<NonEmpty>,
+    password: Option<EnvSecret>,
+    from: MailAddress,
+    to: Vec<MailAddress>,
+    starttls: Option<bool>,
+    subject: Option<NonEmpty>,
+}
+
+impl TryFrom<RawEmailMap> for RawEmail {
+    type Error = String;
+    fn try_from(m: RawEmailMap) -> Result<Self, String> {
+        let host = m.smtp_host.0.trim().to_string();
+        if m.starttls == Some(false) && !is_loopback_host(&host) {
+            return Err(format!(
+                "`starttls: false` sends mail and passwords in clear text; it is only allowed \
+                 for a loopback `smtp_host` (127.0.0.0/8, ::1, localhost), not {host:?}"
+            ));
+        }
+        if m.to.is_empty() {
+            return Err("`to` must list at least one address".to_string());
+        }
+        Ok(RawEmail {
+            smtp_host: host,
+            smtp_port: m.smtp_port.map(|p| u16::try_from(p.0).unwrap_or(u16::MAX)),
+            username: m.username.map(|u| u.0),
+            password: m.password.and_then(|p| p.0),
+            from: m.from.0,
+            to: m.to.into_iter().map(|t| t.0).collect(),
+            starttls: m.starttls,
+            subject: m.subject.map(|s| s.0),
+        })
     }
 }

@@ -12,7 +12,9 @@ use crate::version::Strategy;
 use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
-use super::values::{ApiUrl, ArchivePreference, NotifyTarget, Seconds, Secret, TagFilter};
+use super::values::{
+    ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Seconds, Secret, TagFilter,
+};
 
 /// The whole configuration, after defaults, spellings and environment overrides.
 ///
@@ -28,6 +30,8 @@ pub struct Config {
     pub github: GithubSettings,
     /// What to download and where (`download:`).
     pub download: DownloadSettings,
+    /// Who is told after a run (`notify:`, plus the plan's `post_download.notify`).
+    pub notify: NotifySettings,
 }
 
 /// One watched repository. `None` fields inherit, see [`Config::repository_settings`].
@@ -382,6 +386,99 @@ impl Default for ExtractLimits {
             max_files: 100_000,
         }
     }
+}
+
+/// `notify:` — the notifications sent after a run that found or downloaded something.
+///
+/// It exists to hold every target in one canonical form: the section's own keys, the plan's
+/// `post_download.notify` targets folded in, and the secrets the environment supplies
+/// (`SLACK_WEBHOOK_URL`, `SMTP_PASSWORD`). Secrets serialise as `***`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotifySettings {
+    /// Which outcomes trigger a notification (default both `found` and `downloaded`).
+    pub on: Vec<NotifyEvent>,
+    /// The Slack incoming webhook, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackNotify>,
+    /// Generic webhooks that receive the JSON summary.
+    pub webhooks: Vec<WebhookNotify>,
+    /// E-mail over SMTP, when enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailNotify>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            on: vec![NotifyEvent::Found, NotifyEvent::Downloaded],
+            slack: None,
+            webhooks: Vec::new(),
+            email: None,
+        }
+    }
+}
+
+impl NotifySettings {
+    /// True when at least one target is configured.
+    pub fn any_target(&self) -> bool {
+        self.slack.is_some() || !self.webhooks.is_empty() || self.email.is_some()
+    }
+}
+
+/// `notify.slack` — a Slack incoming webhook.
+///
+/// It exists because Slack is the seed plan's notification channel (`notify: slack`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlackNotify {
+    /// The incoming-webhook URL (a secret; env `SLACK_WEBHOOK_URL` wins). `None` when neither
+    /// the file nor the environment gives one: sending then fails with that reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<Secret>,
+    /// Overrides the webhook's channel (legacy webhooks only; Slack apps ignore it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Overrides the poster's name (legacy webhooks only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// One `notify.webhooks` entry — a URL that receives the run summary as JSON.
+///
+/// It exists for chat systems and automation other than Slack; `secret` lets the receiver check
+/// that the body came from us.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookNotify {
+    /// Where the JSON is POSTed (a secret: shown as `***`).
+    pub url: Secret,
+    /// HMAC-SHA256 key for `X-Release-Monitor-Signature` (a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+}
+
+/// `notify.email` — mail over SMTP.
+///
+/// It exists because the seed system notifies by e-mail. STARTTLS is required unless the host is
+/// a loopback address (a local relay or a test sink).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmailNotify {
+    /// The SMTP server.
+    pub smtp_host: String,
+    /// Its submission port (default 587).
+    pub smtp_port: u16,
+    /// User for SMTP AUTH.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password for SMTP AUTH (a secret; env `SMTP_PASSWORD` wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// The sender, `addr` or `Name <addr>`.
+    pub from: String,
+    /// The recipients.
+    pub to: Vec<String>,
+    /// Require STARTTLS (default true; `false` only for a loopback host).
+    pub starttls: bool,
+    /// The subject's prefix (default `[release-monitor]`).
+    pub subject: String,
 }
 
 /// Everything that applies to one repository once inheritance is resolved.

@@ -107,9 +107,17 @@ fn seed_config_loads_without_warnings() {
     assert!(!eff.source_archives.enabled);
 }
 
+/// The plan's `notify: slack` needs a webhook URL; pipelines give it in the environment.
+fn slack_env() -> Env {
+    Env::from_pairs([(
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T0/B0/ENVSECRET",
+    )])
+}
+
 #[test]
 fn plan_config_loads_without_warnings() {
-    let l = ok(PLAN);
+    let l = ok_env(PLAN, &slack_env());
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
     let c = &l.config;
     let d = &c.download;
@@ -170,9 +178,9 @@ fn shipped_config_loads_without_warnings() {
 #[test]
 fn normalised_output_reloads_identically() {
     for text in [SEED, PLAN, SHIPPED] {
-        let first = ok(text).config;
+        let first = ok_env(text, &slack_env()).config;
         let json = serde_json::to_string_pretty(&first).unwrap();
-        let again = ok(&json);
+        let again = ok_env(&json, &slack_env());
         assert!(again.warnings.is_empty(), "{:?}\n{json}", again.warnings);
         // Secrets come back as "***", everything else is identical.
         let mut expected = first.clone();
@@ -991,4 +999,226 @@ fn env_debug_hides_values() {
     assert!(!format!("{env:?}").contains("ghp_secret"));
     assert_eq!(env.get("NOPE"), None);
     let _ = Env::from_process();
+}
+
+// ---------------------------------------------------------------------------------------------
+// notify
+
+const NOTIFY_FULL: &str = "notify:
+  on: [downloaded]
+  slack:
+    webhook_url: https://hooks.slack.com/services/T1/B1/FILESECRET
+    channel: \"#releases\"
+    username: release-bot
+  webhooks:
+    - url: https://hooks.example.com/rm?token=QUERYSECRET
+      secret: HMACSECRET
+    - url: http://127.0.0.1:9000/hook
+  email:
+    smtp_host: smtp.example.com
+    username: mailer
+    password: MAILSECRET
+    from: Release Monitor <rm@example.com>
+    to: [ops@example.com, \"Dev Team <dev@example.com>\"]
+";
+
+#[test]
+fn notify_defaults_and_full_section() {
+    let c = ok(ONE_REPO).config;
+    assert_eq!(c.notify, NotifySettings::default());
+    assert_eq!(c.notify.on, [NotifyEvent::Found, NotifyEvent::Downloaded]);
+    assert!(!c.notify.any_target());
+
+    let l = ok(&format!("{ONE_REPO}{NOTIFY_FULL}"));
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let n = &l.config.notify;
+    assert_eq!(n.on, [NotifyEvent::Downloaded]);
+    let slack = n.slack.as_ref().unwrap();
+    assert_eq!(
+        slack.webhook_url.as_ref().map(Secret::expose),
+        Some("https://hooks.slack.com/services/T1/B1/FILESECRET")
+    );
+    assert_eq!(slack.channel.as_deref(), Some("#releases"));
+    assert_eq!(n.webhooks.len(), 2);
+    assert_eq!(
+        n.webhooks[0].secret.as_ref().map(Secret::expose),
+        Some("HMACSECRET")
+    );
+    assert_eq!(n.webhooks[1].secret, None);
+    let email = n.email.as_ref().unwrap();
+    assert_eq!(email.smtp_port, 587);
+    assert!(email.starttls);
+    assert_eq!(email.subject, "[release-monitor]");
+    assert_eq!(email.to.len(), 2);
+}
+
+#[test]
+fn notify_secrets_are_redacted_and_env_overrides_them() {
+    let env = Env::from_pairs([
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T9/B9/ENVSLACK",
+        ),
+        ("SMTP_PASSWORD", "ENVMAIL"),
+    ]);
+    let c = ok_env(&format!("{ONE_REPO}{NOTIFY_FULL}"), &env).config;
+    let json = serde_json::to_string(&c).unwrap();
+    for secret in [
+        "FILESECRET",
+        "ENVSLACK",
+        "QUERYSECRET",
+        "hooks.example.com",
+        "HMACSECRET",
+        "MAILSECRET",
+        "ENVMAIL",
+        "127.0.0.1:9000",
+    ] {
+        assert!(!json.contains(secret), "{secret} leaked: {json}");
+        assert!(
+            !format!("{c:?}").contains(secret),
+            "{secret} leaked in Debug"
+        );
+    }
+    let n = &c.notify;
+    assert_eq!(
+        n.slack
+            .as_ref()
+            .and_then(|s| s.webhook_url.as_ref())
+            .map(Secret::expose),
+        Some("https://hooks.slack.com/services/T9/B9/ENVSLACK")
+    );
+    assert_eq!(
+        n.email
+            .as_ref()
+            .and_then(|e| e.password.as_ref())
+            .map(Secret::expose),
+        Some("ENVMAIL")
+    );
+    // The printed form reloads where the environment can give the secrets: `***` there counts
+    // as unset ...
+    let mut without_webhooks = c.clone();
+    without_webhooks.notify.webhooks.clear();
+    let printed = serde_json::to_string(&without_webhooks).unwrap();
+    let again = ok_env(&printed, &env);
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.config.notify, without_webhooks.notify);
+    // ... but a secret only the file can give is refused with its position.
+    let e = err_env(&json, &env);
+    let (_, _, key, message) = invalid(&e);
+    assert_eq!(key, "notify.webhooks[0].url");
+    assert!(message.contains("redacted"), "{message}");
+    // A bad SLACK_WEBHOOK_URL is an environment error that does not quote it.
+    let bad = Env::from_pairs([("SLACK_WEBHOOK_URL", "http://example.com/BADSECRET")]);
+    let e = err_env(&format!("{ONE_REPO}notify:\n  slack: {{}}\n"), &bad);
+    assert!(matches!(e, ConfigError::Env { ref var, .. } if var == "SLACK_WEBHOOK_URL"));
+    assert!(!e.to_string().contains("BADSECRET"), "{e}");
+}
+
+#[test]
+fn notify_errors_have_positions_and_never_quote_urls() {
+    let e = err(&format!(
+        "{ONE_REPO}notify:\n  webhooks:\n    - url: http://hooks.example.com/PLAINSECRET\n"
+    ));
+    let (line, col, key, message) = invalid(&e);
+    assert_eq!((line, key), (6, "notify.webhooks[0].url"), "{e}");
+    assert!(col > 1);
+    assert!(
+        message.contains("loopback") && !message.contains("PLAINSECRET"),
+        "{message}"
+    );
+    assert!(!e.to_string().contains("PLAINSECRET"));
+
+    let e = err(&format!("{ONE_REPO}notify:\n  on: [found, released]\n"));
+    let (_, _, key, message) = invalid(&e);
+    assert_eq!(key, "notify.on[1]");
+    assert!(message.contains("`found`, `downloaded`"), "{message}");
+
+    let e = err(&format!(
+        "{ONE_REPO}notify:\n  email:\n    smtp_host: smtp.example.com\n    from: rm@example.com\n    to: [ops@example.com]\n    starttls: false\n"
+    ));
+    let (line, _, key, message) = invalid(&e);
+    assert_eq!((line, key), (6, "notify.email"), "{e}");
+    assert!(message.contains("loopback"), "{message}");
+
+    let e = err(&format!(
+        "{ONE_REPO}notify:\n  email:\n    smtp_host: smtp.example.com\n    from: not an address\n    to: [ops@example.com]\n"
+    ));
+    let (line, _, key, _) = invalid(&e);
+    assert_eq!((line, key), (7, "notify.email.from"), "{e}");
+
+    let e = err(&format!(
+        "{ONE_REPO}notify:\n  email:\n    smtp_host: smtp.example.com\n    from: rm@example.com\n    to: []\n"
+    ));
+    assert!(invalid(&e).3.contains("at least one"), "{e}");
+
+    let e = err(&format!(
+        "{ONE_REPO}notify:\n  webhooks:\n    - url: https://a.example.com/h\n      secret: \"\"\n"
+    ));
+    assert_eq!(invalid(&e).2, "notify.webhooks[0].secret");
+
+    // Plain SMTP to a loopback relay is allowed.
+    let c = ok(&format!(
+        "{ONE_REPO}notify:\n  email:\n    smtp_host: 127.0.0.1\n    smtp_port: 2525\n    from: rm@example.com\n    to: [ops@example.com]\n    starttls: false\n"
+    ))
+    .config;
+    assert_eq!(
+        c.notify.email.map(|e| (e.smtp_port, e.starttls)),
+        Some((2525, false))
+    );
+
+    let l = ok(&format!("{ONE_REPO}notify:\n  slack: {{chanel: x}}\n"));
+    assert_eq!(
+        keys(&l),
+        ["notify.slack.chanel", "notify.slack.webhook_url"]
+    );
+}
+
+#[test]
+fn post_download_notify_targets_are_folded_in() {
+    // `slack` enables Slack; its URL comes from SLACK_WEBHOOK_URL.
+    let c = ok_env(
+        &format!("{ONE_REPO}download:\n  post_download:\n    - notify: slack\n"),
+        &slack_env(),
+    )
+    .config;
+    assert_eq!(
+        c.notify
+            .slack
+            .as_ref()
+            .and_then(|s| s.webhook_url.as_ref())
+            .map(Secret::expose),
+        Some("https://hooks.slack.com/services/T0/B0/ENVSECRET")
+    );
+    // Without a URL anywhere it still loads, with a warning that names the key.
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  post_download:\n    - notify: slack\n"
+    ));
+    assert!(l.config.notify.slack.is_some());
+    assert_eq!(keys(&l), ["notify.slack.webhook_url"]);
+    assert_eq!(l.warnings[0].kind, WarningKind::IncompleteNotify);
+    // A URL target is a generic webhook, once.
+    let c = ok(&format!(
+        "{ONE_REPO}notify:\n  webhooks: [{{url: \"https://x.example.com/h\"}}]\ndownload:\n  post_download:\n    notify: [\"https://x.example.com/h\", \"https://y.example.com/h\"]\n"
+    ))
+    .config;
+    let urls: Vec<&str> = c.notify.webhooks.iter().map(|w| w.url.expose()).collect();
+    assert_eq!(urls, ["https://x.example.com/h", "https://y.example.com/h"]);
+    // `email` without `notify.email` warns; unknown names and insecure URLs are refused.
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  post_download:\n    notify: email\n"
+    ));
+    assert_eq!(keys(&l), ["download.post_download.notify"]);
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  post_download:\n    notify: teams\n"
+    ));
+    assert!(
+        invalid(&e)
+            .3
+            .contains("unknown notification target `teams`"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  post_download:\n    notify: [\"http://x.example.com/SECRET\"]\n"
+    ));
+    assert!(!e.to_string().contains("SECRET"), "{e}");
 }

@@ -329,6 +329,149 @@ impl Serialize for NotifyTarget {
     }
 }
 
+/// Checks a notification webhook URL without ever quoting it (it is a credential): `https://`,
+/// or `http://` for a loopback host only; no user name or password. A query is allowed (some
+/// services put their token there).
+pub(crate) fn check_webhook_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| format!("the webhook URL (not shown: it is a secret) is not a URL: {e}"))?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err("the webhook URL (not shown: it is a secret) has no host".to_string());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the webhook URL must not contain a user name or password".to_string());
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if crate::net::is_loopback(&url) => Ok(()),
+        "http" => Err(
+            "the webhook URL uses http://, which is only allowed for loopback hosts \
+                       (127.0.0.0/8, ::1, localhost); use https://"
+                .to_string(),
+        ),
+        other => Err(format!(
+            "the webhook URL has scheme `{other}`, expected https"
+        )),
+    }
+}
+
+/// The message for a redacted value found where the real one is needed.
+const REDACTED_VALUE: &str =
+    "this is a redacted value (`***`, as `config check` prints it); give the real value";
+
+/// Raw: a webhook URL that must be given in the file (a `notify.webhooks` entry).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WebhookUrl(pub(crate) Secret);
+
+impl<'de> Deserialize<'de> for WebhookUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s == REDACTED {
+            return Err(de::Error::custom(REDACTED_VALUE));
+        }
+        check_webhook_url(&s).map_err(de::Error::custom)?;
+        Ok(WebhookUrl(Secret(s.trim().to_string())))
+    }
+}
+
+/// Raw: a webhook URL that an environment variable may supply instead
+/// (`notify.slack.webhook_url`). `***`, as `config check` prints it, counts as unset, so that
+/// output reloads with the real value taken from the environment.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EnvWebhookUrl(pub(crate) Option<Secret>);
+
+impl<'de> Deserialize<'de> for EnvWebhookUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s == REDACTED {
+            return Ok(EnvWebhookUrl(None));
+        }
+        check_webhook_url(&s).map_err(de::Error::custom)?;
+        Ok(EnvWebhookUrl(Some(Secret(s.trim().to_string()))))
+    }
+}
+
+/// Raw: a secret that an environment variable may supply instead (`notify.email.password`);
+/// `***` counts as unset, as for [`EnvWebhookUrl`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EnvSecret(pub(crate) Option<Secret>);
+
+impl<'de> Deserialize<'de> for EnvSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(EnvSecret((s != REDACTED).then_some(Secret(s))))
+    }
+}
+
+/// Raw: a secret that must be given in the file and must not be empty (a webhook's HMAC key).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FileSecret(pub(crate) Secret);
+
+impl<'de> Deserialize<'de> for FileSecret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        if s == REDACTED {
+            return Err(de::Error::custom(REDACTED_VALUE));
+        }
+        if s.is_empty() {
+            return Err(de::Error::custom("must not be empty"));
+        }
+        Ok(FileSecret(Secret(s)))
+    }
+}
+
+/// Raw: an e-mail address, optionally with a display name (`Release Monitor <rm@example.com>`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MailAddress(pub(crate) String);
+
+impl<'de> Deserialize<'de> for MailAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.trim().parse::<lettre::message::Mailbox>().map_err(|e| {
+            de::Error::custom(format!(
+                "invalid e-mail address {s:?} ({e}); expected `name@example.com` or \
+                     `Name <name@example.com>`"
+            ))
+        })?;
+        Ok(MailAddress(s.trim().to_string()))
+    }
+}
+
+/// What a run must have done for a notification to be sent (`notify.on`).
+///
+/// It exists so a monitor-only setup can be told about every new release while a mirroring setup
+/// hears only about what was actually downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyEvent {
+    /// The monitor reported new releases.
+    Found,
+    /// Releases were downloaded, verified and recorded.
+    Downloaded,
+}
+
+impl<'de> Deserialize<'de> for NotifyEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        match s.as_str() {
+            "found" => Ok(NotifyEvent::Found),
+            "downloaded" => Ok(NotifyEvent::Downloaded),
+            _ => Err(unknown_variant(&s, &["found", "downloaded"])),
+        }
+    }
+}
+
+/// True when an SMTP host name is a loopback address or `localhost` (plain SMTP is allowed only
+/// there, as plain HTTP is).
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let bracketed = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    url::Url::parse(&format!("http://{bracketed}/")).is_ok_and(|u| crate::net::is_loopback(&u))
+}
+
 /// A non-negative, finite number of seconds.
 ///
 /// It exists so that delays and timeouts are validated once and turned into a [`Duration`]
@@ -637,6 +780,27 @@ mod tests {
             serde_json::to_string(&NotifyTarget::new("slack")).unwrap(),
             "\"slack\""
         );
+    }
+
+    #[test]
+    fn webhook_urls_are_checked_without_being_quoted() {
+        assert!(check_webhook_url("https://hooks.slack.com/services/T/B/X").is_ok());
+        assert!(check_webhook_url("https://example.com/hook?token=abc").is_ok());
+        assert!(check_webhook_url("http://127.0.0.1:9999/hook").is_ok());
+        for bad in [
+            "http://example.com/SECRETPATH",
+            "ftp://example.com/SECRETPATH",
+            "https://user:SECRETPATH@example.com/",
+            "SECRETPATH",
+        ] {
+            let e = check_webhook_url(bad).unwrap_err();
+            assert!(!e.contains("SECRETPATH"), "{e}");
+        }
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(is_loopback_host("::1"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("smtp.example.com"));
+        assert!(!is_loopback_host("localhost.evil.com"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MATCH};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, IF_NONE_MATCH};
 use url::Url;
 
 use super::GithubError;
@@ -433,6 +433,133 @@ impl GithubClient {
         releases.truncate(max);
         Ok(releases)
     }
+}
+
+/// A successful answer to [`GithubClient::post`].
+#[derive(Debug, Clone)]
+pub struct PostResponse {
+    /// The 2xx status.
+    pub status: u16,
+    /// The body (Slack answers `ok`).
+    pub body: Bytes,
+}
+
+/// The most of an error body quoted in a message.
+const MAX_QUOTED_BODY: usize = 200;
+
+impl GithubClient {
+    /// POSTs `body` to a URL outside GitHub (a notification webhook), through the same
+    /// connection pool, TLS roots, HTTPS rule, redirect rule and retry policy as every other
+    /// request: connection errors, timeouts, 408, 429 and 5xx are retried (honouring
+    /// `Retry-After`); any other 4xx is final.
+    ///
+    /// The GitHub token is never attached, whatever the URL (even the API's own origin): a
+    /// webhook is not GitHub. The URL is a secret too, so it never appears in logs or errors;
+    /// `label` (`slack`, `webhook#1`) names the destination instead. `extra` adds headers
+    /// (a signature).
+    pub async fn post(
+        &self,
+        url: &Url,
+        label: &str,
+        content_type: &str,
+        body: Bytes,
+        extra: &HeaderMap,
+    ) -> Result<PostResponse, GithubError> {
+        check_transport(url).map_err(|_| {
+            GithubError::Insecure(format!(
+                "{label}: refusing the URL: only https:// is allowed (http:// only for loopback \
+                 hosts)"
+            ))
+        })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let req = self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, content_type)
+                .headers(extra.clone())
+                .body(body.clone());
+            tracing::debug!(target_name = label, attempt, "POST");
+            let resp = match req.send().await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    if insecure_redirect(&e).is_some() {
+                        return Err(GithubError::Insecure(format!(
+                            "{label}: refused a redirect (to plain http:// off loopback, or \
+                             more than {MAX_REDIRECTS})"
+                        )));
+                    }
+                    let message = describe_reqwest(&e);
+                    match self.policy.after_failure(attempt) {
+                        Decision::Retry { after, .. } => {
+                            self.note_post_retry(label, &message, attempt, after).await;
+                            continue;
+                        }
+                        _ => {
+                            return Err(GithubError::Transport {
+                                url: label.to_string(),
+                                message,
+                                attempts: attempt,
+                            });
+                        }
+                    }
+                }
+            };
+            let status = resp.status();
+            if status.is_success() {
+                let body = resp.bytes().await.unwrap_or_default();
+                return Ok(PostResponse {
+                    status: status.as_u16(),
+                    body,
+                });
+            }
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.unwrap_or_default();
+            let now = SystemTime::now();
+            let signals = signals(status.as_u16(), &headers, &ErrorBody::default(), now);
+            match self.policy.after_response(&signals, attempt, now) {
+                Decision::Retry { after, reason } => {
+                    self.note_post_retry(label, &reason, attempt, after).await;
+                }
+                Decision::RateLimited { .. } | Decision::Accept | Decision::GiveUp => {
+                    return Err(GithubError::Http {
+                        status: status.as_u16(),
+                        url: label.to_string(),
+                        message: quoted_body(&body).unwrap_or_else(|| {
+                            status
+                                .canonical_reason()
+                                .unwrap_or("no message")
+                                .to_string()
+                        }),
+                        attempts: attempt,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn note_post_retry(&self, label: &str, reason: &str, attempt: u32, after: Duration) {
+        tracing::warn!(
+            "{label}: {reason} (attempt {attempt}); retrying in {:.1}s",
+            after.as_secs_f64()
+        );
+        tokio::time::sleep(after).await;
+    }
+}
+
+/// The start of an error body on one line, when it is text (Slack answers `invalid_payload`,
+/// `no_service`...).
+fn quoted_body(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return None;
+    }
+    Some(match line.char_indices().nth(MAX_QUOTED_BODY) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    })
 }
 
 impl GithubClient {

@@ -10,7 +10,7 @@ mod token;
 
 pub use client::{
     ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, CallStats, ClientOptions, GithubClient,
-    RateBudget,
+    PostResponse, RateBudget,
 };
 pub use etag::{CachedPage, EtagCache};
 pub use models::{Asset, ErrorBody, Release};

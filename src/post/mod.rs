@@ -4,4 +4,5 @@
 //! or hides the download itself.
 
 pub mod extract;
+pub mod notify;
 pub mod retention;
