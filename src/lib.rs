@@ -15,4 +15,5 @@ pub mod github;
 pub mod monitor;
 pub mod net;
 pub mod repo;
+pub mod storage;
 pub mod version;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
 use crate::config::{Config, Env};
-use crate::db::{Database, JsonFileStore, VersionStore};
+use crate::db::{Database, VersionStore};
 use crate::download::{self, DownloadReport, Options};
 use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
+use crate::storage::{ArtifactStore, S3ArtifactStore, S3Connection};
 
 /// The one client, the database (loaded once) and a runtime, shared by `monitor`, `download` and
 /// `monitor --download` (one client, so one connection pool and one retry policy per run).
@@ -19,6 +20,8 @@ pub(super) struct Stage {
     pub store: Arc<dyn VersionStore>,
     pub db: Database,
     pub runtime: tokio::runtime::Runtime,
+    /// Where verified artifacts are copied (`download.s3_storage`), if anywhere.
+    pub artifacts: Option<Arc<dyn ArtifactStore>>,
 }
 
 impl Stage {
@@ -30,8 +33,13 @@ impl Stage {
                 "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
             );
         }
-        let store: Arc<dyn VersionStore> =
-            Arc::new(JsonFileStore::new(&config.download.version_db));
+        let env = Env::from_process();
+        let s3 = &config.download.s3_storage;
+        let store = crate::db::open(&config.download.version_db, || {
+            S3Connection::from_settings(Some(s3), &env)
+        })?;
+        let artifacts =
+            S3ArtifactStore::from_config(s3, &env)?.map(|a| Arc::new(a) as Arc<dyn ArtifactStore>);
         let db = store.load()?;
         let client = Arc::new(GithubClient::new(
             ClientOptions::from_config(config),
@@ -49,6 +57,7 @@ impl Stage {
             store,
             db,
             runtime,
+            artifacts,
         })
     }
 
@@ -59,10 +68,11 @@ impl Stage {
         report: &Report,
         opts: Options,
     ) -> DownloadReport {
-        let result = self.runtime.block_on(download::run(
+        let result = self.runtime.block_on(download::run_with_uploads(
             config,
             self.client.clone(),
             self.store.clone(),
+            self.artifacts.clone(),
             &self.db,
             report,
             opts,

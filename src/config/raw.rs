@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{ApiUrl, Secret};
 use super::values::{
-    ArchivePreference, Bounded, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
-    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
+    ArchivePreference, Bounded, FullName, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PosSecs,
+    RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
@@ -206,7 +206,8 @@ struct RawS3Map {
     bucket: Option<NonEmpty>,
     prefix: Option<String>,
     region: Option<NonEmpty>,
-    endpoint_url: Option<HttpUrl>,
+    #[serde(alias = "endpoint")]
+    endpoint_url: Option<SecureUrl>,
 }
 
 impl TryFrom<RawS3Map> for RawS3Storage {
@@ -343,7 +344,8 @@ struct RawStorageMap {
     bucket: Option<NonEmpty>,
     prefix: Option<String>,
     region: Option<NonEmpty>,
-    endpoint_url: Option<HttpUrl>,
+    #[serde(alias = "endpoint")]
+    endpoint_url: Option<SecureUrl>,
 }
 
 impl TryFrom<RawStorageMap> for RawStorage {
