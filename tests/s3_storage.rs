@@ -27,6 +27,8 @@ use fake_setup::FakeSetup;
 use moto::{Moto, S3_VARS, SECRET_KEY};
 
 const TOKEN: &str = "ghp_S3TESTTOKEN0123456789SECRET";
+/// An AWS session token: sent with every request, never printed.
+const SESSION_TOKEN: &str = "session-TOKEN-never-printed-77";
 
 const SCENARIO: &str = r#"
 token: ghp_S3TESTTOKEN0123456789SECRET
@@ -115,6 +117,10 @@ fn assert_no_secret(out: &std::process::Output) {
             "the secret key was printed: {text}"
         );
         assert!(!text.contains(TOKEN), "the token was printed: {text}");
+        assert!(
+            !text.contains(SESSION_TOKEN),
+            "the session token was printed: {text}"
+        );
     }
 }
 
@@ -294,8 +300,10 @@ fn db_commands_round_trip_through_a_bucket_and_refuse_a_corrupt_object() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = "s3://state/team/version_db.json";
     for (repo, version) in [("cli/cli", "v2.40.0"), ("jqlang/jq", "jq-1.7.1")] {
+        // At the most verbose level, with a session token: no credential is logged.
         let out = rm(&moto, dir.path())
-            .args(["db", "set", repo, version, "--db", db])
+            .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+            .args(["-vv", "db", "set", repo, version, "--db", db])
             .output()
             .expect("runs");
         assert_no_secret(&out);
