@@ -16,4 +16,5 @@ pub mod monitor;
 pub mod net;
 pub mod post;
 pub mod repo;
+pub mod storage;
 pub mod version;

@@ -20,6 +20,7 @@ fn rm() -> Command {
         "REPOSITORY_OVERRIDES",
         "DOWNLOAD_DIR",
         "VERSION_DB_PATH",
+        "VERSION_DB_S3_BUCKET",
     ] {
         cmd.env_remove(var);
     }

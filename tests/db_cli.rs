@@ -23,6 +23,7 @@ fn rm(dir: &Path) -> Command {
         "RUST_LOG",
         "RELEASE_MONITOR_CONFIG",
         "VERSION_DB_PATH",
+        "VERSION_DB_S3_BUCKET",
         "RELEASE_MONITOR_PAUSE_AT",
     ] {
         cmd.env_remove(var);

@@ -4,16 +4,21 @@
 use std::io::{self, Write};
 
 use super::{CleanupArgs, CommandError, GlobalArgs, load_config, stdout_error};
-use crate::config::Config;
-use crate::db::{JsonFileStore, VersionStore};
+use crate::config::{Config, Env};
+use crate::db::VersionStore;
 use crate::exit;
 use crate::post::retention::{self, RetentionFailure, RetentionReport};
+use crate::repo::RepoId;
+use crate::storage::{ArtifactStore, S3ArtifactStore, S3Connection, release_prefix};
 
 /// Plans retention on the database as it is now and, unless `dry_run`, carries it out.
+///
+/// With `artifacts` (S3 storage), each release's objects are deleted before its local folder.
 pub(super) fn run_retention(
     config: &Config,
     store: &dyn VersionStore,
     dry_run: bool,
+    artifacts: Option<(&dyn ArtifactStore, &tokio::runtime::Runtime)>,
 ) -> RetentionReport {
     let db = match store.load() {
         Ok(db) => db,
@@ -33,7 +38,23 @@ pub(super) fn run_retention(
     if dry_run {
         return plan;
     }
-    retention::apply(config, store, plan, None)
+    match artifacts {
+        None => retention::apply(config, store, plan, None),
+        Some((artifacts, runtime)) => {
+            let mut remote = |repo: &RepoId, tag: &str| -> Result<Vec<String>, String> {
+                let prefix = release_prefix(repo, tag).map_err(|e| e.to_string())?;
+                runtime.block_on(async {
+                    let keys = artifacts.list(&prefix).await.map_err(|e| e.to_string())?;
+                    artifacts
+                        .delete_prefix(&prefix)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(keys.iter().map(|k| artifacts.url_of(k)).collect())
+                })
+            };
+            retention::apply(config, store, plan, Some(&mut remote))
+        }
+    }
 }
 
 /// Runs `cleanup`.
@@ -42,10 +63,25 @@ pub(super) fn run(global: &GlobalArgs, args: CleanupArgs) -> Result<u8, CommandE
     if let Some(keep) = args.keep {
         config.download.keep_versions = keep;
     }
-    let store = JsonFileStore::new(&config.download.version_db);
+    let env = Env::from_process();
+    let s3 = &config.download.s3_storage;
+    let store = crate::db::open(&config.download.version_db, || {
+        S3Connection::from_settings(Some(s3), &env)
+    })?;
     // A damaged database stops here (exit 2), before anything is deleted.
     store.load()?;
-    let report = run_retention(&config, &store, args.dry_run);
+    let artifacts = S3ArtifactStore::from_config(s3, &env)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            context: "starting the async runtime",
+            source,
+        })?;
+    let remote = artifacts
+        .as_ref()
+        .map(|a| (a as &dyn ArtifactStore, &runtime));
+    let report = run_retention(&config, &*store, args.dry_run, remote);
     let text = serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {
         context: "serialising the result",
         source: io::Error::other(e),

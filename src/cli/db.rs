@@ -7,25 +7,48 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{CommandError, DbArgs, DbCommand, GlobalArgs, OutputFormat, load_config, stdout_error};
-use crate::db::{HistoryEntry, JsonFileStore, Recording, RepoRecord, VersionStore};
+use crate::config::{Env, S3Storage, version_db_from_env};
+use crate::db::{HistoryEntry, Recording, RepoRecord, S3_SCHEME};
 use crate::exit;
 use crate::repo::RepoId;
+use crate::storage::S3Connection;
 use crate::version::Version;
 
 /// Where the database is when neither `--db`, `VERSION_DB_PATH` nor a config file says.
 pub const DEFAULT_DB: &str = "./version_db.json";
 
-/// `--db`, else `download.version_db` of the config (which `VERSION_DB_PATH` also sets), else
+/// `--db` (or `VERSION_DB_PATH`), else `download.version_db` of the config (which the
+/// environment also sets), else the environment alone (`VERSION_DB_S3_BUCKET`), else
 /// `./version_db.json`. A config file named explicitly must load; the default `config.yaml` is
-/// only read if it exists.
-fn db_path(global: &GlobalArgs, flag: Option<PathBuf>) -> Result<PathBuf, CommandError> {
+/// only read if it exists. Returns the location and the config's S3 settings (for an `s3://`
+/// location's endpoint and region).
+fn db_location(
+    global: &GlobalArgs,
+    flag: Option<PathBuf>,
+    env: &Env,
+) -> Result<(PathBuf, Option<S3Storage>), CommandError> {
+    let is_s3 = |p: &PathBuf| p.to_str().is_some_and(|t| t.starts_with(S3_SCHEME));
+    // A local path given on the command line needs no config at all (a broken config.yaml
+    // must not stop `db` commands that name their file).
+    if let Some(path) = &flag
+        && !is_s3(path)
+    {
+        return Ok((path.clone(), None));
+    }
+    let config = if global.config.is_none() && !global.config_path().exists() {
+        None
+    } else {
+        Some(load_config(global)?.config.download)
+    };
+    let s3 = config.as_ref().map(|d| d.s3_storage.clone());
     if let Some(path) = flag {
-        return Ok(path);
+        return Ok((path, s3));
     }
-    if global.config.is_none() && !global.config_path().exists() {
-        return Ok(PathBuf::from(DEFAULT_DB));
-    }
-    Ok(load_config(global)?.config.download.version_db)
+    let path = match config {
+        Some(d) => d.version_db,
+        None => version_db_from_env(env).unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
+    };
+    Ok((path, s3))
 }
 
 fn parse_repo(s: &str) -> Result<RepoId, CommandError> {
@@ -50,8 +73,9 @@ fn print_text(text: &str) -> Result<(), CommandError> {
 
 /// Runs one `db` subcommand.
 pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError> {
-    let path = db_path(global, args.db)?;
-    let store = JsonFileStore::new(&path);
+    let env = Env::from_process();
+    let (path, s3) = db_location(global, args.db, &env)?;
+    let store = crate::db::open(&path, || S3Connection::from_settings(s3.as_ref(), &env))?;
     let not_found = |repo: &RepoId| {
         CommandError::NotFound(format!(
             "{repo} is not in the version database {}",
@@ -139,7 +163,12 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
             print_json(&value)?;
         }
         DbCommand::Check => {
-            let Some(db) = store.read()? else {
+            let db = if store.exists()? {
+                Some(store.load()?)
+            } else {
+                None
+            };
+            let Some(db) = db else {
                 tracing::info!(
                     "no version database at {} yet; it is created by the first update",
                     path.display()

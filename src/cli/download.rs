@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
 use crate::config::{Config, Env};
-use crate::db::{Database, JsonFileStore, VersionStore};
+use crate::db::{Database, VersionStore};
 use crate::download::{self, DownloadReport, Options};
 use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
 use crate::post::notify::{NotificationResult, Summary};
+use crate::storage::{ArtifactStore, S3ArtifactStore, S3Connection};
 
 /// The one client, the database (loaded once) and a runtime, shared by `monitor`, `download` and
 /// `monitor --download` (one client, so one connection pool and one retry policy per run).
@@ -20,6 +21,8 @@ pub(super) struct Stage {
     pub store: Arc<dyn VersionStore>,
     pub db: Database,
     pub runtime: tokio::runtime::Runtime,
+    /// Where verified artifacts are copied (`download.s3_storage`), if anywhere.
+    pub artifacts: Option<Arc<dyn ArtifactStore>>,
 }
 
 impl Stage {
@@ -31,8 +34,13 @@ impl Stage {
                 "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
             );
         }
-        let store: Arc<dyn VersionStore> =
-            Arc::new(JsonFileStore::new(&config.download.version_db));
+        let env = Env::from_process();
+        let s3 = &config.download.s3_storage;
+        let store = crate::db::open(&config.download.version_db, || {
+            S3Connection::from_settings(Some(s3), &env)
+        })?;
+        let artifacts =
+            S3ArtifactStore::from_config(s3, &env)?.map(|a| Arc::new(a) as Arc<dyn ArtifactStore>);
         let db = store.load()?;
         let client = Arc::new(GithubClient::new(
             ClientOptions::from_config(config),
@@ -50,6 +58,7 @@ impl Stage {
             store,
             db,
             runtime,
+            artifacts,
         })
     }
 
@@ -63,7 +72,13 @@ impl Stage {
         config
             .download
             .cleanup_old_versions
-            .then(|| super::cleanup::run_retention(config, &*self.store, dry_run))
+            .then(|| {
+                let remote = self
+                    .artifacts
+                    .as_deref()
+                    .map(|a| (a, &self.runtime));
+                super::cleanup::run_retention(config, &*self.store, dry_run, remote)
+            })
     }
 
     /// Runs the downloader on `report` and logs a one-line summary.
@@ -73,10 +88,11 @@ impl Stage {
         report: &Report,
         opts: Options,
     ) -> DownloadReport {
-        let result = self.runtime.block_on(download::run(
+        let result = self.runtime.block_on(download::run_with_uploads(
             config,
             self.client.clone(),
             self.store.clone(),
+            self.artifacts.clone(),
             &self.db,
             report,
             opts,

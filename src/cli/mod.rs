@@ -189,8 +189,8 @@ pub enum ReportFormat {
 /// `release-monitor db ...`
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The version database [default: download.version_db from the config, else
-    /// ./version_db.json].
+    /// The version database: a file, or `s3://BUCKET/KEY` [default: download.version_db from
+    /// the config (or VERSION_DB_S3_BUCKET), else ./version_db.json].
     #[arg(long, global = true, env = "VERSION_DB_PATH", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// What to do with it.
@@ -321,6 +321,9 @@ pub enum CommandError {
     /// What was asked for does not exist (`db history` of an unknown repository).
     #[error("{0}")]
     NotFound(String),
+    /// The S3 storage settings cannot work (bad endpoint, bucket or prefix).
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     /// A Concourse resource step failed.
     #[error(transparent)]
     Resource(#[from] crate::concourse::ResourceError),
@@ -347,6 +350,8 @@ impl CommandError {
             CommandError::Github(_) => exit::PARTIAL_FAILURE,
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
+            CommandError::Storage(crate::storage::StorageError::Setup(_)) => exit::USAGE,
+            CommandError::Storage(_) => exit::PARTIAL_FAILURE,
             CommandError::Resource(crate::concourse::ResourceError::Request(_)) => exit::USAGE,
             CommandError::Resource(_) => exit::PARTIAL_FAILURE,
         }

@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Environment read here: `GITHUB_API_URL`, `SSL_CERT_FILE`, `DOWNLOAD_DIR`, `VERSION_DB_PATH`,
-//! `REPOSITORY_OVERRIDES`, `SLACK_WEBHOOK_URL`, `SMTP_PASSWORD`. A variable set to the empty string counts as unset (Concourse passes
+//! `VERSION_DB_S3_BUCKET`, `VERSION_DB_S3_PREFIX`, `REPOSITORY_OVERRIDES`, `SLACK_WEBHOOK_URL`,
+//! `SMTP_PASSWORD`. A variable set to the empty string counts as unset (Concourse passes
 //! unset `params` as empty strings).
 
 mod error;
@@ -51,6 +52,14 @@ pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Seconds,
     Secret, TagFilter,
 };
+
+/// The version database location the environment sets, if any: `VERSION_DB_PATH` (a path or
+/// `s3://bucket/key`), else `s3://{VERSION_DB_S3_BUCKET}/{VERSION_DB_S3_PREFIX}version_db.json`.
+///
+/// It exists so commands that run without a config file (`db ...`) honour the same variables.
+pub fn version_db_from_env(env: &Env) -> Option<PathBuf> {
+    normalize::version_db_from_env(env)
+}
 
 /// The environment the configuration reads, captured once.
 ///

@@ -40,6 +40,30 @@ const DEFAULT_SMTP_PORT: u16 = 587;
 const DEFAULT_SUBJECT: &str = "[release-monitor]";
 const POST_NOTIFY_KEY: &str = "download.post_download.notify";
 
+/// `VERSION_DB_S3_BUCKET`: the seed tool's way to keep the database in a bucket.
+pub(crate) const VERSION_DB_S3_BUCKET: &str = "VERSION_DB_S3_BUCKET";
+/// `VERSION_DB_S3_PREFIX`: the key prefix for `VERSION_DB_S3_BUCKET` (default
+/// `release-monitor/`).
+pub(crate) const VERSION_DB_S3_PREFIX: &str = "VERSION_DB_S3_PREFIX";
+
+/// The database location the environment sets, if any: `VERSION_DB_PATH` (a path or an
+/// `s3://bucket/key`), else the seed tool's `VERSION_DB_S3_BUCKET` as
+/// `s3://{bucket}/{VERSION_DB_S3_PREFIX}version_db.json`.
+pub(crate) fn version_db_from_env(env: &Env) -> Option<PathBuf> {
+    if let Some(v) = env.get_non_empty(VERSION_DB_PATH) {
+        return Some(PathBuf::from(v));
+    }
+    let bucket = env.get_non_empty(VERSION_DB_S3_BUCKET)?;
+    let prefix = env.get(VERSION_DB_S3_PREFIX).unwrap_or(DEFAULT_PREFIX);
+    let prefix = prefix.trim_matches('/');
+    let key = if prefix.is_empty() {
+        "version_db.json".to_string()
+    } else {
+        format!("{prefix}/version_db.json")
+    };
+    Some(PathBuf::from(format!("s3://{bucket}/{key}")))
+}
+
 const DEFAULT_RATE_LIMIT_DELAY: Seconds = Seconds::from_const(1.0);
 const DEFAULT_MAX_RELEASES: u32 = 10;
 const DEFAULT_GITHUB_TIMEOUT: Seconds = Seconds::from_const(30.0);
@@ -469,10 +493,10 @@ fn download(
             .directory
             .map_or_else(|| PathBuf::from(DEFAULT_DIRECTORY), |p| p.0),
     };
-    let version_db = match env.get_non_empty(VERSION_DB_PATH) {
+    let version_db = match version_db_from_env(env) {
         Some(v) => {
-            tracing::debug!("VERSION_DB_PATH overrides download.version_db");
-            PathBuf::from(v)
+            tracing::debug!("the environment overrides download.version_db");
+            v
         }
         None => d
             .version_db

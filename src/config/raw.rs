@@ -18,7 +18,7 @@ use super::values::{
     WebhookUrl, check_webhook_url, is_loopback_host,
 };
 use super::values::{
-    ArchivePreference, Bounded, ByteCount, FullName, HttpUrl, NonEmpty, NonEmptyPath, NonNegSecs,
+    ArchivePreference, Bounded, ByteCount, FullName, NonEmpty, NonEmptyPath, NonNegSecs,
     Owner, PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
 };
 
@@ -210,7 +210,8 @@ struct RawS3Map {
     bucket: Option<NonEmpty>,
     prefix: Option<String>,
     region: Option<NonEmpty>,
-    endpoint_url: Option<HttpUrl>,
+    #[serde(alias = "endpoint")]
+    endpoint_url: Option<SecureUrl>,
 }
 
 impl TryFrom<RawS3Map> for RawS3Storage {
@@ -347,7 +348,8 @@ struct RawStorageMap {
     bucket: Option<NonEmpty>,
     prefix: Option<String>,
     region: Option<NonEmpty>,
-    endpoint_url: Option<HttpUrl>,
+    #[serde(alias = "endpoint")]
+    endpoint_url: Option<SecureUrl>,
 }
 
 impl TryFrom<RawStorageMap> for RawStorage {

@@ -598,6 +598,63 @@ fn storage_spellings_are_folded() {
     assert!(!c.download.s3_storage.enabled);
 }
 
+#[test]
+fn s3_endpoints_accept_the_plan_spelling_and_follow_the_https_rule() {
+    let c = ok(&format!(
+        "{ONE_REPO}download:\n  storage: {{type: s3, bucket: bk, prefix: m/, endpoint: \"http://127.0.0.1:9000/\", region: eu-west-1}}\n"
+    ))
+    .config;
+    let s3 = &c.download.s3_storage;
+    assert!(s3.enabled);
+    assert_eq!(s3.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(s3.prefix, "m/");
+    for key in [
+        "storage: {type: s3, bucket: bk, endpoint",
+        "s3_storage: {enabled: true, bucket: bk, endpoint_url",
+    ] {
+        let e = err(&format!(
+            "{ONE_REPO}download:\n  {key}: \"http://minio.example.com:9000\"}}\n"
+        ));
+        let (line, _, k, message) = invalid(&e);
+        assert_eq!(line, 5, "{e}");
+        assert!(k.starts_with("download."), "{e}");
+        assert!(message.contains("loopback"), "{e}");
+    }
+}
+
+#[test]
+fn the_seed_s3_database_variables_set_the_database_location() {
+    let env = Env::from_pairs([("VERSION_DB_S3_BUCKET", "dbs")]);
+    let c = ok_env(ONE_REPO, &env).config;
+    assert_eq!(
+        c.download.version_db,
+        PathBuf::from("s3://dbs/release-monitor/version_db.json")
+    );
+    let env = Env::from_pairs([
+        ("VERSION_DB_S3_BUCKET", "dbs"),
+        ("VERSION_DB_S3_PREFIX", "/state/"),
+    ]);
+    assert_eq!(
+        version_db_from_env(&env),
+        Some(PathBuf::from("s3://dbs/state/version_db.json"))
+    );
+    let env = Env::from_pairs([
+        ("VERSION_DB_S3_BUCKET", "dbs"),
+        ("VERSION_DB_S3_PREFIX", ""),
+    ]);
+    assert_eq!(
+        version_db_from_env(&env),
+        Some(PathBuf::from("s3://dbs/version_db.json"))
+    );
+    // An explicit VERSION_DB_PATH wins.
+    let env = Env::from_pairs([
+        ("VERSION_DB_S3_BUCKET", "dbs"),
+        ("VERSION_DB_PATH", "s3://other/db.json"),
+    ]);
+    let c = ok_env(ONE_REPO, &env).config;
+    assert_eq!(c.download.version_db, PathBuf::from("s3://other/db.json"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // REPOSITORY_OVERRIDES
 

@@ -195,18 +195,6 @@ pub(crate) fn secure_base_url(text: &str) -> Result<String, String> {
     Ok(trim_slash(&url))
 }
 
-/// Checks a base URL that may use plain http (an S3-compatible endpoint signs its requests and
-/// never sends the secret key); returns it without a trailing slash.
-pub(crate) fn http_base_url(text: &str) -> Result<String, String> {
-    let url = parse_base_url(text)?;
-    match url.scheme() {
-        "https" | "http" => Ok(trim_slash(&url)),
-        other => Err(format!(
-            "{text:?} has scheme `{other}`, expected https or http"
-        )),
-    }
-}
-
 fn parse_base_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     if url.cannot_be_a_base() || url.host().is_none() {
@@ -223,17 +211,6 @@ fn parse_base_url(text: &str) -> Result<url::Url, String> {
 
 fn trim_slash(url: &url::Url) -> String {
     url.as_str().trim_end_matches('/').to_string()
-}
-
-/// A URL that may be used to reach an S3-compatible endpoint (`http://` allowed).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct HttpUrl(pub(crate) String);
-
-impl<'de> Deserialize<'de> for HttpUrl {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        http_base_url(&s).map(HttpUrl).map_err(de::Error::custom)
-    }
 }
 
 /// A URL that credentials are sent to (`https://`, or `http://` for loopback only).

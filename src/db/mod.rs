@@ -2,8 +2,9 @@
 //!
 //! It decides what gets downloaded, so an update must never be lost and a damaged file must never
 //! be replaced by an empty one. [`VersionStore`] is the interface; [`JsonFileStore`] is the local
-//! backend (the seed tool's `version_db.json`), [`MemoryStore`] keeps nothing past the process;
-//! object storage comes behind the same trait.
+//! backend (the seed tool's `version_db.json`), [`S3Store`] keeps it as an object in an
+//! S3-compatible bucket (`s3://bucket/key`), [`MemoryStore`] keeps nothing past the process.
+//! [`open`] picks the backend from the location.
 //!
 //! The trait is synchronous: a store does a few small reads and writes per run, and its local
 //! backend blocks on `fsync` and file locks anyway. Async callers run it on a blocking thread.
@@ -11,8 +12,10 @@
 mod json_file;
 mod memory;
 mod model;
+mod s3;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use json_file::JsonFileStore;
 pub use memory::MemoryStore;
@@ -20,6 +23,7 @@ pub use model::{
     DESCRIPTION, Database, FileRecord, HISTORY_LIMIT, HistoryEntry, HistoryMetadata, Metadata,
     RETENTION, Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,
 };
+pub use s3::{S3_SCHEME, S3Store, parse_s3_location};
 
 use crate::repo::RepoId;
 
@@ -52,6 +56,14 @@ pub enum DbError {
         /// `metadata.version` in the file.
         found: String,
     },
+    /// The location cannot be used as given (a malformed `s3://` location, a bad S3 endpoint).
+    #[error("{location}: {message}")]
+    Setup {
+        /// The database location as given.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Reading, locking or writing failed.
     #[error("{}: {context}: {source}", path.display())]
     Io {
@@ -65,9 +77,33 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// True when the file itself is bad (as opposed to the machine failing to read or write it).
+    /// True when the file itself is bad, or its location cannot work (as opposed to the machine
+    /// or the network failing to read or write it): a usage error, exit 2.
     pub fn is_invalid_file(&self) -> bool {
-        matches!(self, DbError::Corrupt { .. } | DbError::Schema { .. })
+        matches!(
+            self,
+            DbError::Corrupt { .. } | DbError::Schema { .. } | DbError::Setup { .. }
+        )
+    }
+}
+
+/// Opens the database at `location`: an `s3://bucket/key` location is an [`S3Store`] reached
+/// through `s3` (endpoint, region, credentials), anything else a [`JsonFileStore`] path.
+///
+/// It exists so `monitor`, `download` and every `db` command accept the same locations.
+pub fn open(
+    location: &Path,
+    s3: impl FnOnce() -> Result<crate::storage::S3Connection, crate::storage::StorageError>,
+) -> Result<Arc<dyn VersionStore>, DbError> {
+    match location.to_str() {
+        Some(text) if text.starts_with(S3_SCHEME) => {
+            let conn = s3().map_err(|e| DbError::Setup {
+                location: text.to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(Arc::new(S3Store::new(text, &conn)?))
+        }
+        _ => Ok(Arc::new(JsonFileStore::new(location))),
     }
 }
 

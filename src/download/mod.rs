@@ -9,5 +9,6 @@ pub mod store;
 pub mod verify;
 
 pub use run::{
-    DownloadReport, DownloadedRelease, Failed, Options, Planned, Skipped, StoredFile, run,
+    DownloadReport, DownloadedRelease, Failed, Options, Planned, Skipped, StoredFile,
+    UploadedObject, run, run_with_uploads,
 };

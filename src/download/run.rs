@@ -22,6 +22,7 @@ use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
 use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
 use crate::post::extract::{self, Existing, Extraction, ExtractionStatus, Format};
 use crate::repo::RepoId;
+use crate::storage::{ArtifactStore, release_key, upload_verified};
 
 /// How the downloader runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,6 +80,20 @@ pub struct DownloadedRelease {
     pub previous_version: Option<String>,
     /// The stored files.
     pub files: Vec<StoredFile>,
+    /// With `download.s3_storage`: where each file was copied (its sidecar sits beside it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploaded: Vec<UploadedObject>,
+}
+
+/// One file copied to the artifact store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadedObject {
+    /// The asset name.
+    pub name: String,
+    /// The object, `s3://bucket/prefix/owner_repo/tag/name`.
+    pub url: String,
+    /// `uploaded`, or `already-present` (same size and SHA-256 already there; not sent again).
+    pub how: String,
 }
 
 /// One stored, verified file.
@@ -157,6 +172,20 @@ pub async fn run(
     config: &Config,
     client: Arc<GithubClient>,
     store: Arc<dyn VersionStore>,
+    db: &Database,
+    report: &Report,
+    opts: Options,
+) -> DownloadReport {
+    run_with_uploads(config, client, store, None, db, report, opts).await
+}
+
+/// Like [`run`], and copies every verified file and its sidecar to `artifacts` (when given)
+/// before the release is recorded: a release is recorded only when all its uploads succeeded.
+pub async fn run_with_uploads(
+    config: &Config,
+    client: Arc<GithubClient>,
+    store: Arc<dyn VersionStore>,
+    artifacts: Option<Arc<dyn ArtifactStore>>,
     db: &Database,
     report: &Report,
     opts: Options,
@@ -241,13 +270,14 @@ pub async fn run(
         let patterns = effective.asset_patterns.clone();
         let archives = effective.source_archives;
         let release = release.clone();
-        let (client, store, layout, permits, dedup, bars) = (
+        let (client, store, layout, permits, dedup, bars, artifacts) = (
             client.clone(),
             store.clone(),
             layout.clone(),
             permits.clone(),
             dedup.clone(),
             bars.clone(),
+            artifacts.clone(),
         );
         tasks.spawn(async move {
             let ctx = Context {
@@ -258,6 +288,7 @@ pub async fn run(
                 layout: &layout,
                 permits: &permits,
                 dedup: &dedup,
+                artifacts: artifacts.as_deref(),
             };
             let wanted = Wanted {
                 patterns: &patterns,
@@ -416,6 +447,7 @@ struct Context<'a> {
     layout: &'a Layout,
     permits: &'a Semaphore,
     dedup: &'a std::sync::Mutex<DedupIndex>,
+    artifacts: Option<&'a dyn ArtifactStore>,
 }
 
 /// The release's checksum files and sidecars, fetched into memory.
@@ -628,6 +660,46 @@ async fn download_release(
         }
         return out;
     }
+    let mut uploaded = Vec::new();
+    if let Some(artifacts) = ctx.artifacts {
+        for file in &stored {
+            let result = async {
+                let key = release_key(&repo, tag, &file.name)?;
+                let _permit = permits.acquire().await.map_err(|e| {
+                    crate::storage::StorageError::Setup(format!("no upload slot: {e}"))
+                })?;
+                let how = upload_verified(
+                    artifacts,
+                    &key,
+                    &file.name,
+                    std::path::Path::new(&file.path),
+                    file.size,
+                    &file.sha256,
+                )
+                .await?;
+                Ok::<_, crate::storage::StorageError>(UploadedObject {
+                    name: file.name.clone(),
+                    url: artifacts.url_of(&key),
+                    how: how.as_str().to_string(),
+                })
+            }
+            .await;
+            match result {
+                Ok(object) => uploaded.push(object),
+                Err(e) => out
+                    .failed
+                    .push(failed(Some(&file.name), format!("upload failed: {e}"))),
+            }
+        }
+        if !out.failed.is_empty() {
+            tracing::error!(
+                "{} {tag}: not recorded; {} upload(s) failed (stored files stay; the upload is retried next run)",
+                release.repository,
+                out.failed.len()
+            );
+            return out;
+        }
+    }
     // Extract before recording: if the process dies while extracting, the release is not
     // recorded, so the next run re-verifies its files and extracts again.
     if let Some(limits) = ctx.extract_limits {
@@ -660,6 +732,7 @@ async fn download_release(
             tag_name: tag.to_string(),
             previous_version: current,
             files: stored,
+            uploaded,
         }),
         Ok(Err(e)) => out
             .failed

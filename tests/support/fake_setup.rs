@@ -58,6 +58,7 @@ impl FakeSetup {
             "SSL_CERT_FILE",
             "REPOSITORY_OVERRIDES",
             "VERSION_DB_PATH",
+            "VERSION_DB_S3_BUCKET",
             "DOWNLOAD_DIR",
             "RELEASE_MONITOR_CONFIG",
             "RUST_LOG",
