@@ -538,3 +538,83 @@ fn large_files_are_uploaded_in_parts_and_identical_objects_are_not_sent_again() 
     rt.block_on(store.delete("acme_tool/v1/big.bin"))
         .expect("deleting a missing object is fine");
 }
+
+#[test]
+fn retention_deletes_old_releases_in_the_bucket_and_locally() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("artifacts");
+    let s = FakeSetup::new(
+        SCENARIO,
+        &["acme/tool"],
+        &format!(
+            "  s3_storage: {{enabled: true, bucket: artifacts, prefix: mirror/, endpoint_url: \"{}\"}}\n  cleanup_old_versions: true\n  keep_versions: 1\n",
+            moto.endpoint
+        ),
+    );
+    let run = |what: &str| {
+        let mut cmd = s.command(Some(TOKEN));
+        clean(&mut cmd);
+        let out = cmd
+            .envs(moto.env())
+            .args(["monitor", "--download"])
+            .output()
+            .expect("runs");
+        assert_no_secret(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out.stdout)
+    };
+    run("first run");
+    assert_eq!(keys(&moto, "artifacts").len(), 4);
+
+    // A newer release appears: it is mirrored, and v1.2.0 goes from the bucket and the disk.
+    let newer = SCENARIO.replace(
+        "    releases:\n",
+        "    releases:\n      - tag_name: v1.3.0\n        assets:\n          - {name: tool-linux-amd64.tar.gz, content: \"version 1.3.0\"}\n",
+    );
+    s.fake
+        .set_scenario(fake_github::Scenario::from_yaml(&newer).expect("scenario"));
+    let report = run("second run");
+    let retention = &report["download_results"]["retention"];
+    assert_eq!(retention["deleted"][0]["tag_name"], "v1.2.0", "{retention}");
+    assert_eq!(retention["failed"], serde_json::json!([]), "{retention}");
+    assert_eq!(
+        keys(&moto, "artifacts"),
+        [
+            "mirror/acme_tool/v1.3.0/tool-linux-amd64.tar.gz",
+            "mirror/acme_tool/v1.3.0/tool-linux-amd64.tar.gz.sha256",
+        ]
+    );
+    assert!(!s.path("downloads/acme_tool/v1.2.0").exists());
+    assert!(
+        s.path("downloads/acme_tool/v1.3.0/tool-linux-amd64.tar.gz")
+            .exists()
+    );
+    let deleted: Vec<String> = retention["deleted"][0]["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        deleted.contains(
+            &"s3://artifacts/mirror/acme_tool/v1.2.0/tool-linux-amd64.tar.gz".to_string()
+        ),
+        "{deleted:?}"
+    );
+    let history = s
+        .command(None)
+        .args(["db", "history", "acme/tool"])
+        .output()
+        .expect("runs");
+    let history = json(&history.stdout);
+    assert_eq!(
+        history[0]["metadata"]["recorded_by"], "retention",
+        "{history}"
+    );
+    assert_eq!(history[0]["version"], "v1.2.0");
+}

@@ -69,16 +69,10 @@ impl Stage {
         config: &Config,
         dry_run: bool,
     ) -> Option<crate::post::retention::RetentionReport> {
-        config
-            .download
-            .cleanup_old_versions
-            .then(|| {
-                let remote = self
-                    .artifacts
-                    .as_deref()
-                    .map(|a| (a, &self.runtime));
-                super::cleanup::run_retention(config, &*self.store, dry_run, remote)
-            })
+        config.download.cleanup_old_versions.then(|| {
+            let remote = self.artifacts.as_deref().map(|a| (a, &self.runtime));
+            super::cleanup::run_retention(config, &*self.store, dry_run, remote)
+        })
     }
 
     /// Runs the downloader on `report` and logs a one-line summary.

@@ -18,8 +18,8 @@ use super::values::{
     WebhookUrl, check_webhook_url, is_loopback_host,
 };
 use super::values::{
-    ArchivePreference, Bounded, ByteCount, FullName, NonEmpty, NonEmptyPath, NonNegSecs,
-    Owner, PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
+    ArchivePreference, Bounded, ByteCount, FullName, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
+    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].

@@ -572,6 +572,7 @@ mod tests {
                     verified_by: VerifiedBy::Digest,
                     how: "downloaded".into(),
                 }],
+                uploaded: Vec::new(),
             }],
             ..DownloadReport::default()
         }
