@@ -62,13 +62,15 @@ impl Moto {
     }
 
     fn try_start() -> Result<Moto, String> {
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
+        // `python3 -m moto.server` rather than the `moto_server` script: it is found wherever
+        // `python3 -m pip install` put moto, with no PATH or pyenv shim to refresh.
+        let mut child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run moto_server: {e}"))?;
+            .map_err(|e| format!("cannot run python3 -m moto.server: {e}"))?;
         let (tx, rx) = mpsc::channel();
         if let Some(out) = child.stdout.take() {
             forward(out, tx.clone());
