@@ -4,12 +4,12 @@
 use std::io::{self, Write};
 
 use super::{CleanupArgs, CommandError, GlobalArgs, load_config, stdout_error};
-use crate::config::{Config, Env};
+use crate::config::Config;
 use crate::db::VersionStore;
 use crate::exit;
 use crate::post::retention::{self, RetentionFailure, RetentionReport};
 use crate::repo::RepoId;
-use crate::storage::{ArtifactStore, S3ArtifactStore, S3Connection, release_prefix};
+use crate::storage::{ArtifactStore, release_prefix};
 
 /// Plans retention on the database as it is now and, unless `dry_run`, carries it out.
 ///
@@ -63,14 +63,9 @@ pub(super) fn run(global: &GlobalArgs, args: CleanupArgs) -> Result<u8, CommandE
     if let Some(keep) = args.keep {
         config.download.keep_versions = keep;
     }
-    let env = Env::from_process();
-    let s3 = &config.download.s3_storage;
-    let store = crate::db::open(&config.download.version_db, || {
-        S3Connection::from_settings(Some(s3), &env)
-    })?;
+    let (store, artifacts) = super::download::open_stores(&config)?;
     // A damaged database stops here (exit 2), before anything is deleted.
     store.load()?;
-    let artifacts = S3ArtifactStore::from_config(s3, &env)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,9 +73,7 @@ pub(super) fn run(global: &GlobalArgs, args: CleanupArgs) -> Result<u8, CommandE
             context: "starting the async runtime",
             source,
         })?;
-    let remote = artifacts
-        .as_ref()
-        .map(|a| (a as &dyn ArtifactStore, &runtime));
+    let remote = artifacts.as_deref().map(|a| (a, &runtime));
     let report = run_retention(&config, &*store, args.dry_run, remote);
     let text = serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {
         context: "serialising the result",

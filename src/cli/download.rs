@@ -34,13 +34,7 @@ impl Stage {
                 "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
             );
         }
-        let env = Env::from_process();
-        let s3 = &config.download.s3_storage;
-        let store = crate::db::open(&config.download.version_db, || {
-            S3Connection::from_settings(Some(s3), &env)
-        })?;
-        let artifacts =
-            S3ArtifactStore::from_config(s3, &env)?.map(|a| Arc::new(a) as Arc<dyn ArtifactStore>);
+        let (store, artifacts) = open_stores(config)?;
         let db = store.load()?;
         let client = Arc::new(GithubClient::new(
             ClientOptions::from_config(config),
@@ -121,6 +115,22 @@ impl Stage {
         }
         results
     }
+}
+
+/// The version database and the artifact bucket, if any.
+pub(super) type Stores = (Arc<dyn VersionStore>, Option<Arc<dyn ArtifactStore>>);
+
+/// The version database (a file or `s3://`) and, with `download.s3_storage`, the bucket the
+/// artifacts are copied to: what every command that writes the mirror opens.
+pub(super) fn open_stores(config: &Config) -> Result<Stores, CommandError> {
+    let env = Env::from_process();
+    let s3 = &config.download.s3_storage;
+    let store = crate::db::open(&config.download.version_db, || {
+        S3Connection::from_settings(Some(s3), &env)
+    })?;
+    let artifacts =
+        S3ArtifactStore::from_config(s3, &env)?.map(|a| Arc::new(a) as Arc<dyn ArtifactStore>);
+    Ok((store, artifacts))
 }
 
 /// Adds `notifications` to a JSON result object when any was attempted.

@@ -580,12 +580,19 @@ impl GithubClient {
                 message: "the API URL cannot have a path".to_string(),
             })?
             .push(tag);
-        match self.get(&url, None).await {
+        self.optional_release(&url).await
+    }
+}
+
+impl GithubClient {
+    /// GETs one release; `None` on 404.
+    async fn optional_release(&self, url: &Url) -> Result<Option<Release>, GithubError> {
+        match self.get(url, None).await {
             Ok(resp) => {
                 serde_json::from_slice(&resp.body)
                     .map(Some)
                     .map_err(|e| GithubError::Decode {
-                        url: redact(&url),
+                        url: redact(url),
                         message: e.to_string(),
                     })
             }
@@ -593,9 +600,7 @@ impl GithubClient {
             Err(e) => Err(e),
         }
     }
-}
 
-impl GithubClient {
     /// The release with id `id` (`GET /repos/{o}/{r}/releases/{id}`; drafts too, with a token
     /// that can push), or `None` if there is none.
     pub async fn release_by_id(
@@ -608,18 +613,7 @@ impl GithubClient {
             repo.owner(),
             repo.repo()
         ))?;
-        match self.get(&url, None).await {
-            Ok(resp) => {
-                serde_json::from_slice(&resp.body)
-                    .map(Some)
-                    .map_err(|e| GithubError::Decode {
-                        url: redact(&url),
-                        message: e.to_string(),
-                    })
-            }
-            Err(GithubError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.optional_release(&url).await
     }
 
     /// The SHA of the commit `reference` (a tag) points at, from `GET
