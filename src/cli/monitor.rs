@@ -55,7 +55,10 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             },
         )
     });
-    // After the database is written; `--dry-run` sends nothing.
+    let retention = downloads
+        .as_ref()
+        .and_then(|_| stage.retention(&config, args.dry_run));
+    // After the database is written (downloads and retention); `--dry-run` sends nothing.
     let notifications = if args.dry_run {
         Vec::new()
     } else {
@@ -66,9 +69,6 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         context: "serialising the report",
         source: io::Error::other(e),
     })?;
-    let retention = downloads
-        .as_ref()
-        .and_then(|_| stage.retention(&config, args.dry_run));
     if let (Some(d), Some(obj)) = (&downloads, value.as_object_mut()) {
         let results = super::download::with_retention(d, retention.as_ref())?;
         obj.insert("download_results".to_string(), results);
