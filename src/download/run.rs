@@ -11,8 +11,8 @@ use url::Url;
 
 use super::fetch::{FetchRequest, fetch, validator_path};
 use super::store::{
-    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_space, link_or_copy, part_path,
-    write_sidecar,
+    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_sidecar, ensure_space,
+    link_or_copy, part_path, write_sidecar,
 };
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
@@ -855,6 +855,11 @@ async fn fetch_verified(
         if let Ok(by) = check(&asset.name, &digests, expected) {
             let size = std::fs::metadata(destination).map(|m| m.len()).unwrap_or(0);
             if size == asset.size {
+                // A crash between the rename and the sidecar write leaves no sidecar: restore it.
+                if ensure_sidecar(destination, &digests.sha256).map_err(|e| e.to_string())? {
+                    tracing::info!("{}: sidecar restored", destination.display());
+                }
+                remove_stale_part(destination);
                 return Ok(stored(&digests, by, size, "already-present"));
             }
         }
@@ -864,6 +869,7 @@ async fn fetch_verified(
         );
     }
     if let Some(file) = deduplicate(dedup, &asset.name, asset.size, destination, expected).await {
+        remove_stale_part(destination);
         return Ok(file);
     }
     let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
@@ -914,6 +920,18 @@ async fn fetch_verified(
                 tracing::warn!("{e}; downloading it once more from scratch");
                 second_try = true;
             }
+        }
+    }
+}
+
+/// Removes the `.part` file (and its validator) an interrupted transfer left for `destination`,
+/// once the file is in place another way (re-verified, or deduplicated): nothing would ever
+/// resume it, and it may be large.
+fn remove_stale_part(destination: &std::path::Path) {
+    let part = part_path(destination);
+    for path in [validator_path(&part), part] {
+        if std::fs::remove_file(&path).is_ok() {
+            tracing::debug!("{}: removed, no longer needed", path.display());
         }
     }
 }
