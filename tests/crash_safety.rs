@@ -360,3 +360,39 @@ fn sigkill_at_random_moments_never_leaves_a_bad_file_or_record() {
         started.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn a_sidecar_lost_in_a_crash_is_restored_without_fetching_the_file_again() {
+    let setup = FakeSetup::new(&scenario(1), &["acme/alpha"], "");
+    let mut h = Harness {
+        setup,
+        round: 0,
+        assets: Vec::new(),
+    };
+    h.set_round(1);
+    // Killed while writing the first sidecar: its file is final, its sidecar is not there.
+    let (mut child, rx) = h.spawn(Some("sidecar-before-rename"));
+    let line = rx
+        .iter()
+        .find(|l| l.contains("paused at sidecar-before-rename"));
+    assert!(line.is_some(), "the run reached the pause point");
+    Harness::kill(&mut child, String::new());
+    let finals = h.check();
+    assert_eq!(finals.len(), 1, "one file is final");
+    let lost: Vec<&TrueAsset> = h.assets.iter().filter(|a| finals.contains(&a.id)).collect();
+    let sidecar = h.downloads().join(format!("{}.sha256", lost[0].rel_path));
+    assert!(!sidecar.exists());
+    // The next run re-verifies that file, writes its sidecar, and does not fetch it.
+    h.setup.fake.clear_requests();
+    let (mut child, rx) = h.spawn(None);
+    assert!(matches!(
+        Harness::exited(&mut child, &rx),
+        End::Exited(Some(0), _)
+    ));
+    h.assert_no_refetch(&finals);
+    h.check();
+    assert_eq!(
+        std::fs::read_to_string(&sidecar).expect("sidecar restored"),
+        format!("{}  {}\n", lost[0].sha256, lost[0].name)
+    );
+}
