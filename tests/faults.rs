@@ -474,11 +474,11 @@ fn a_wrong_digest_fails_the_asset_and_its_release() {
 
 #[test]
 fn a_stalled_transfer_times_out_and_is_resumed_or_reported() {
-    // Stalled once, 50 000 bytes in, with a 0.5 s read timeout: resumed.
+    // Stalled once, 50 000 bytes in, with a 1 s read timeout: resumed.
     let case = Case::new(&format!(
         "  - {{path: {ASSET_DOWNLOAD}, origin: assets, stall_after: 50000, times: 1}}\n"
     ))
-    .timeout("0.5");
+    .timeout("1");
     let started = Instant::now();
     let report = case.run(0);
     assert_eq!(case.assert_recovered(&report), "resumed");
@@ -491,7 +491,7 @@ fn a_stalled_transfer_times_out_and_is_resumed_or_reported() {
     let case = Case::new(&format!(
         "  - {{path: {ASSET_DOWNLOAD}, origin: assets, stall_after: 1000}}\n"
     ))
-    .timeout("0.5");
+    .timeout("1");
     let started = Instant::now();
     let report = case.run(1);
     case.assert_failed(&report, "3 attempt");
