@@ -94,6 +94,14 @@ pub enum FaultKind {
     TruncateAfter(u64),
     /// Send the first N bytes of the normal body, then stop sending without closing.
     StallAfter(u64),
+    /// Send the first N bytes of the normal body, then reset the TCP connection (`SO_LINGER` 0,
+    /// so the peer gets an RST, not a FIN). Unlike [`FaultKind::TruncateAfter`], this breaks the
+    /// whole connection: every h2 stream on it fails too.
+    ResetAfter(u64),
+    /// Flip the byte at offset N of the normal body (XOR `0xFF`), keeping its length and every
+    /// header (`ETag`, `Content-Length`): data corrupted in flight, which only a checksum catches.
+    /// The offset counts from the start of the body sent (for a `206`, of the range).
+    CorruptAt(u64),
     /// Answer `302 Found` with this `Location`, whatever the request was.
     RedirectTo(String),
 }
@@ -167,9 +175,11 @@ impl Fault {
             FaultKind::RateLimited { status, .. }
             | FaultKind::SecondaryRateLimit { status, .. } => check_status(*status),
             FaultKind::RedirectTo(url) if url.is_empty() => Err("`redirect_to` is empty".into()),
-            FaultKind::TruncateAfter(_) | FaultKind::StallAfter(_) | FaultKind::RedirectTo(_) => {
-                Ok(())
-            }
+            FaultKind::TruncateAfter(_)
+            | FaultKind::StallAfter(_)
+            | FaultKind::ResetAfter(_)
+            | FaultKind::CorruptAt(_)
+            | FaultKind::RedirectTo(_) => Ok(()),
         }
     }
 }
@@ -198,6 +208,10 @@ struct FaultSpec {
     truncate_after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stall_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reset_after: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    corrupt_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     redirect_to: Option<String>,
 }
@@ -267,6 +281,12 @@ impl TryFrom<FaultSpec> for Fault {
         if let Some(n) = spec.stall_after {
             kinds.push(FaultKind::StallAfter(n));
         }
+        if let Some(n) = spec.reset_after {
+            kinds.push(FaultKind::ResetAfter(n));
+        }
+        if let Some(n) = spec.corrupt_at {
+            kinds.push(FaultKind::CorruptAt(n));
+        }
         if let Some(url) = spec.redirect_to {
             kinds.push(FaultKind::RedirectTo(url));
         }
@@ -274,7 +294,8 @@ impl TryFrom<FaultSpec> for Fault {
             1 => kinds.remove(0),
             0 => {
                 return Err("a fault needs one of responses, rate_limited, \
-                            secondary_rate_limit, truncate_after, stall_after, redirect_to"
+                            secondary_rate_limit, truncate_after, stall_after, reset_after, \
+                            corrupt_at, redirect_to"
                     .into());
             }
             _ => {
@@ -343,6 +364,8 @@ impl From<Fault> for FaultSpec {
             }
             FaultKind::TruncateAfter(n) => spec.truncate_after = Some(n),
             FaultKind::StallAfter(n) => spec.stall_after = Some(n),
+            FaultKind::ResetAfter(n) => spec.reset_after = Some(n),
+            FaultKind::CorruptAt(n) => spec.corrupt_at = Some(n),
             FaultKind::RedirectTo(url) => spec.redirect_to = Some(url),
         }
         spec

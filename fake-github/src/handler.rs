@@ -233,6 +233,23 @@ impl Reply {
         self.declared_len = Some(len);
         self.note = Some(format!("{what} after {keep} of {len} bytes"));
     }
+
+    /// Flips the body byte at `offset` (XOR `0xFF`), keeping the length and every header.
+    fn corrupt(&mut self, offset: u64) {
+        let len = self.body.len() as u64;
+        let Some(index) = usize::try_from(offset).ok().filter(|_| offset < len) else {
+            self.note = Some(format!(
+                "fault: corrupt at {offset} (body is only {len} bytes: sent unchanged)"
+            ));
+            return;
+        };
+        let mut bytes = self.body.to_vec();
+        if let Some(byte) = bytes.get_mut(index) {
+            *byte ^= 0xFF;
+        }
+        self.body = Bytes::from(bytes);
+        self.note = Some(format!("fault: corrupted byte {offset} of {len}"));
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -282,6 +299,15 @@ pub(crate) fn handle(urls: &Urls, state: &mut State, req: &Req) -> Reply {
         Some(FaultKind::StallAfter(n)) => {
             body_fault = Some((n, After::Stall, "stall"));
             serve(urls, state, req, now)
+        }
+        Some(FaultKind::ResetAfter(n)) => {
+            body_fault = Some((n, After::Reset, "reset"));
+            serve(urls, state, req, now)
+        }
+        Some(FaultKind::CorruptAt(offset)) => {
+            let mut reply = serve(urls, state, req, now);
+            reply.corrupt(offset);
+            reply
         }
         Some(kind) => fault_reply(state, req, kind, now),
         None => serve(urls, state, req, now),
@@ -369,7 +395,10 @@ fn fault_reply(state: &mut State, req: &Req, kind: FaultKind, now: u64) -> Reply
             reply
         }
         // Body faults are handled by the caller; serve them as a plain error if they get here.
-        FaultKind::TruncateAfter(_) | FaultKind::StallAfter(_) => error_reply(500, "Server Error"),
+        FaultKind::TruncateAfter(_)
+        | FaultKind::StallAfter(_)
+        | FaultKind::ResetAfter(_)
+        | FaultKind::CorruptAt(_) => error_reply(500, "Server Error"),
     }
 }
 

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::net::{Ipv6Addr, SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -17,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
-use crate::body::FakeBody;
+use crate::body::{FakeBody, Meter, ResettableIo};
 use crate::fault::Origin;
 use crate::handler::{Reply, Req, State, Urls, handle};
 use crate::model::World;
@@ -54,6 +55,15 @@ impl RecordedRequest {
     }
 }
 
+/// An asset's id and true bytes, from [`FakeGithub::asset`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedAsset {
+    /// The asset id.
+    pub id: u64,
+    /// The bytes the asset origin serves for it (before any fault).
+    pub bytes: Vec<u8>,
+}
+
 /// How to start a server beyond the scenario, for the binary and for tests that need fixed ports
 /// or a console log.
 #[derive(Debug, Clone, Default)]
@@ -71,6 +81,8 @@ struct Shared {
     state: Mutex<State>,
     urls: Urls,
     log_requests: bool,
+    /// Counts (and can hold) the asset origin's body bytes.
+    meter: Arc<Meter>,
 }
 
 impl Shared {
@@ -185,6 +197,7 @@ impl FakeGithub {
             state: Mutex::new(State::new(World::compile(&scenario))),
             urls,
             log_requests: options.log_requests,
+            meter: Arc::new(Meter::default()),
         });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -291,6 +304,43 @@ impl FakeGithub {
         self.shared.lock().requests.clone()
     }
 
+    /// An asset as served: its id (in `/releases/assets/{id}` and `/download/{id}`) and its true
+    /// bytes, so a test can check what a client stored without recomputing the scenario.
+    pub fn asset(&self, owner: &str, repo: &str, tag: &str, name: &str) -> Option<ServedAsset> {
+        let state = self.shared.lock();
+        let repo = state.world.repo(owner, repo)?;
+        let release = repo.releases.iter().find(|r| r.tag == tag)?;
+        let asset = release.assets.iter().find(|a| a.name == name)?;
+        Some(ServedAsset {
+            id: asset.id,
+            bytes: asset.bytes.to_vec(),
+        })
+    }
+
+    /// Body bytes the asset origin has sent so far (all requests, since start).
+    pub fn asset_bytes_sent(&self) -> u64 {
+        self.shared.meter.sent()
+    }
+
+    /// Holds every asset-origin body once `bytes` more body bytes have been sent: the transfers
+    /// stop there (connections stay open) until [`FakeGithub::release_assets`]. Crash tests use
+    /// it to kill a client at an exact point of a transfer; [`FakeGithub::wait_for_hold`] says
+    /// when that point is reached.
+    pub fn hold_assets_after(&self, bytes: u64) {
+        self.shared.meter.hold_after(bytes);
+    }
+
+    /// Waits up to `timeout` for a transfer to reach the point set by
+    /// [`FakeGithub::hold_assets_after`]; true if one has.
+    pub fn wait_for_hold(&self, timeout: Duration) -> bool {
+        self.shared.meter.wait_held(timeout)
+    }
+
+    /// Lifts the hold: held transfers go on (or fail, if their client is gone).
+    pub fn release_assets(&self) {
+        self.shared.meter.release();
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.shared.lock().requests.clear();
@@ -348,6 +398,9 @@ async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let shared = Arc::clone(&shared);
+        // A reset fault on any request of this connection resets the whole connection.
+        let reset = Arc::new(AtomicBool::new(false));
+        let tcp = ResettableIo::new(tcp, Arc::clone(&reset));
         tokio::spawn(async move {
             let tls =
                 match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
@@ -364,7 +417,7 @@ async fn accept_loop(
                     Err(_) => return,
                 };
             let service = service_fn(move |request: Request<Incoming>| {
-                let response = respond(&shared, origin, &request);
+                let response = respond(&shared, origin, &reset, &request);
                 async move { Ok::<_, Infallible>(response) }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
@@ -375,7 +428,12 @@ async fn accept_loop(
 }
 
 /// Answers, records and (optionally) logs one request.
-fn respond(shared: &Shared, origin: Origin, request: &Request<Incoming>) -> Response<FakeBody> {
+fn respond(
+    shared: &Shared,
+    origin: Origin,
+    reset: &Arc<AtomicBool>,
+    request: &Request<Incoming>,
+) -> Response<FakeBody> {
     let received_at = SystemTime::now();
     let headers: Vec<(String, String)> = request
         .headers()
@@ -411,7 +469,8 @@ fn respond(shared: &Shared, origin: Origin, request: &Request<Incoming>) -> Resp
     if shared.log_requests {
         log_line(&req, &reply);
     }
-    to_response(reply)
+    let meter = (origin == Origin::Assets).then(|| Arc::clone(&shared.meter));
+    to_response(reply, meter, reset)
 }
 
 fn log_line(req: &Req, reply: &Reply) {
@@ -437,7 +496,11 @@ fn log_line(req: &Req, reply: &Reply) {
     );
 }
 
-fn to_response(reply: Reply) -> Response<FakeBody> {
+fn to_response(
+    reply: Reply,
+    meter: Option<Arc<Meter>>,
+    reset: &Arc<AtomicBool>,
+) -> Response<FakeBody> {
     let mut builder = Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         builder = builder.header(name.as_str(), value.as_str());
@@ -446,17 +509,19 @@ fn to_response(reply: Reply) -> Response<FakeBody> {
         builder = builder.header("content-length", len.to_string());
     }
     let status = reply.status;
-    builder
-        .body(FakeBody::new(reply.body, reply.after))
-        .unwrap_or_else(|e| {
-            // Only reachable with a header value the scenario made invalid (e.g. a control
-            // character in `redirect_to`): answer 500 rather than panic.
-            eprintln!("fake-github: could not build a {status} response: {e}");
-            let mut fallback = Response::new(FakeBody::new(
-                bytes::Bytes::from_static(b"fake-github: invalid response header\n"),
-                crate::body::After::End,
-            ));
-            *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-            fallback
-        })
+    let mut body = FakeBody::new(reply.body, reply.after).with_reset(Arc::clone(reset));
+    if let Some(meter) = meter {
+        body = body.metered(meter);
+    }
+    builder.body(body).unwrap_or_else(|e| {
+        // Only reachable with a header value the scenario made invalid (e.g. a control
+        // character in `redirect_to`): answer 500 rather than panic.
+        eprintln!("fake-github: could not build a {status} response: {e}");
+        let mut fallback = Response::new(FakeBody::new(
+            bytes::Bytes::from_static(b"fake-github: invalid response header\n"),
+            crate::body::After::End,
+        ));
+        *fallback.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
 }

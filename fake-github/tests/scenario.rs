@@ -32,7 +32,7 @@ fn the_readme_example_parses_with_every_feature() {
     assert!(scenario.repositories[1].private);
 
     let faults = &scenario.faults;
-    assert_eq!(faults.len(), 6);
+    assert_eq!(faults.len(), 8);
     assert_eq!(faults[0].kind, FaultKind::Statuses(vec![502, 502]));
     assert_eq!(
         faults[1].kind,
@@ -53,11 +53,14 @@ fn the_readme_example_parses_with_every_feature() {
     assert_eq!(faults[3].rule.path, PathMatch::Prefix("/download/".into()));
     assert_eq!(faults[3].kind, FaultKind::TruncateAfter(1000));
     assert_eq!(faults[4].kind, FaultKind::StallAfter(500));
+    assert_eq!(faults[5].kind, FaultKind::ResetAfter(2000));
+    assert_eq!(faults[6].kind, FaultKind::CorruptAt(4096));
+    assert_eq!(faults[6].times, Some(1));
     assert_eq!(
-        faults[5].kind,
+        faults[7].kind,
         FaultKind::RedirectTo("http://127.0.0.1:9/x".into())
     );
-    assert_eq!(faults[5].rule.method.as_deref(), Some("GET"));
+    assert_eq!(faults[7].rule.method.as_deref(), Some("GET"));
 
     // It also serves.
     drop(FakeGithub::start(scenario).unwrap());

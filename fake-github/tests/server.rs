@@ -953,3 +953,101 @@ fn the_handle_can_be_shared_between_threads() {
     }
     assert_eq!(server.requests().len(), 20);
 }
+
+#[test]
+fn corrupt_at_flips_one_byte_and_keeps_length_and_headers() {
+    let scenario = asset_scenario()
+        .with_fault(Fault::assets("/download/", FaultKind::CorruptAt(70_000)).times(1));
+    let server = start(scenario);
+    let client = client_with(&server, Policy::limited(3));
+    let assets = assets_of(&server, &client);
+    let url = assets[0]["url"].as_str().unwrap();
+    let get = || {
+        client
+            .get(url)
+            .header("Accept", "application/octet-stream")
+            .send()
+            .unwrap()
+    };
+    let bad = get();
+    assert_eq!(bad.status(), 200);
+    let bad_etag = header(&bad, "etag");
+    assert_eq!(header(&bad, "content-length").as_deref(), Some("100000"));
+    let bad = bad.bytes().unwrap();
+    let good = get();
+    assert_eq!(header(&good, "etag"), bad_etag, "the headers do not change");
+    let good = good.bytes().unwrap();
+    let true_bytes = server
+        .asset("acme", "tool", "v1.2.0", "tool-linux-amd64.tar.gz")
+        .unwrap();
+    assert_eq!(&good[..], &true_bytes.bytes[..]);
+    assert_eq!(bad.len(), good.len());
+    let differing: Vec<usize> = (0..good.len()).filter(|&i| bad[i] != good[i]).collect();
+    assert_eq!(differing, [70_000]);
+    assert_eq!(bad[70_000], !good[70_000]);
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&good)),
+        assets[0]["digest"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn reset_after_resets_the_connection_mid_body() {
+    let scenario = asset_scenario()
+        .with_fault(Fault::assets("/download/", FaultKind::ResetAfter(20_000)).times(1));
+    let server = start(scenario);
+    let client = client_with(&server, Policy::limited(3));
+    let assets = assets_of(&server, &client);
+    let url = assets[0]["url"].as_str().unwrap();
+    let resp = client
+        .get(url)
+        .header("Accept", "application/octet-stream")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "content-length").as_deref(), Some("100000"));
+    let err = resp.bytes().unwrap_err();
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
+    // The next request gets a new connection and the whole body.
+    let resp = client
+        .get(url)
+        .header("Accept", "application/octet-stream")
+        .send()
+        .unwrap();
+    assert_eq!(resp.bytes().unwrap().len(), 100_000);
+    let scenario = Scenario::from_yaml(
+        "faults: [{path_prefix: /download/, origin: assets, reset_after: 5, corrupt_at: 1}]",
+    );
+    assert!(scenario.is_err(), "one action per fault");
+}
+
+#[test]
+fn asset_transfers_can_be_held_at_a_byte_count_and_released() {
+    let server = Arc::new(start(asset_scenario()));
+    let client = client_with(&server, Policy::limited(3));
+    let assets = assets_of(&server, &client);
+    let url = assets[0]["url"].as_str().unwrap().to_string();
+    assert_eq!(server.asset_bytes_sent(), 0);
+    server.hold_assets_after(30_000);
+    assert!(!server.wait_for_hold(Duration::from_millis(1)));
+    let fetch = {
+        let client = client.clone();
+        std::thread::spawn(move || {
+            client
+                .get(url)
+                .header("Accept", "application/octet-stream")
+                .send()
+                .and_then(|r| r.bytes())
+                .map(|b| b.len())
+        })
+    };
+    assert!(server.wait_for_hold(Duration::from_secs(10)));
+    assert_eq!(server.asset_bytes_sent(), 30_000);
+    assert!(!fetch.is_finished());
+    server.release_assets();
+    assert_eq!(fetch.join().unwrap().unwrap(), 100_000);
+    assert_eq!(server.asset_bytes_sent(), 100_000);
+}

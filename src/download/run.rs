@@ -11,8 +11,8 @@ use url::Url;
 
 use super::fetch::{FetchRequest, fetch, validator_path};
 use super::store::{
-    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_space, link_or_copy, part_path,
-    write_sidecar,
+    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_sidecar, ensure_space,
+    link_or_copy, part_path, write_sidecar,
 };
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
@@ -450,14 +450,44 @@ struct Context<'a> {
     artifacts: Option<&'a dyn ArtifactStore>,
 }
 
-/// The release's checksum files and sidecars, fetched into memory.
-async fn fetch_checksums(
-    client: &GithubClient,
-    release: &ReportedRelease,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// The release's checksum files and sidecars, fetched into memory, and the ones that could not
+/// be fetched or did not verify.
+#[derive(Debug, Default)]
+struct ChecksumTexts {
+    /// Checksum files: (name, text).
+    files: Vec<(String, String)>,
+    /// Sidecars: (name, text).
+    sidecars: Vec<(String, String)>,
+    /// Checksum files and sidecars that could not be fetched intact: (name, why). An asset they
+    /// might verify and that has no other checksum fails, rather than being stored unverified.
+    unavailable: Vec<(String, String)>,
+}
+
+impl ChecksumTexts {
+    /// Why `asset` cannot be verified for want of a checksum file (or its own sidecar) that
+    /// could not be fetched, if that is so.
+    fn unavailable_for(&self, asset: &str) -> Option<String> {
+        self.unavailable
+            .iter()
+            .find(|(name, _)| {
+                verify::classify_asset_name(name, Some(asset))
+                    == Some(verify::ChecksumSource::Sidecar)
+                    || verify::classify_asset_name(name, None) == Some(verify::ChecksumSource::File)
+            })
+            .map(|(name, why)| {
+                format!(
+                    "cannot verify it: checksum file {name} could not be fetched intact ({why}); \
+                     retried next run"
+                )
+            })
+    }
+}
+
+/// Fetches the release's checksum files and sidecars.
+async fn fetch_checksums(client: &GithubClient, release: &ReportedRelease) -> ChecksumTexts {
     let names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
     let wanted = verify::checksum_assets(&names);
-    let (mut files, mut sidecars) = (Vec::new(), Vec::new());
+    let mut out = ChecksumTexts::default();
     for asset in release
         .assets
         .iter()
@@ -466,22 +496,15 @@ async fn fetch_checksums(
         if asset.size > MAX_CHECKSUM_FILE {
             continue;
         }
-        let Ok(url) = Url::parse(&asset.url) else {
-            continue;
-        };
-        let text = match client.send(&url, ACCEPT_OCTET, &Default::default()).await {
-            Ok(resp) => match resp.bytes().await {
-                Ok(b) if b.len() as u64 <= MAX_CHECKSUM_FILE => {
-                    String::from_utf8_lossy(&b).into_owned()
-                }
-                _ => continue,
-            },
+        let text = match fetch_checksum_file(client, asset).await {
+            Ok(text) => text,
             Err(e) => {
                 tracing::warn!(
                     "{}: cannot fetch checksum file {}: {e}",
                     release.repository,
                     asset.name
                 );
+                out.unavailable.push((asset.name.clone(), e));
                 continue;
             }
         };
@@ -490,12 +513,63 @@ async fn fetch_checksums(
                 == Some(verify::ChecksumSource::Sidecar)
         });
         if is_sidecar {
-            sidecars.push((asset.name.clone(), text));
+            out.sidecars.push((asset.name.clone(), text));
         } else {
-            files.push((asset.name.clone(), text));
+            out.files.push((asset.name.clone(), text));
         }
     }
-    (files, sidecars)
+    out
+}
+
+/// Fetches one checksum file whole and checks it like any asset: its size, and its own `digest`
+/// when GitHub gives one, so bytes damaged in flight never decide what verifies. A mismatch is
+/// fetched once more.
+async fn fetch_checksum_file(client: &GithubClient, asset: &Asset) -> Result<String, String> {
+    let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
+    let own = asset
+        .digest
+        .as_deref()
+        .map(verify::Checksum::from_github_digest)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let resp = client
+            .send(&url, ACCEPT_OCTET, &Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let problem = match resp.bytes().await {
+            Err(e) => format!("the transfer failed: {e}"),
+            Ok(b) if b.len() as u64 > MAX_CHECKSUM_FILE => {
+                format!("it is larger than {MAX_CHECKSUM_FILE} bytes")
+            }
+            Ok(b) if b.len() as u64 != asset.size => {
+                format!(
+                    "received {} bytes, the asset's size is {}",
+                    b.len(),
+                    asset.size
+                )
+            }
+            Ok(b) => {
+                let mut hasher = verify::Hasher::new(
+                    own.as_ref()
+                        .is_some_and(|c| c.algorithm() == Algorithm::Sha512),
+                );
+                hasher.update(&b);
+                match &own {
+                    Some(checksum) if !hasher.finish().matches(checksum) => {
+                        format!("its bytes do not match its digest {checksum}")
+                    }
+                    _ => return Ok(String::from_utf8_lossy(&b).into_owned()),
+                }
+            }
+        };
+        if attempt >= 2 {
+            return Err(problem);
+        }
+        tracing::warn!("{}: {problem}; fetching it once more", asset.name);
+    }
 }
 
 async fn download_release(
@@ -542,12 +616,14 @@ async fn download_release(
         });
         return out;
     }
-    let (files, sidecars) = fetch_checksums(client, release).await;
-    let file_refs: Vec<(&str, &str)> = files
+    let checksums = fetch_checksums(client, release).await;
+    let file_refs: Vec<(&str, &str)> = checksums
+        .files
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
-    let sidecar_refs: Vec<(&str, &str)> = sidecars
+    let sidecar_refs: Vec<(&str, &str)> = checksums
+        .sidecars
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
@@ -576,6 +652,11 @@ async fn download_release(
                 .map_err(|e| e.to_string())?;
             let expected = expected_for(name, asset.digest.as_deref(), &file_refs, &sidecar_refs)
                 .map_err(|e| e.to_string())?;
+            if expected.is_none()
+                && let Some(why) = checksums.unavailable_for(name)
+            {
+                return Err(why);
+            }
             if expected.is_none() && ctx.require_checksum {
                 return Err(
                     "no upstream checksum (digest, checksum file or sidecar) covers it, \
@@ -774,6 +855,11 @@ async fn fetch_verified(
         if let Ok(by) = check(&asset.name, &digests, expected) {
             let size = std::fs::metadata(destination).map(|m| m.len()).unwrap_or(0);
             if size == asset.size {
+                // A crash between the rename and the sidecar write leaves no sidecar: restore it.
+                if ensure_sidecar(destination, &digests.sha256).map_err(|e| e.to_string())? {
+                    tracing::info!("{}: sidecar restored", destination.display());
+                }
+                remove_stale_part(destination);
                 return Ok(stored(&digests, by, size, "already-present"));
             }
         }
@@ -783,6 +869,7 @@ async fn fetch_verified(
         );
     }
     if let Some(file) = deduplicate(dedup, &asset.name, asset.size, destination, expected).await {
+        remove_stale_part(destination);
         return Ok(file);
     }
     let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
@@ -833,6 +920,18 @@ async fn fetch_verified(
                 tracing::warn!("{e}; downloading it once more from scratch");
                 second_try = true;
             }
+        }
+    }
+}
+
+/// Removes the `.part` file (and its validator) an interrupted transfer left for `destination`,
+/// once the file is in place another way (re-verified, or deduplicated): nothing would ever
+/// resume it, and it may be large.
+fn remove_stale_part(destination: &std::path::Path) {
+    let part = part_path(destination);
+    for path in [validator_path(&part), part] {
+        if std::fs::remove_file(&path).is_ok() {
+            tracing::debug!("{}: removed, no longer needed", path.display());
         }
     }
 }
@@ -959,4 +1058,29 @@ async fn extract_stored(
         }
     }
     Some(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_checksum_file_concerns_every_asset_and_a_sidecar_only_its_own() {
+        let texts = ChecksumTexts {
+            unavailable: vec![("tool.tar.gz.sha256".into(), "HTTP 502".into())],
+            ..ChecksumTexts::default()
+        };
+        assert!(
+            texts
+                .unavailable_for("tool.tar.gz")
+                .is_some_and(|e| e.contains("tool.tar.gz.sha256") && e.contains("HTTP 502"))
+        );
+        assert_eq!(texts.unavailable_for("other.zip"), None);
+        let texts = ChecksumTexts {
+            unavailable: vec![("SHA256SUMS".into(), "cut off".into())],
+            ..ChecksumTexts::default()
+        };
+        assert!(texts.unavailable_for("other.zip").is_some());
+        assert_eq!(ChecksumTexts::default().unavailable_for("other.zip"), None);
+    }
 }

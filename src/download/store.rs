@@ -387,6 +387,27 @@ pub fn write_sidecar(final_path: &Path, sha256_hex: &str) -> Result<(), StoreErr
     })
 }
 
+/// Writes `final_path`'s sidecar unless it already says exactly `"<hex>  <file name>\n"`: for a
+/// stored file just re-verified, whose sidecar a crash between [`commit`]'s rename and its
+/// sidecar write left missing (or that someone damaged). Returns whether it wrote one.
+pub fn ensure_sidecar(final_path: &Path, sha256_hex: &str) -> Result<bool, StoreError> {
+    let sidecar = sidecar_path(final_path);
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let wanted = normalize_digest(sha256_hex).map(|hex| format!("{hex}  {name}\n"));
+    let mut current = String::new();
+    let readable = fs::File::open(&sidecar)
+        .and_then(|f| f.take(MAX_SIDECAR_BYTES).read_to_string(&mut current))
+        .is_ok();
+    if readable && wanted.as_deref() == Some(current.as_str()) {
+        return Ok(false);
+    }
+    write_sidecar(final_path, sha256_hex)?;
+    Ok(true)
+}
+
 /// Makes a verified download final: fsyncs the `.part` file, renames it to `final_path`, fsyncs
 /// the directory, then writes the sidecar atomically with `"<hex>  <file name>\n"`.
 ///
@@ -881,6 +902,28 @@ mod tests {
         );
         // Only the file and its sidecar remain (no temp files).
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn ensure_sidecar_restores_a_missing_or_wrong_sidecar_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tool.bin");
+        fs::write(&file, b"abc").unwrap();
+        let hex = sha256_hex(b"abc");
+        let sidecar = sidecar_path(&file);
+        assert!(ensure_sidecar(&file, &hex).unwrap(), "missing: written");
+        assert_eq!(
+            fs::read_to_string(&sidecar).unwrap(),
+            format!("{hex}  tool.bin\n")
+        );
+        assert!(!ensure_sidecar(&file, &hex).unwrap(), "correct: kept");
+        fs::write(&sidecar, "0000  tool.bin\n").unwrap();
+        assert!(ensure_sidecar(&file, &hex).unwrap(), "wrong: rewritten");
+        assert_eq!(
+            fs::read_to_string(&sidecar).unwrap(),
+            format!("{hex}  tool.bin\n")
+        );
+        assert!(ensure_sidecar(&file, "not hex").is_err());
     }
 
     #[test]
