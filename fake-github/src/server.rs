@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -38,6 +40,8 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// All headers, names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The request body as text (lossy UTF-8; empty for a GET), e.g. a GraphQL query.
+    pub body: String,
     /// When it arrived.
     pub received_at: SystemTime,
     /// The status we answered.
@@ -64,6 +68,9 @@ pub struct Options {
     pub asset_port: u16,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// Added to every response on both origins, before it is sent (benchmarks: a slow network).
+    /// Requests wait concurrently, so it adds latency, not serialisation.
+    pub latency: Duration,
 }
 
 /// State shared between the blocking handle and the server tasks.
@@ -71,6 +78,7 @@ struct Shared {
     state: Mutex<State>,
     urls: Urls,
     log_requests: bool,
+    latency: Duration,
 }
 
 impl Shared {
@@ -185,6 +193,7 @@ impl FakeGithub {
             state: Mutex::new(State::new(World::compile(&scenario))),
             urls,
             log_requests: options.log_requests,
+            latency: options.latency,
         });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -364,8 +373,20 @@ async fn accept_loop(
                     Err(_) => return,
                 };
             let service = service_fn(move |request: Request<Incoming>| {
-                let response = respond(&shared, origin, &request);
-                async move { Ok::<_, Infallible>(response) }
+                let shared = Arc::clone(&shared);
+                async move {
+                    let received_at = SystemTime::now();
+                    let (parts, body) = request.into_parts();
+                    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(_) => Bytes::new(),
+                    };
+                    if !shared.latency.is_zero() {
+                        tokio::time::sleep(shared.latency).await;
+                    }
+                    let response = respond(&shared, origin, &parts, body, received_at);
+                    Ok::<_, Infallible>(response)
+                }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)
@@ -374,11 +395,19 @@ async fn accept_loop(
     }
 }
 
+/// The largest request body read (a GraphQL query for 100 repositories is about 10 KiB).
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
 /// Answers, records and (optionally) logs one request.
-fn respond(shared: &Shared, origin: Origin, request: &Request<Incoming>) -> Response<FakeBody> {
-    let received_at = SystemTime::now();
+fn respond(
+    shared: &Shared,
+    origin: Origin,
+    request: &hyper::http::request::Parts,
+    body: Bytes,
+    received_at: SystemTime,
+) -> Response<FakeBody> {
     let headers: Vec<(String, String)> = request
-        .headers()
+        .headers
         .iter()
         .map(|(name, value)| {
             (
@@ -389,10 +418,11 @@ fn respond(shared: &Shared, origin: Origin, request: &Request<Incoming>) -> Resp
         .collect();
     let req = Req {
         origin,
-        method: request.method().as_str().to_string(),
-        path: request.uri().path().to_string(),
-        query: request.uri().query().map(str::to_string),
+        method: request.method.as_str().to_string(),
+        path: request.uri.path().to_string(),
+        query: request.uri.query().map(str::to_string),
         headers,
+        body,
     };
     let reply = {
         let mut state = shared.lock();
@@ -403,6 +433,7 @@ fn respond(shared: &Shared, origin: Origin, request: &Request<Incoming>) -> Resp
             path: req.path.clone(),
             query: req.query.clone(),
             headers: req.headers.clone(),
+            body: String::from_utf8_lossy(&req.body).into_owned(),
             received_at,
             status: reply.status,
         });
