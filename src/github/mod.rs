@@ -3,6 +3,7 @@
 
 mod client;
 pub mod etag;
+mod graphql;
 pub mod link;
 mod models;
 pub mod retry;
@@ -13,6 +14,7 @@ pub use client::{
     PostResponse, RateBudget,
 };
 pub use etag::{CachedPage, EtagCache};
+pub use graphql::{BATCH_SIZE, Listing, MAX_FIRST};
 pub use models::{Asset, ErrorBody, Release};
 pub use retry::{Decision, RetryPolicy, Signals};
 pub use token::Token;
@@ -82,6 +84,12 @@ pub enum GithubError {
         /// The URL, without its query.
         url: String,
         /// What was wrong.
+        message: String,
+    },
+    /// A GraphQL answer without data (its `errors`, or an unexpected shape).
+    #[error("GraphQL query failed: {message}")]
+    Graphql {
+        /// GitHub's error messages, joined.
         message: String,
     },
     /// The client could not be built (a bad CA file, a bad URL).
