@@ -723,7 +723,12 @@ pub(super) fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-pub(super) fn signals(status: u16, headers: &HeaderMap, body: &ErrorBody, now: SystemTime) -> Signals {
+pub(super) fn signals(
+    status: u16,
+    headers: &HeaderMap,
+    body: &ErrorBody,
+    now: SystemTime,
+) -> Signals {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let num = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
     Signals {

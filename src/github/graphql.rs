@@ -20,9 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::client::{
-    describe_reqwest, final_error, format_epoch, insecure_redirect, signals,
-};
+use super::client::{describe_reqwest, final_error, format_epoch, insecure_redirect, signals};
 use super::etag::EtagCache;
 use super::models::{ErrorBody, Release};
 use super::retry::Decision;
@@ -305,11 +303,12 @@ impl GithubClient {
                 });
             }
         };
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(
-            |_| GithubError::Setup {
-                message: "the token contains characters not allowed in a header".into(),
-            },
-        )?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                GithubError::Setup {
+                    message: "the token contains characters not allowed in a header".into(),
+                }
+            })?;
         auth.set_sensitive(true);
         let body = serde_json::to_vec(&json!({
             "query": query,
@@ -491,7 +490,10 @@ mod tests {
                 "https://ghe.example.com/api/graphql",
             ),
             ("https://127.0.0.1:8443", "https://127.0.0.1:8443/graphql"),
-            ("https://proxy.example.com/gh", "https://proxy.example.com/gh/graphql"),
+            (
+                "https://proxy.example.com/gh",
+                "https://proxy.example.com/gh/graphql",
+            ),
         ] {
             assert_eq!(client(api).graphql_url().unwrap().as_str(), gql, "{api}");
         }

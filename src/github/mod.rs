@@ -92,6 +92,14 @@ pub enum GithubError {
         /// GitHub's error messages, joined.
         message: String,
     },
+    /// A release GraphQL listed that REST no longer finds.
+    #[error(
+        "release {tag} was listed, but REST does not find it now (deleted or retagged meanwhile?); the next run will see"
+    )]
+    Vanished {
+        /// Its tag.
+        tag: String,
+    },
     /// The client could not be built (a bad CA file, a bad URL).
     #[error("{message}")]
     Setup {
