@@ -208,7 +208,7 @@ fn repository(
         .collect();
     // orderBy: {field: CREATED_AT, direction: DESC}; the sort is stable, so ties keep the
     // scenario's order (the REST listing's).
-    visible.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    visible.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let nodes: Vec<Value> = visible
         .iter()
         .take(first)

@@ -271,16 +271,14 @@ impl GithubClient {
             self.graphql
                 .cost
                 .fetch_add(rate.cost.unwrap_or(1), Ordering::Relaxed);
-            if let Ok(mut guard) = self.graphql.budget.lock() {
-                *guard = Some(RateBudget {
-                    limit: rate.limit,
-                    remaining: rate.remaining,
-                    reset: rate
-                        .reset_at
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-                        .and_then(|t| u64::try_from(t.timestamp()).ok()),
-                });
-            }
+            self.note_graphql_budget(RateBudget {
+                limit: rate.limit,
+                remaining: rate.remaining,
+                reset: rate
+                    .reset_at
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                    .and_then(|t| u64::try_from(t.timestamp()).ok()),
+            });
         } else {
             // No `rateLimit` (a GHES with rate limits off): count the query as one point.
             self.graphql.cost.fetch_add(1, Ordering::Relaxed);
@@ -404,14 +402,24 @@ impl GithubClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        if let Some(remaining) = num("x-ratelimit-remaining")
-            && let Ok(mut guard) = self.graphql.budget.lock()
-        {
-            *guard = Some(RateBudget {
+        if let Some(remaining) = num("x-ratelimit-remaining") {
+            self.note_graphql_budget(RateBudget {
                 limit: num("x-ratelimit-limit"),
                 remaining: Some(remaining),
                 reset: num("x-ratelimit-reset"),
             });
+        }
+    }
+
+    /// Keeps the lowest budget of the current window: concurrent queries answer out of order.
+    fn note_graphql_budget(&self, new: RateBudget) {
+        if let Ok(mut guard) = self.graphql.budget.lock() {
+            let keep_old = guard.is_some_and(|old| {
+                old.reset >= new.reset && old.remaining.is_some() && old.remaining < new.remaining
+            });
+            if !keep_old && new.remaining.is_some() {
+                *guard = Some(new);
+            }
         }
     }
 
