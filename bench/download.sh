@@ -53,7 +53,12 @@ EOF
 "$fake_bin" --scenario "$work/scenario.yaml" --api-port "$API_PORT" --asset-port "$ASSET_PORT" --quiet \
     >"$work/fake.out" 2>"$work/fake.err" &
 fake_pid=$!
-for _ in $(seq 1 100); do grep -q '^ca_cert=' "$work/fake.out" 2>/dev/null && break; sleep 0.1; done
+# The fake makes every asset's bytes before it listens: with BIG=1 that takes a while.
+for _ in $(seq 1 1200); do
+    grep -q '^ca_cert=' "$work/fake.out" 2>/dev/null && break
+    kill -0 "$fake_pid" 2>/dev/null || break
+    sleep 0.1
+done
 ca="$(sed -n 's/^ca_cert=//p' "$work/fake.out")"
 [[ -n "$ca" ]] || { echo "the fake GitHub did not start" >&2; cat "$work/fake.err" >&2; exit 1; }
 

@@ -20,6 +20,20 @@ fn setup(scenario: &str, config_extra: &str, repos: &[&str]) -> FakeSetup {
 }
 
 impl FakeSetup {
+    /// Keeps every call on REST (`github.graphql: false`): for the tests of REST behaviour
+    /// (retries, rate limits, redirects, ETags) that need a token. tests/monitor_graphql.rs
+    /// covers the GraphQL path.
+    fn rest_only(self) -> FakeSetup {
+        let path = self.path("config.yaml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        std::fs::write(
+            &path,
+            text.replacen("github:\n", "github:\n  graphql: false\n", 1),
+        )
+        .expect("write config");
+        self
+    }
+
     /// `release-monitor monitor` with `token` (if any) and a clean environment.
     fn monitor(&self, token: Option<&str>) -> Command {
         let mut cmd = self.command(token);
@@ -66,7 +80,7 @@ repositories:
 
 #[test]
 fn the_report_has_the_seed_format() {
-    let s = setup(BASIC, "", &["acme/tool", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/other"]).rest_only();
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     for key in [
         "timestamp",
@@ -269,7 +283,7 @@ fn bad_credentials_say_what_to_do() {
 fn a_burst_of_502s_is_retried_and_recovered() {
     let scenario =
         format!("{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    responses: [502, 502]\n");
-    let s = setup(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]).rest_only();
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     assert_eq!(tags(&r), ["v1.2.0"]);
     let statuses: Vec<u16> = s
@@ -287,7 +301,7 @@ fn a_primary_rate_limit_is_waited_out() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    rate_limited: {{status: 403, reset_in: 2, times: 1}}\n"
     );
-    let s = setup(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]).rest_only();
     let r = report(&mut s.monitor(Some(TOKEN)), 0);
     assert_eq!(tags(&r), ["v1.2.0"]);
     let hits: Vec<_> = s
@@ -310,7 +324,7 @@ fn a_rate_limit_too_far_away_stops_with_the_reset_time() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    rate_limited: {{status: 429, reset_in: 3600, times: 5}}\n"
     );
-    let s = setup(&scenario, "", &["acme/tool"]);
+    let s = setup(&scenario, "", &["acme/tool"]).rest_only();
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     let err = r["errors"][0]["error"].as_str().unwrap_or_default();
     assert!(
@@ -321,7 +335,7 @@ fn a_rate_limit_too_far_away_stops_with_the_reset_time() {
 
 #[test]
 fn a_second_run_uses_etags_and_gets_304s() {
-    let s = setup(BASIC, "", &["acme/tool", "acme/other"]);
+    let s = setup(BASIC, "", &["acme/tool", "acme/other"]).rest_only();
     let first = report(&mut s.monitor(Some(TOKEN)), 0);
     s.fake.clear_requests();
     let second = report(&mut s.monitor(Some(TOKEN)), 0);
@@ -399,7 +413,7 @@ fn a_damaged_version_database_stops_the_run() {
 
 #[test]
 fn the_token_is_never_sent_to_another_host_after_a_redirect() {
-    let s = setup(BASIC, "", &["acme/tool"]);
+    let s = setup(BASIC, "", &["acme/tool"]).rest_only();
     // GitHub redirects renamed repositories; here the listing moves to the second origin.
     let moved = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"{}/repos/acme/tool/releases\"\n",
@@ -437,7 +451,7 @@ fn a_redirect_to_plain_http_is_refused() {
     let scenario = format!(
         "{BASIC}faults:\n  - path: /repos/acme/tool/releases\n    redirect_to: \"http://downloads.example.com/releases\"\n"
     );
-    let s = setup(&scenario, "", &["acme/tool", "acme/other"]);
+    let s = setup(&scenario, "", &["acme/tool", "acme/other"]).rest_only();
     let r = report(&mut s.monitor(Some(TOKEN)), 1);
     assert_eq!(tags(&r), ["other-1.0"]);
     let err = r["errors"][0]["error"].as_str().unwrap_or_default();

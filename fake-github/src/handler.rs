@@ -36,7 +36,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'/');
 
 /// Like [`SEGMENT`] but keeps `/`, for tags such as `release/1.0`.
-const TAG_PATH: &AsciiSet = &CONTROLS
+pub(crate) const TAG_PATH: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
@@ -61,6 +61,8 @@ pub(crate) struct State {
     pub world: World,
     pub fault_used: Vec<u32>,
     pub remaining: u32,
+    /// The GraphQL budget (resource `graphql`), separate from the REST one as on GitHub.
+    pub graphql_remaining: u32,
     pub reset_at: u64,
     pub requests: Vec<crate::RecordedRequest>,
     pub served: u64,
@@ -69,13 +71,15 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(world: World) -> State {
         let now = unix_now();
+        let remaining = world
+            .rate_limit
+            .remaining
+            .unwrap_or(world.rate_limit.limit)
+            .min(world.rate_limit.limit);
         State {
             fault_used: vec![0; world.faults.len()],
-            remaining: world
-                .rate_limit
-                .remaining
-                .unwrap_or(world.rate_limit.limit)
-                .min(world.rate_limit.limit),
+            remaining,
+            graphql_remaining: remaining,
             reset_at: now.saturating_add(world.rate_limit.reset_in),
             world,
             requests: Vec::new(),
@@ -93,9 +97,10 @@ impl State {
     }
 
     /// Starts a new rate window once the reset time has passed.
-    fn refresh(&mut self, now: u64) {
+    pub(crate) fn refresh(&mut self, now: u64) {
         if now >= self.reset_at {
             self.remaining = self.world.rate_limit.limit;
+            self.graphql_remaining = self.world.rate_limit.limit;
             self.reset_at = now.saturating_add(3600);
         }
     }
@@ -136,6 +141,16 @@ impl State {
 }
 
 fn rate_header_values(limit: u32, remaining: u32, reset: u64) -> Vec<(String, String)> {
+    resource_header_values("core", limit, remaining, reset)
+}
+
+/// The `X-RateLimit-*` headers of one resource (`core`, `graphql`).
+pub(crate) fn resource_header_values(
+    resource: &str,
+    limit: u32,
+    remaining: u32,
+    reset: u64,
+) -> Vec<(String, String)> {
     vec![
         ("x-ratelimit-limit".into(), limit.to_string()),
         ("x-ratelimit-remaining".into(), remaining.to_string()),
@@ -144,7 +159,7 @@ fn rate_header_values(limit: u32, remaining: u32, reset: u64) -> Vec<(String, St
             limit.saturating_sub(remaining).to_string(),
         ),
         ("x-ratelimit-reset".into(), reset.to_string()),
-        ("x-ratelimit-resource".into(), "core".into()),
+        ("x-ratelimit-resource".into(), resource.into()),
     ]
 }
 
@@ -156,10 +171,12 @@ pub(crate) struct Req {
     pub path: String,
     pub query: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The request body (a GraphQL POST's JSON; empty for a GET).
+    pub body: Bytes,
 }
 
 impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -203,7 +220,7 @@ impl Reply {
         }
     }
 
-    fn json(status: u16, value: &Value) -> Reply {
+    pub(crate) fn json(status: u16, value: &Value) -> Reply {
         let body = serde_json::to_vec(value).unwrap_or_default();
         Reply::new(status, JSON_TYPE, body)
     }
@@ -277,7 +294,7 @@ fn message_for(status: u16) -> &'static str {
     }
 }
 
-fn error_body(status: u16, message: &str, docs: &str) -> Value {
+pub(crate) fn error_body(status: u16, message: &str, docs: &str) -> Value {
     json!({"message": message, "documentation_url": docs, "status": status.to_string()})
 }
 
@@ -403,7 +420,7 @@ fn fault_reply(state: &mut State, req: &Req, kind: FaultKind, now: u64) -> Reply
 }
 
 /// The token in `Authorization: Bearer X` / `token X`; `Some("")` for any other scheme.
-fn authorization(req: &Req) -> Option<&str> {
+pub(crate) fn authorization(req: &Req) -> Option<&str> {
     let value = req.header("authorization")?.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
@@ -458,6 +475,9 @@ fn api(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
         });
         let value = json!({"resources": {"core": core}, "rate": core});
         return with_etag(req, Reply::json(200, &value), headers);
+    }
+    if req.path == "/graphql" && req.method == "POST" {
+        return crate::graphql::answer(state, req, authed, now);
     }
     state.refresh(now);
     if state.remaining == 0 {

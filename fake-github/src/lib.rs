@@ -24,6 +24,7 @@
 
 mod body;
 mod fault;
+mod graphql;
 mod handler;
 mod model;
 mod scenario;

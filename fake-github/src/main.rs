@@ -19,6 +19,9 @@ struct Args {
     /// The asset origin's port (default: any free port).
     #[arg(long, default_value_t = 0)]
     asset_port: u16,
+    /// Milliseconds added to every response (a slow network, for benchmarks).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
     /// Do not log each request to stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -43,6 +46,7 @@ fn run(args: &Args) -> Result<(), String> {
             api_port: args.api_port,
             asset_port: args.asset_port,
             log_requests: !args.quiet,
+            latency: std::time::Duration::from_millis(args.latency_ms),
         },
     )
     .map_err(|e| e.to_string())?;

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -39,6 +41,8 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// All headers, names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The request body as text (lossy UTF-8; empty for a GET), e.g. a GraphQL query.
+    pub body: String,
     /// When it arrived.
     pub received_at: SystemTime,
     /// The status we answered.
@@ -74,6 +78,9 @@ pub struct Options {
     pub asset_port: u16,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// Added to every response on both origins, before it is sent (benchmarks: a slow network).
+    /// Requests wait concurrently, so it adds latency, not serialisation.
+    pub latency: Duration,
 }
 
 /// State shared between the blocking handle and the server tasks.
@@ -83,6 +90,8 @@ struct Shared {
     log_requests: bool,
     /// Counts (and can hold) the asset origin's body bytes.
     meter: Arc<Meter>,
+    /// Added before every response (`--latency-ms`, [`Options::latency`]).
+    latency: Duration,
 }
 
 impl Shared {
@@ -198,6 +207,7 @@ impl FakeGithub {
             urls,
             log_requests: options.log_requests,
             meter: Arc::new(Meter::default()),
+            latency: options.latency,
         });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -417,8 +427,21 @@ async fn accept_loop(
                     Err(_) => return,
                 };
             let service = service_fn(move |request: Request<Incoming>| {
-                let response = respond(&shared, origin, &reset, &request);
-                async move { Ok::<_, Infallible>(response) }
+                let shared = Arc::clone(&shared);
+                let reset = Arc::clone(&reset);
+                async move {
+                    let received_at = SystemTime::now();
+                    let (parts, body) = request.into_parts();
+                    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(_) => Bytes::new(),
+                    };
+                    if !shared.latency.is_zero() {
+                        tokio::time::sleep(shared.latency).await;
+                    }
+                    let response = respond(&shared, origin, &reset, &parts, body, received_at);
+                    Ok::<_, Infallible>(response)
+                }
             });
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)
@@ -427,16 +450,20 @@ async fn accept_loop(
     }
 }
 
+/// The largest request body read (a GraphQL query for 100 repositories is about 10 KiB).
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
 /// Answers, records and (optionally) logs one request.
 fn respond(
     shared: &Shared,
     origin: Origin,
     reset: &Arc<AtomicBool>,
-    request: &Request<Incoming>,
+    request: &hyper::http::request::Parts,
+    body: Bytes,
+    received_at: SystemTime,
 ) -> Response<FakeBody> {
-    let received_at = SystemTime::now();
     let headers: Vec<(String, String)> = request
-        .headers()
+        .headers
         .iter()
         .map(|(name, value)| {
             (
@@ -447,10 +474,11 @@ fn respond(
         .collect();
     let req = Req {
         origin,
-        method: request.method().as_str().to_string(),
-        path: request.uri().path().to_string(),
-        query: request.uri().query().map(str::to_string),
+        method: request.method.as_str().to_string(),
+        path: request.uri.path().to_string(),
+        query: request.uri.query().map(str::to_string),
         headers,
+        body,
     };
     let reply = {
         let mut state = shared.lock();
@@ -461,6 +489,7 @@ fn respond(
             path: req.path.clone(),
             query: req.query.clone(),
             headers: req.headers.clone(),
+            body: String::from_utf8_lossy(&req.body).into_owned(),
             received_at,
             status: reply.status,
         });

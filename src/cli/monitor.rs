@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, stdout_error};
 use crate::exit;
-use crate::github::EtagCache;
+use crate::github::{CallStats, EtagCache, RateBudget};
 use crate::monitor::{self, Options};
 use crate::post::notify::Summary;
 
@@ -35,13 +35,9 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
     }
     let stats = client.stats();
     if args.explain {
-        let budget = client
-            .budget()
-            .and_then(|b| b.remaining)
-            .map_or_else(|| "unknown".to_string(), |r| r.to_string());
         eprintln!(
-            "API calls: {} requests, {} answered 304 (free), {} counted against the rate limit, {} retries; remaining budget {budget}",
-            stats.requests, stats.not_modified, stats.rate_limited, stats.retries
+            "{}",
+            explain_calls(&stats, client.budget(), client.graphql_budget())
         );
     }
     let downloads = args.download.then(|| {
@@ -116,4 +112,68 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             exit::PARTIAL_FAILURE
         },
     )
+}
+
+/// The `--explain` line about API calls: how many, over which API, what they cost, and the
+/// budget left (REST's from the `X-RateLimit-*` headers, GraphQL's from `rateLimit`).
+fn explain_calls(
+    stats: &CallStats,
+    rest: Option<RateBudget>,
+    graphql: Option<RateBudget>,
+) -> String {
+    let left = |b: Option<RateBudget>| {
+        b.and_then(|b| b.remaining)
+            .map_or_else(|| "unknown".to_string(), |r| r.to_string())
+    };
+    let mut budget = format!("REST {}", left(rest));
+    if stats.graphql_queries > 0 {
+        budget.push_str(&format!(", GraphQL {}", left(graphql)));
+    }
+    format!(
+        "API calls: {} requests ({} GraphQL queries costing {} points, {} REST), {} answered 304 \
+         (free), {} counted against the rate limit, {} retries; remaining budget: {budget}",
+        stats.requests,
+        stats.graphql_queries,
+        stats.graphql_cost,
+        stats.requests - stats.graphql_queries,
+        stats.not_modified,
+        stats.rate_limited,
+        stats.retries
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_explain_line_splits_graphql_from_rest() {
+        let stats = CallStats {
+            requests: 23,
+            not_modified: 2,
+            rate_limited: 21,
+            retries: 1,
+            graphql_queries: 20,
+            graphql_cost: 20,
+        };
+        let budget = |n| {
+            Some(RateBudget {
+                limit: Some(5000),
+                remaining: Some(n),
+                reset: None,
+            })
+        };
+        assert_eq!(
+            explain_calls(&stats, budget(4997), budget(4980)),
+            "API calls: 23 requests (20 GraphQL queries costing 20 points, 3 REST), 2 answered \
+             304 (free), 21 counted against the rate limit, 1 retries; remaining budget: REST \
+             4997, GraphQL 4980"
+        );
+        let rest_only = CallStats {
+            graphql_queries: 0,
+            graphql_cost: 0,
+            ..stats
+        };
+        assert!(explain_calls(&rest_only, None, None).ends_with("remaining budget: REST unknown"));
+    }
 }

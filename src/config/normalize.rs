@@ -138,6 +138,7 @@ pub(crate) fn normalize(
             max_rate_limit_wait: g
                 .max_rate_limit_wait
                 .map_or(DEFAULT_MAX_RATE_LIMIT_WAIT, |v| v.0),
+            graphql: g.graphql.unwrap_or(true),
         }
     };
 

@@ -149,6 +149,7 @@ pub(crate) struct RawGithub {
     pub ca_cert: Option<NonEmptyPath>,
     pub timeout: Option<PosSecs>,
     pub max_rate_limit_wait: Option<NonNegSecs>,
+    pub graphql: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

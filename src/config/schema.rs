@@ -122,6 +122,9 @@ pub struct GithubSettings {
     pub timeout: Seconds,
     /// The longest a rate-limit pause may last before giving up (default 900 s).
     pub max_rate_limit_wait: Seconds,
+    /// With a token, list releases through GraphQL, 50 repositories per query (default true);
+    /// false keeps every call on REST (a GitHub Enterprise without GraphQL, or for comparison).
+    pub graphql: bool,
 }
 
 /// `download:` — the downloader's settings.

@@ -201,6 +201,7 @@ fn defaults_are_filled() {
     assert_eq!(c.github.timeout.as_secs_f64(), 30.0);
     assert_eq!(c.github.max_rate_limit_wait.as_secs_f64(), 900.0);
     assert_eq!(c.github.ca_cert, None);
+    assert!(c.github.graphql);
     let d = &c.download;
     assert!(!d.enabled);
     assert_eq!(d.directory, PathBuf::from("./downloads"));
@@ -1278,4 +1279,14 @@ fn post_download_notify_targets_are_folded_in() {
         "{ONE_REPO}download:\n  post_download:\n    notify: [\"http://x.example.com/SECRET\"]\n"
     ));
     assert!(!e.to_string().contains("SECRET"), "{e}");
+}
+
+#[test]
+fn github_graphql_can_be_turned_off_and_must_be_a_boolean() {
+    let c = ok(&format!("{ONE_REPO}github:\n  graphql: false\n")).config;
+    assert!(!c.github.graphql);
+    let e = err(&format!("{ONE_REPO}github:\n  graphql: sometimes\n"));
+    let (line, col, key, message) = invalid(&e);
+    assert_eq!((line, col, key), (5, 12, "github.graphql"), "{e}");
+    assert!(message.contains("expected boolean"), "{e}");
 }

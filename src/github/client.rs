@@ -73,6 +73,10 @@ pub struct CallStats {
     pub rate_limited: u64,
     /// Retries after transient failures or rate limits.
     pub retries: u64,
+    /// Of `requests`, GraphQL queries (`POST /graphql`, retries included).
+    pub graphql_queries: u64,
+    /// The GraphQL points those queries cost (the sum of `rateLimit.cost`).
+    pub graphql_cost: u64,
 }
 
 /// The rate-limit budget as last reported by GitHub.
@@ -115,14 +119,15 @@ impl ApiResponse {
 /// The GitHub client. Cheap to share behind an `Arc`; requests may run concurrently.
 #[derive(Debug)]
 pub struct GithubClient {
-    http: reqwest::Client,
-    api: Url,
-    token: Option<Token>,
-    policy: RetryPolicy,
-    requests: AtomicU64,
+    pub(super) http: reqwest::Client,
+    pub(super) api: Url,
+    pub(super) token: Option<Token>,
+    pub(super) policy: RetryPolicy,
+    pub(super) requests: AtomicU64,
     not_modified: AtomicU64,
     retries: AtomicU64,
     budget: Mutex<Option<RateBudget>>,
+    pub(super) graphql: super::graphql::GraphqlCounters,
 }
 
 impl GithubClient {
@@ -163,6 +168,7 @@ impl GithubClient {
             not_modified: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             budget: Mutex::new(None),
+            graphql: super::graphql::GraphqlCounters::default(),
         })
     }
 
@@ -192,6 +198,8 @@ impl GithubClient {
             not_modified,
             rate_limited: requests - not_modified,
             retries: self.retries.load(Ordering::Relaxed),
+            graphql_queries: self.graphql.queries(),
+            graphql_cost: self.graphql.cost(),
         }
     }
 
@@ -270,7 +278,7 @@ impl GithubClient {
         }
     }
 
-    async fn note_retry(&self, url: &Url, reason: &str, attempt: u32, after: Duration) {
+    pub(super) async fn note_retry(&self, url: &Url, reason: &str, attempt: u32, after: Duration) {
         tracing::warn!(
             "{}: {reason} (attempt {attempt}); retrying in {:.1}s",
             redact(url),
@@ -680,7 +688,7 @@ impl std::fmt::Display for RedirectRefused {
 impl std::error::Error for RedirectRefused {}
 
 /// The refusal message, when `e` is a redirect our policy refused (never retried).
-fn insecure_redirect(e: &reqwest::Error) -> Option<String> {
+pub(super) fn insecure_redirect(e: &reqwest::Error) -> Option<String> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(r) = s.downcast_ref::<RedirectRefused>() {
@@ -692,7 +700,7 @@ fn insecure_redirect(e: &reqwest::Error) -> Option<String> {
 }
 
 /// A one-line description of a transport error, with its root cause.
-fn describe_reqwest(e: &reqwest::Error) -> String {
+pub(super) fn describe_reqwest(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -715,7 +723,12 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-fn signals(status: u16, headers: &HeaderMap, body: &ErrorBody, now: SystemTime) -> Signals {
+pub(super) fn signals(
+    status: u16,
+    headers: &HeaderMap,
+    body: &ErrorBody,
+    now: SystemTime,
+) -> Signals {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let num = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
     Signals {
@@ -728,7 +741,7 @@ fn signals(status: u16, headers: &HeaderMap, body: &ErrorBody, now: SystemTime) 
     }
 }
 
-fn final_error(status: u16, url: &Url, body: ErrorBody, attempts: u32) -> GithubError {
+pub(super) fn final_error(status: u16, url: &Url, body: ErrorBody, attempts: u32) -> GithubError {
     match status {
         401 => GithubError::Unauthorized,
         404 => GithubError::NotFound { url: redact(url) },
@@ -747,7 +760,7 @@ fn final_error(status: u16, url: &Url, body: ErrorBody, attempts: u32) -> Github
     }
 }
 
-fn format_epoch(secs: u64) -> String {
+pub(super) fn format_epoch(secs: u64) -> String {
     chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0)
         .map_or_else(|| secs.to_string(), |t| t.to_rfc3339())
 }

@@ -3,6 +3,7 @@
 
 mod client;
 pub mod etag;
+mod graphql;
 pub mod link;
 mod models;
 pub mod retry;
@@ -13,6 +14,7 @@ pub use client::{
     PostResponse, RateBudget,
 };
 pub use etag::{CachedPage, EtagCache};
+pub use graphql::{BATCH_SIZE, Listing, MAX_FIRST};
 pub use models::{Asset, ErrorBody, Release};
 pub use retry::{Decision, RetryPolicy, Signals};
 pub use token::Token;
@@ -83,6 +85,20 @@ pub enum GithubError {
         url: String,
         /// What was wrong.
         message: String,
+    },
+    /// A GraphQL answer without data (its `errors`, or an unexpected shape).
+    #[error("GraphQL query failed: {message}")]
+    Graphql {
+        /// GitHub's error messages, joined.
+        message: String,
+    },
+    /// A release GraphQL listed that REST no longer finds.
+    #[error(
+        "release {tag} was listed, but REST does not find it now (deleted or retagged meanwhile?); the next run will see"
+    )]
+    Vanished {
+        /// Its tag.
+        tag: String,
     },
     /// The client could not be built (a bad CA file, a bad URL).
     #[error("{message}")]

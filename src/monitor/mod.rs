@@ -1,10 +1,17 @@
 //! The monitor: for each configured repository, list its releases, pick the one the rules
 //! allow, compare it with the version database, and report what is new.
+//!
+//! With a token (and `github.graphql`, the default), the listings come from GraphQL, 50
+//! repositories per query; a release that will be reported is then fetched over REST for its
+//! asset objects (GraphQL has no `digest`). A repository GraphQL could not answer, or a batch
+//! whose query failed, is checked over REST with the ETag state instead.
 
 mod report;
 pub mod select;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Semaphore;
 
@@ -13,7 +20,9 @@ pub use select::{Rules, Selection, is_new, same_pin, select, version_of};
 
 use crate::config::Config;
 use crate::db::{Database, now};
-use crate::github::{EtagCache, GithubClient, GithubError};
+use crate::github::{
+    BATCH_SIZE, EtagCache, GithubClient, GithubError, Listing, MAX_FIRST, Release,
+};
 use crate::repo::RepoId;
 
 /// How the monitor runs.
@@ -44,7 +53,7 @@ pub async fn run(
 ) -> Report {
     let permits = Arc::new(Semaphore::new(config.settings.concurrency.max(1) as usize));
     let max = config.settings.max_releases_per_repo as usize;
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut jobs = Vec::new();
     for (index, repository) in config.repositories.iter().enumerate() {
         let effective = config.repository_settings(repository);
         let repo = match RepoId::new(&effective.owner, &effective.repo) {
@@ -55,12 +64,22 @@ pub async fn run(
                 continue;
             }
         };
-        let rules = Rules::for_repository(&effective);
+        jobs.push((index, repo, Rules::for_repository(&effective)));
+    }
+    let mut prefetched = if client.has_token() && config.github.graphql {
+        let repos: Vec<(usize, RepoId)> = jobs.iter().map(|(i, r, _)| (*i, r.clone())).collect();
+        prefetch(&client, repos, max, &permits).await
+    } else {
+        HashMap::new()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, repo, rules) in jobs {
         let current = db.current_version(&repo).map(str::to_string);
+        let listed = prefetched.remove(&index);
         let (client, cache, permits) = (client.clone(), cache.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let outcome = check(&client, &cache, repo, &rules, current, max, opts).await;
+            let outcome = check(&client, &cache, repo, &rules, current, max, listed, opts).await;
             (index, outcome)
         });
     }
@@ -102,6 +121,92 @@ pub async fn run(
     report
 }
 
+/// A repository's listing obtained through GraphQL, or why it failed for good.
+#[derive(Debug)]
+enum Prefetched {
+    /// Every release the check needs, newest first (GraphQL fields only, no assets).
+    Listed(Vec<Release>),
+    /// GitHub cannot resolve it (404), or rejected the token: REST would say the same.
+    Failed(GithubError),
+}
+
+/// Lists the releases of `repos` through GraphQL, [`BATCH_SIZE`] per query, at most
+/// `settings.concurrency` queries at once. Repositories absent from the result are checked
+/// over REST: those of a batch whose query failed, those GraphQL answered with an error other
+/// than "not found", and those with more than 100 releases wanted and more available.
+async fn prefetch(
+    client: &Arc<GithubClient>,
+    repos: Vec<(usize, RepoId)>,
+    max: usize,
+    permits: &Arc<Semaphore>,
+) -> HashMap<usize, Prefetched> {
+    let first = max.clamp(1, MAX_FIRST);
+    // Once GraphQL is missing (404: an Enterprise server without it), later batches skip it.
+    let missing = Arc::new(AtomicBool::new(false));
+    let mut tasks = tokio::task::JoinSet::new();
+    for batch in repos.chunks(BATCH_SIZE) {
+        let batch = batch.to_vec();
+        let (client, permits, missing) = (client.clone(), permits.clone(), missing.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            if missing.load(Ordering::Relaxed) {
+                return Vec::new();
+            }
+            let ids: Vec<RepoId> = batch.iter().map(|(_, r)| r.clone()).collect();
+            match client.releases_batch(&ids, first).await {
+                Ok(listings) => batch
+                    .into_iter()
+                    .zip(listings)
+                    .filter_map(|((index, repo), listing)| match listing {
+                        Listing::Releases { mut releases, more } => {
+                            if more && releases.len() < max {
+                                tracing::debug!(
+                                    "{repo}: more than {first} releases wanted; listing them over REST"
+                                );
+                                return None;
+                            }
+                            releases.truncate(max);
+                            Some((index, Prefetched::Listed(releases)))
+                        }
+                        Listing::NotFound => Some((
+                            index,
+                            Prefetched::Failed(GithubError::RepositoryNotFound {
+                                repo: repo.to_string(),
+                            }),
+                        )),
+                        Listing::Failed(message) => {
+                            tracing::warn!("{repo}: GraphQL: {message}; checking it over REST");
+                            None
+                        }
+                    })
+                    .collect(),
+                Err(GithubError::Unauthorized) => batch
+                    .into_iter()
+                    .map(|(index, _)| (index, Prefetched::Failed(GithubError::Unauthorized)))
+                    .collect(),
+                Err(e) => {
+                    if matches!(e, GithubError::NotFound { .. }) {
+                        missing.store(true, Ordering::Relaxed);
+                    }
+                    tracing::warn!(
+                        "the GraphQL query for {} repositories failed: {e}; checking them over REST",
+                        batch.len()
+                    );
+                    Vec::new()
+                }
+            }
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(listed) => out.extend(listed),
+            Err(e) => tracing::error!("a GraphQL batch panicked: {e}"),
+        }
+    }
+    out
+}
+
 /// The release for a pinned `target`, trying the spelling given, then with or without a `v`.
 async fn fetch_pinned(
     client: &GithubClient,
@@ -127,6 +232,28 @@ async fn fetch_pinned(
     Ok(None)
 }
 
+/// The REST release for a winner found through GraphQL: the report needs REST's asset objects
+/// (with `digest`), exactly as REST returns them.
+async fn full_release(
+    client: &GithubClient,
+    cache: &EtagCache,
+    repo: &RepoId,
+    listed: &Release,
+) -> Result<Release, GithubError> {
+    let found = match listed.extra.get("id").and_then(serde_json::Value::as_u64) {
+        Some(id) => client.release_by_id_cached(repo, id, cache).await,
+        None => client.release_by_tag(repo, &listed.tag_name).await,
+    }
+    .map_err(|e| e.for_repository(repo))?;
+    match found {
+        Some(r) if r.tag_name == listed.tag_name => Ok(r),
+        _ => Err(GithubError::Vanished {
+            tag: listed.tag_name.clone(),
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn check(
     client: &GithubClient,
     cache: &EtagCache,
@@ -134,19 +261,38 @@ async fn check(
     rules: &Rules,
     current: Option<String>,
     max: usize,
+    listed: Option<Prefetched>,
     opts: Options,
 ) -> Outcome {
-    let releases = match client.list_releases(&repo, max, Some(cache)).await {
-        Ok(r) => r,
-        Err(e) => {
+    let (releases, mut via_graphql) = match listed {
+        Some(Prefetched::Listed(r)) => (r, true),
+        Some(Prefetched::Failed(e)) => {
             return Outcome {
                 repo,
                 explain: vec![format!("  error: {e}")],
                 result: Err(e),
             };
         }
+        None => match client.list_releases(&repo, max, Some(cache)).await {
+            Ok(r) => (r, false),
+            Err(e) => {
+                return Outcome {
+                    repo,
+                    explain: vec![format!("  error: {e}")],
+                    result: Err(e),
+                };
+            }
+        },
     };
     let mut selection = select(&releases, rules);
+    selection.explain.insert(
+        0,
+        format!(
+            "  {} releases listed over {}",
+            releases.len(),
+            if via_graphql { "GraphQL" } else { "REST" }
+        ),
+    );
     if let (None, Some(target)) = (&selection.winner, &rules.target_version) {
         // The pin may be older than the releases listed: ask for it by tag.
         match fetch_pinned(client, &repo, target).await {
@@ -158,6 +304,8 @@ async fn check(
                 let pinned = select(std::slice::from_ref(&release), rules);
                 selection.explain.extend(pinned.explain);
                 selection.winner = pinned.winner;
+                // Fetched over REST: it has its assets already.
+                via_graphql = false;
             }
             Ok(None) => selection
                 .explain
@@ -185,9 +333,25 @@ async fn check(
                 &releases,
             );
             selection.explain.push(format!("  {why}"));
-            (new || opts.force_check)
-                .then(|| ReportedRelease::new(&repo, release, current.clone()))
-                .map_or(Ok(None), |r| Ok(Some(r)))
+            if !(new || opts.force_check) {
+                Ok(None)
+            } else if via_graphql {
+                match full_release(client, cache, &repo, release).await {
+                    Ok(full) => {
+                        selection.explain.push(format!(
+                            "  fetched {} over REST for its assets",
+                            full.tag_name
+                        ));
+                        Ok(Some(ReportedRelease::new(&repo, &full, current.clone())))
+                    }
+                    Err(e) => {
+                        selection.explain.push(format!("  error: {e}"));
+                        Err(e)
+                    }
+                }
+            } else {
+                Ok(Some(ReportedRelease::new(&repo, release, current.clone())))
+            }
         }
     };
     Outcome {
