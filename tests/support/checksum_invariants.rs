@@ -6,8 +6,9 @@
 //! `digest` field and as a release asset name. They must hold:
 //! - every parsed entry has a non-empty name and a checksum of the right length in lowercase hex;
 //!   there are at most as many entries as lines;
-//! - writing the entries back in GNU format (`hex *name`, with `\` escapes where needed) and
-//!   parsing that gives the same entries (nothing is lost or changed by a round trip);
+//! - writing the entries back (GNU `hex *name` with `\` escapes where needed; BSD
+//!   `SHA256 (name) = hex` for a name ending in whitespace) and parsing that gives the same
+//!   entries (nothing is lost or changed by a round trip);
 //! - a checksum's `Display` (`sha256:<hex>`) is read back by `Checksum::from_github_digest` to
 //!   the same checksum, and an accepted digest is the input trimmed and lowercased;
 //! - `classify_asset_name` says `Sidecar` only for `<asset><suffix>` names, and never calls a
@@ -43,7 +44,7 @@ pub fn check_input(input: &str) {
     for entry in &entries {
         check_entry(entry);
     }
-    let rendered = render_gnu(&entries);
+    let rendered = render(&entries);
     assert_eq!(
         parse_checksum_file(&rendered),
         entries,
@@ -130,21 +131,22 @@ fn check_classify(name: &str, for_asset: Option<&str>) {
     }
 }
 
-/// Writes entries as a GNU checksum file: `hex *name`, lines with `\` or a newline in the name
-/// escaped as `sha256sum` does.
-fn render_gnu(entries: &[ChecksumLine]) -> String {
+/// Writes entries back as a checksum file: `hex *name` (GNU), with `\` escapes where the name
+/// has `\` or a newline, as `sha256sum` does; a name that ends in whitespace (possible in BSD
+/// lines, not in GNU ones, which are trimmed) as `SHA256 (name) = hex` (BSD).
+fn render(entries: &[ChecksumLine]) -> String {
     let mut out = String::new();
     for entry in entries {
         let name = &entry.name;
-        if name.contains('\\') || name.contains('\n') {
-            out.push('\\');
-            out.push_str(entry.checksum.hex());
-            out.push_str(" *");
-            out.push_str(&name.replace('\\', "\\\\").replace('\n', "\\n"));
+        let hex = entry.checksum.hex();
+        if name.ends_with(char::is_whitespace) && !name.contains('\n') {
+            let tag = entry.checksum.algorithm().name().to_ascii_uppercase();
+            out.push_str(&format!("{tag} ({name}) = {hex}"));
+        } else if name.contains('\\') || name.contains('\n') {
+            let escaped = name.replace('\\', "\\\\").replace('\n', "\\n");
+            out.push_str(&format!("\\{hex} *{escaped}"));
         } else {
-            out.push_str(entry.checksum.hex());
-            out.push_str(" *");
-            out.push_str(name);
+            out.push_str(&format!("{hex} *{name}"));
         }
         out.push('\n');
     }
