@@ -1,0 +1,17 @@
+//! Fuzzes the checksum readers: `parse_checksum_file`, `Checksum::from_github_digest`,
+//! `classify_asset_name` and `checksum_assets`; the invariants are listed in
+//! `tests/support/checksum_invariants.rs`.
+//!
+//! Input that is not UTF-8 is skipped (these parsers only ever see text).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/support/checksum_invariants.rs"]
+mod invariants;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(input) = std::str::from_utf8(data) {
+        invariants::check_input(input);
+    }
+});

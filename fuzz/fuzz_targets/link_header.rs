@@ -1,0 +1,16 @@
+//! Fuzzes the `Link` header parser (`github::link::next_link`); the invariants are listed in
+//! `tests/support/link_invariants.rs`.
+//!
+//! Input that is not UTF-8 is skipped (these parsers only ever see text).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/support/link_invariants.rs"]
+mod invariants;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(input) = std::str::from_utf8(data) {
+        invariants::check_input(input);
+    }
+});
