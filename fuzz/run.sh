@@ -5,6 +5,8 @@
 #
 # Environment:
 #   FUZZ_SANITIZER  sanitizer for `cargo fuzz run -s` (default: address; `none` is faster)
+#   FUZZ_DEV        1: build without optimisations (`--dev`): much quicker to build, slower to
+#                   run; what CI's smoke run uses
 #   FUZZ_ARGS       extra libFuzzer flags, e.g. "-max_len=256", or "-fork=1 -ignore_crashes=1"
 #                   to keep fuzzing after a crash and collect every crashing input
 #
@@ -16,6 +18,10 @@ set -euo pipefail
 target="${1:-version_parse}"
 seconds="${2:-60}"
 sanitizer="${FUZZ_SANITIZER:-address}"
+profile=()
+if [[ "${FUZZ_DEV:-0}" == 1 ]]; then
+    profile=(--dev)
+fi
 read -r -a extra_args <<<"${FUZZ_ARGS:-}"
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -35,7 +41,7 @@ if [[ -d "seeds/$target" ]]; then
 fi
 
 echo "run.sh: building $target (sanitizer: $sanitizer)" >&2
-cargo fuzz build -s "$sanitizer" "$target"
+cargo fuzz build "${profile[@]}" -s "$sanitizer" "$target"
 
 log="$(mktemp -t "fuzz-$target.XXXXXX.log")"
 artifacts="artifacts/$target"
@@ -45,7 +51,7 @@ echo "run.sh: fuzzing $target for ${seconds}s, corpus $corpus, log $log" >&2
 status=0
 TIMEFORMAT='run.sh: wall %Rs, CPU user %Us + sys %Ss'
 time {
-    cargo fuzz run -s "$sanitizer" "$target" "$corpus" -- \
+    cargo fuzz run "${profile[@]}" -s "$sanitizer" "$target" "$corpus" -- \
         -max_total_time="$seconds" -print_final_stats=1 "${extra_args[@]}" \
         >"$log" 2>&1 || status=$?
 }
