@@ -90,7 +90,7 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
     };
     let id = version.id.as_deref().and_then(|i| i.parse::<u64>().ok());
     let found = match id {
-        Some(id) => client.release_by_id(repo, id).await.map_err(github)?,
+        Some(id) => client.release_by_id(repo, id, None).await.map_err(github)?,
         None if !version.tag.is_empty() => client
             .release_by_tag(repo, &version.tag)
             .await

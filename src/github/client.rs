@@ -12,6 +12,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValu
 use url::Url;
 
 use super::GithubError;
+use super::etag::EtagCache;
 use super::link::next_link;
 use super::models::{ErrorBody, Release};
 use super::retry::{Decision, RetryPolicy, Signals, parse_retry_after};
@@ -386,7 +387,7 @@ impl GithubClient {
         &self,
         repo: &RepoId,
         max: usize,
-        cache: Option<&super::etag::EtagCache>,
+        cache: Option<&EtagCache>,
     ) -> Result<Vec<Release>, GithubError> {
         let per_page = max.clamp(1, 100);
         let mut url = self.endpoint(&format!(
@@ -396,22 +397,10 @@ impl GithubClient {
         ))?;
         let mut releases = Vec::new();
         loop {
-            let key = url.to_string();
-            let cached = cache.and_then(|c| c.get(&key));
-            let resp = self
-                .get(&url, cached.as_ref().map(|c| c.etag.as_str()))
+            let (body, next) = self
+                .get_cached(&url, cache)
                 .await
                 .map_err(|e| e.for_repository(repo))?;
-            let (body, next) = match (resp.status, cached) {
-                (304, Some(c)) => (c.body, c.next),
-                _ => {
-                    let next = resp.next_page().map(str::to_string);
-                    if let (Some(cache), Some(etag)) = (cache, resp.etag()) {
-                        cache.put(&key, etag, resp.body.clone(), next.clone());
-                    }
-                    (resp.body, next)
-                }
-            };
             let page: Vec<Release> =
                 serde_json::from_slice(&body).map_err(|e| GithubError::Decode {
                     url: redact(&url),
@@ -588,16 +577,45 @@ impl GithubClient {
                 message: "the API URL cannot have a path".to_string(),
             })?
             .push(tag);
-        self.optional_release(&url).await
+        self.optional_release(&url, None).await
     }
 }
 
 impl GithubClient {
-    /// GETs one release; `None` on 404.
-    async fn optional_release(&self, url: &Url) -> Result<Option<Release>, GithubError> {
-        match self.get(url, None).await {
-            Ok(resp) => {
-                serde_json::from_slice(&resp.body)
+    /// GETs `url`, conditional on the ETag `cache` holds for it (a `304` is answered from the
+    /// cache and costs no rate limit), and stores a new answer with its ETag. Returns the body
+    /// and the `Link: rel="next"` URL.
+    async fn get_cached(
+        &self,
+        url: &Url,
+        cache: Option<&EtagCache>,
+    ) -> Result<(Bytes, Option<String>), GithubError> {
+        let key = url.to_string();
+        let cached = cache.and_then(|c| c.get(&key));
+        let resp = self
+            .get(url, cached.as_ref().map(|c| c.etag.as_str()))
+            .await?;
+        Ok(match (resp.status, cached) {
+            (304, Some(c)) => (c.body, c.next),
+            _ => {
+                let next = resp.next_page().map(str::to_string);
+                if let (Some(cache), Some(etag)) = (cache, resp.etag()) {
+                    cache.put(&key, etag, resp.body.clone(), next.clone());
+                }
+                (resp.body, next)
+            }
+        })
+    }
+
+    /// GETs one release (conditionally, with a cache); `None` on 404.
+    async fn optional_release(
+        &self,
+        url: &Url,
+        cache: Option<&EtagCache>,
+    ) -> Result<Option<Release>, GithubError> {
+        match self.get_cached(url, cache).await {
+            Ok((body, _)) => {
+                serde_json::from_slice(&body)
                     .map(Some)
                     .map_err(|e| GithubError::Decode {
                         url: redact(url),
@@ -610,18 +628,21 @@ impl GithubClient {
     }
 
     /// The release with id `id` (`GET /repos/{o}/{r}/releases/{id}`; drafts too, with a token
-    /// that can push), or `None` if there is none.
+    /// that can push), or `None` if there is none. With a cache the request is conditional on
+    /// the state file's ETag: this is how a release found through GraphQL gets its REST asset
+    /// objects (with `digest`) for the report, for free when unchanged.
     pub async fn release_by_id(
         &self,
         repo: &RepoId,
         id: u64,
+        cache: Option<&EtagCache>,
     ) -> Result<Option<Release>, GithubError> {
         let url = self.endpoint(&format!(
             "repos/{}/{}/releases/{id}",
             repo.owner(),
             repo.repo()
         ))?;
-        self.optional_release(&url).await
+        self.optional_release(&url, cache).await
     }
 
     /// The SHA of the commit `reference` (a tag) points at, from `GET
@@ -767,10 +788,11 @@ pub(super) fn format_epoch(secs: u64) -> String {
 
 /// The HTTP client and its headers, without anything GitHub-specific, for tests of the rules.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn client(api: &str) -> GithubClient {
+    /// A client for `api` with a token, for unit tests in this module and its siblings.
+    pub(in crate::github) fn client(api: &str) -> GithubClient {
         GithubClient::new(
             ClientOptions {
                 api_url: api.to_string(),

@@ -5,7 +5,7 @@
 //! and name are GraphQL variables (`$o0`, `$n0`, ...), never text pasted into the query. It asks
 //! for the fields release selection needs (tag, name, draft and prerelease flags, dates, URL, id)
 //! and `rateLimit`. GraphQL has no asset digests, so a release that will be reported is fetched
-//! again over REST ([`GithubClient::release_by_id_cached`]).
+//! again over REST ([`GithubClient::release_by_id`] with the ETag state).
 //!
 //! The request goes through the client's own `reqwest::Client`, HTTPS rule, token rule (only to
 //! the API's origin) and [`RetryPolicy`](super::RetryPolicy); GraphQL calls are counted in
@@ -21,7 +21,6 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::client::{describe_reqwest, final_error, format_epoch, insecure_redirect, signals};
-use super::etag::EtagCache;
 use super::models::{ErrorBody, Release};
 use super::retry::Decision;
 use super::{GithubClient, GithubError, RateBudget};
@@ -422,68 +421,12 @@ impl GithubClient {
             }
         }
     }
-
-    /// The release with id `id` over REST (`GET /repos/{o}/{r}/releases/{id}`), conditional on
-    /// the state file's ETag (a `304` is free), or `None` if there is none. This is how a
-    /// release found through GraphQL gets its REST asset objects (with `digest`) for the report.
-    pub async fn release_by_id_cached(
-        &self,
-        repo: &RepoId,
-        id: u64,
-        cache: &EtagCache,
-    ) -> Result<Option<Release>, GithubError> {
-        let url = self.endpoint(&format!(
-            "repos/{}/{}/releases/{id}",
-            repo.owner(),
-            repo.repo()
-        ))?;
-        let key = url.to_string();
-        let cached = cache.get(&key);
-        let resp = match self
-            .get(&url, cached.as_ref().map(|c| c.etag.as_str()))
-            .await
-        {
-            Ok(r) => r,
-            Err(GithubError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let body = match (resp.status, cached) {
-            (304, Some(c)) => c.body,
-            _ => {
-                if let Some(etag) = resp.etag() {
-                    cache.put(&key, etag, resp.body.clone(), None);
-                }
-                resp.body
-            }
-        };
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| GithubError::Decode {
-                url: redact(&url),
-                message: e.to_string(),
-            })
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::github::{ClientOptions, RetryPolicy, Token};
-
-    fn client(api: &str) -> GithubClient {
-        GithubClient::new(
-            ClientOptions {
-                api_url: api.to_string(),
-                ca_cert: None,
-                timeout: Duration::from_secs(5),
-                policy: RetryPolicy::default(),
-            },
-            Some(Token::new("t")),
-        )
-        .unwrap()
-    }
+    use crate::github::client::tests::client;
 
     #[test]
     fn the_graphql_url_follows_the_rest_base() {

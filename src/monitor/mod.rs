@@ -241,7 +241,7 @@ async fn full_release(
     listed: &Release,
 ) -> Result<Release, GithubError> {
     let found = match listed.extra.get("id").and_then(serde_json::Value::as_u64) {
-        Some(id) => client.release_by_id_cached(repo, id, cache).await,
+        Some(id) => client.release_by_id(repo, id, Some(cache)).await,
         None => client.release_by_tag(repo, &listed.tag_name).await,
     }
     .map_err(|e| e.for_repository(repo))?;
