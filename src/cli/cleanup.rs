@@ -66,13 +66,7 @@ pub(super) fn run(global: &GlobalArgs, args: CleanupArgs) -> Result<u8, CommandE
     let (store, artifacts) = super::download::open_stores(&config)?;
     // A damaged database stops here (exit 2), before anything is deleted.
     store.load()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            context: "starting the async runtime",
-            source,
-        })?;
+    let runtime = super::runtime()?;
     let remote = artifacts.as_deref().map(|a| (a, &runtime));
     let report = run_retention(&config, &*store, args.dry_run, remote);
     let text = serde_json::to_string_pretty(&report).map_err(|e| CommandError::Io {

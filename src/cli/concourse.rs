@@ -20,16 +20,6 @@ fn read_stdin() -> Result<String, CommandError> {
     Ok(text)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CommandError::Io {
-            context: "starting the async runtime",
-            source,
-        })
-}
-
 fn print(value: &impl serde::Serialize) -> Result<u8, CommandError> {
     let text = serde_json::to_string(value).map_err(|e| stdout_error(io::Error::other(e)))?;
     let mut out = io::stdout().lock();
@@ -43,12 +33,12 @@ pub(super) fn run(cmd: ConcourseCommand) -> Result<u8, CommandError> {
     match cmd {
         ConcourseCommand::Check => {
             let request = concourse::parse_request(&read_stdin()?)?;
-            let versions = runtime()?.block_on(concourse::check(request))?;
+            let versions = super::runtime()?.block_on(concourse::check(request))?;
             print(&versions)
         }
         ConcourseCommand::In { destination } => {
             let request = concourse::parse_request(&read_stdin()?)?;
-            let response = runtime()?.block_on(concourse::get(request, &destination))?;
+            let response = super::runtime()?.block_on(concourse::get(request, &destination))?;
             print(&response)
         }
         ConcourseCommand::Out { source: _ } => Err(ResourceError::OutUnsupported.into()),

@@ -40,13 +40,7 @@ impl Stage {
             ClientOptions::from_config(config),
             token,
         )?);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| CommandError::Io {
-                context: "starting the async runtime",
-                source,
-            })?;
+        let runtime = super::runtime()?;
         Ok(Stage {
             client,
             store,

@@ -365,6 +365,17 @@ pub(crate) fn stdout_error(source: io::Error) -> CommandError {
     }
 }
 
+/// The async runtime a command runs its network work on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CommandError::Io {
+            context: "starting the async runtime",
+            source,
+        })
+}
+
 /// Loads the configuration named by the global options and logs its warnings.
 pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Loaded, CommandError> {
     let loaded = crate::config::load(&global.config_path(), &crate::config::Env::from_process())?;
