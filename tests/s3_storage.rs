@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use release_monitor::config::Env;
-use release_monitor::db::{Recording, S3Store, VersionStore};
+use release_monitor::db::{Recording, S3Db, VersionDb};
 use release_monitor::repo::RepoId;
 use release_monitor::storage::{
     ArtifactStore, S3ArtifactStore, S3Connection, StorageError, UploadHow, upload_verified,
@@ -439,8 +439,8 @@ fn a_conflicting_write_is_re_read_and_re_applied() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket("state");
     let location = "s3://state/conflict.json";
-    let ours = S3Store::new(location, &conn(&moto)).expect("store");
-    let theirs = S3Store::new(location, &conn(&moto)).expect("store");
+    let ours = S3Db::new(location, &conn(&moto)).expect("store");
+    let theirs = S3Db::new(location, &conn(&moto)).expect("store");
     let set = |v: &str| Recording {
         version: v.into(),
         files: Vec::new(),

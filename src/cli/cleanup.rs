@@ -5,10 +5,10 @@ use std::io::{self, Write};
 
 use super::{CleanupArgs, CommandError, GlobalArgs, load_config, stdout_error};
 use crate::config::Config;
-use crate::db::VersionStore;
+use crate::db::VersionDb;
 use crate::exit;
-use crate::post::retention::{self, RetentionFailure, RetentionReport};
 use crate::repo::RepoId;
+use crate::retention::{self, RetentionFailure, RetentionReport};
 use crate::storage::{ArtifactStore, release_prefix};
 
 /// Plans retention on the database as it is now and, unless `dry_run`, carries it out.
@@ -16,7 +16,7 @@ use crate::storage::{ArtifactStore, release_prefix};
 /// With `artifacts` (S3 storage), each release's objects are deleted before its local folder.
 pub(super) fn run_retention(
     config: &Config,
-    store: &dyn VersionStore,
+    store: &dyn VersionDb,
     dry_run: bool,
     artifacts: Option<(&dyn ArtifactStore, &tokio::runtime::Runtime)>,
 ) -> RetentionReport {

@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
 use crate::config::{Config, Env};
-use crate::db::{Database, VersionStore};
+use crate::db::{Database, VersionDb};
 use crate::download::{self, DownloadReport, Options};
 use crate::exit;
 use crate::github::{ClientOptions, GithubClient, Token};
 use crate::monitor::Report;
-use crate::post::notify::{NotificationResult, Summary};
+use crate::notify::{NotificationResult, Summary};
 use crate::storage::{ArtifactStore, S3ArtifactStore, S3Connection};
 
 /// The one client, the database (loaded once) and a runtime, shared by `monitor`, `download` and
 /// `monitor --download` (one client, so one connection pool and one retry policy per run).
 pub(super) struct Stage {
     pub client: Arc<GithubClient>,
-    pub store: Arc<dyn VersionStore>,
+    pub store: Arc<dyn VersionDb>,
     pub db: Database,
     pub runtime: tokio::runtime::Runtime,
     /// Where verified artifacts are copied (`download.s3_storage`), if anywhere.
@@ -56,7 +56,7 @@ impl Stage {
         &self,
         config: &Config,
         dry_run: bool,
-    ) -> Option<crate::post::retention::RetentionReport> {
+    ) -> Option<crate::retention::RetentionReport> {
         config.download.cleanup_old_versions.then(|| {
             let remote = self.artifacts.as_deref().map(|a| (a, &self.runtime));
             super::cleanup::run_retention(config, &*self.store, dry_run, remote)
@@ -98,9 +98,9 @@ impl Stage {
         if summary.is_empty() || !config.notify.any_target() {
             return Vec::new();
         }
-        let results =
-            self.runtime
-                .block_on(crate::post::notify::send_all(config, &self.client, summary));
+        let results = self
+            .runtime
+            .block_on(crate::notify::send_all(config, &self.client, summary));
         for r in &results {
             match &r.error {
                 None => tracing::info!("notification sent: {}", r.target),
@@ -112,7 +112,7 @@ impl Stage {
 }
 
 /// The version database and the artifact bucket, if any.
-pub(super) type Stores = (Arc<dyn VersionStore>, Option<Arc<dyn ArtifactStore>>);
+pub(super) type Stores = (Arc<dyn VersionDb>, Option<Arc<dyn ArtifactStore>>);
 
 /// The version database (a file or `s3://`) and, with `download.s3_storage`, the bucket the
 /// artifacts are copied to: what every command that writes the mirror opens.
@@ -203,7 +203,7 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
 /// The download result as JSON, with the retention result (if any) under `retention`.
 pub(super) fn with_retention(
     result: &DownloadReport,
-    retention: Option<&crate::post::retention::RetentionReport>,
+    retention: Option<&crate::retention::RetentionReport>,
 ) -> Result<serde_json::Value, CommandError> {
     let serialise = |e: serde_json::Error| CommandError::Io {
         context: "serialising the result",

@@ -7,7 +7,7 @@ use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, st
 use crate::exit;
 use crate::github::{CallStats, EtagCache, RateBudget};
 use crate::monitor::{self, Options};
-use crate::post::notify::Summary;
+use crate::notify::Summary;
 
 /// Runs the monitor and writes the report.
 pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandError> {

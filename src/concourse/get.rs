@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConcourseVersion, ResourceError, Source, release_time};
 use crate::config::asset_selected;
-use crate::db::{Database, MemoryStore, VersionStore};
+use crate::db::{Database, MemoryDb, VersionDb};
 use crate::download::{self, Options};
 use crate::monitor::{Report, ReportedRelease};
 
@@ -136,7 +136,7 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
         releases: vec![ReportedRelease::new(repo, &release, None)],
         errors: Vec::new(),
     };
-    let store: Arc<dyn VersionStore> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn VersionDb> = Arc::new(MemoryDb::new());
     let result = download::run(
         &prepared.config,
         client.clone(),

@@ -27,10 +27,10 @@
 
 mod error;
 mod load;
+mod model;
 mod normalize;
 mod pattern;
 mod raw;
-mod schema;
 mod values;
 
 #[cfg(test)]
@@ -41,12 +41,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigWarning, WarningKind};
-pub use pattern::{AssetPattern, asset_selected};
-pub use schema::{
+pub use model::{
     ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
     GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
     Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
+pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
 pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Seconds,

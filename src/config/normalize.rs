@@ -9,15 +9,15 @@ use std::path::PathBuf;
 use super::Env;
 use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
+use super::model::{
+    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
+    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
+    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
+};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
     RawArtifactory, RawConfig, RawDownload, RawNotify, RawOverride, RawRepository, RawS3Storage,
     RawSourceArchives, RawStorage,
-};
-use super::schema::{
-    ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
-    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Seconds, Secret, StorageType, check_webhook_url,

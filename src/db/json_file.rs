@@ -13,23 +13,23 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::model::{Database, now, schema_major};
-use super::{DbError, VersionStore};
+use super::{DbError, VersionDb};
 use crate::fsutil;
 
 /// The version database in a local JSON file.
 #[derive(Debug, Clone)]
-pub struct JsonFileStore {
+pub struct JsonFileDb {
     path: PathBuf,
     lock_path: PathBuf,
 }
 
-impl JsonFileStore {
+impl JsonFileDb {
     /// A store for the file at `path` (which need not exist yet).
-    pub fn new(path: impl Into<PathBuf>) -> JsonFileStore {
+    pub fn new(path: impl Into<PathBuf>) -> JsonFileDb {
         let path = path.into();
         let mut lock = path.clone().into_os_string();
         lock.push(".lock");
-        JsonFileStore {
+        JsonFileDb {
             path,
             lock_path: PathBuf::from(lock),
         }
@@ -180,7 +180,7 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-impl VersionStore for JsonFileStore {
+impl VersionDb for JsonFileDb {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn a_missing_file_is_an_empty_database_and_is_created_on_update() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JsonFileStore::new(dir.path().join("sub/version_db.json"));
+        let store = JsonFileDb::new(dir.path().join("sub/version_db.json"));
         assert!(store.load().unwrap().repositories.is_empty());
         assert!(!store.exists().unwrap());
         let id: RepoId = "a/b".parse().unwrap();
@@ -245,7 +245,7 @@ mod tests {
         let path = dir.path().join("db.json");
         let garbage = b"{\"metadata\": {\"version\": \"1.0\"},\n \"repositories\": [1, 2]}";
         fs::write(&path, garbage).unwrap();
-        let store = JsonFileStore::new(&path);
+        let store = JsonFileDb::new(&path);
         let err = store.load().unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with(&format!("{}:2:", path.display())), "{msg}");
@@ -278,7 +278,7 @@ mod tests {
     fn permissions_of_an_existing_file_are_kept() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let store = JsonFileStore::new(dir.path().join("db.json"));
+        let store = JsonFileDb::new(dir.path().join("db.json"));
         let id: RepoId = "a/b".parse().unwrap();
         store.record_download(&id, &set("v1")).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;

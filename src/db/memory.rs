@@ -2,32 +2,32 @@
 
 use std::sync::Mutex;
 
-use super::{Database, DbError, VersionStore};
+use super::{Database, DbError, VersionDb};
 
-/// A [`VersionStore`] that lives only as long as the process.
+/// A [`VersionDb`] that lives only as long as the process.
 ///
 /// It exists for runs that must download without keeping a database: the Concourse resource's
 /// `in` step (Concourse itself remembers which versions were fetched), and tests.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub struct MemoryDb {
     db: Mutex<Option<Database>>,
 }
 
-impl MemoryStore {
+impl MemoryDb {
     /// An empty store (no database yet).
-    pub fn new() -> MemoryStore {
-        MemoryStore::default()
+    pub fn new() -> MemoryDb {
+        MemoryDb::default()
     }
 
     /// A store holding `db`.
-    pub fn with(db: Database) -> MemoryStore {
-        MemoryStore {
+    pub fn with(db: Database) -> MemoryDb {
+        MemoryDb {
             db: Mutex::new(Some(db)),
         }
     }
 }
 
-impl VersionStore for MemoryStore {
+impl VersionDb for MemoryDb {
     fn location(&self) -> String {
         "(in memory)".to_string()
     }
@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn records_and_reads_back() {
-        let store = MemoryStore::new();
+        let store = MemoryDb::new();
         assert!(!store.exists().unwrap());
         let repo = RepoId::new("o", "r").unwrap();
         let rec = Recording {

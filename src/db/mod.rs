@@ -1,9 +1,9 @@
 //! The version database: which version of each repository is held, and what was downloaded.
 //!
 //! It decides what gets downloaded, so an update must never be lost and a damaged file must never
-//! be replaced by an empty one. [`VersionStore`] is the interface; [`JsonFileStore`] is the local
-//! backend (the seed tool's `version_db.json`), [`S3Store`] keeps it as an object in an
-//! S3-compatible bucket (`s3://bucket/key`), [`MemoryStore`] keeps nothing past the process.
+//! be replaced by an empty one. [`VersionDb`] is the interface; [`JsonFileDb`] is the local
+//! backend (the seed tool's `version_db.json`), [`S3Db`] keeps it as an object in an
+//! S3-compatible bucket (`s3://bucket/key`), [`MemoryDb`] keeps nothing past the process.
 //! [`open`] picks the backend from the location.
 //!
 //! The trait is synchronous: a store does a few small reads and writes per run, and its local
@@ -17,13 +17,13 @@ mod s3;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use json_file::JsonFileStore;
-pub use memory::MemoryStore;
+pub use json_file::JsonFileDb;
+pub use memory::MemoryDb;
 pub use model::{
     DESCRIPTION, Database, FileRecord, HISTORY_LIMIT, HistoryEntry, HistoryMetadata, Metadata,
     RETENTION, Recording, RepoRecord, SCHEMA_VERSION, Stats, VerifiedBy, now,
 };
-pub use s3::{S3_SCHEME, S3Store, parse_s3_location};
+pub use s3::{S3_SCHEME, S3Db, parse_s3_location};
 
 use crate::repo::RepoId;
 
@@ -87,33 +87,33 @@ impl DbError {
     }
 }
 
-/// Opens the database at `location`: an `s3://bucket/key` location is an [`S3Store`] reached
-/// through `s3` (endpoint, region, credentials), anything else a [`JsonFileStore`] path.
+/// Opens the database at `location`: an `s3://bucket/key` location is an [`S3Db`] reached
+/// through `s3` (endpoint, region, credentials), anything else a [`JsonFileDb`] path.
 ///
 /// It exists so `monitor`, `download` and every `db` command accept the same locations.
 pub fn open(
     location: &Path,
     s3: impl FnOnce() -> Result<crate::storage::S3Connection, crate::storage::StorageError>,
-) -> Result<Arc<dyn VersionStore>, DbError> {
+) -> Result<Arc<dyn VersionDb>, DbError> {
     match location.to_str() {
         Some(text) if text.starts_with(S3_SCHEME) => {
             let conn = s3().map_err(|e| DbError::Setup {
                 location: text.to_string(),
                 message: e.to_string(),
             })?;
-            Ok(Arc::new(S3Store::new(text, &conn)?))
+            Ok(Arc::new(S3Db::new(text, &conn)?))
         }
-        _ => Ok(Arc::new(JsonFileStore::new(location))),
+        _ => Ok(Arc::new(JsonFileDb::new(location))),
     }
 }
 
 /// A place that keeps the version database.
 ///
-/// Backends implement [`load`](VersionStore::load) and [`update`](VersionStore::update); the rest
+/// Backends implement [`load`](VersionDb::load) and [`update`](VersionDb::update); the rest
 /// are built on them. `update` must apply its change under mutual exclusion with every other
 /// writer (a lock, or a conditional write that re-reads and re-applies `change` on conflict),
 /// and must never write over a file that did not load.
-pub trait VersionStore: Send + Sync {
+pub trait VersionDb: Send + Sync {
     /// Where the database lives, for messages.
     fn location(&self) -> String;
 

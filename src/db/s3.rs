@@ -7,7 +7,7 @@
 //! backoff, so no update is lost. An object that does not parse, or has another schema, is
 //! refused and never written over.
 //!
-//! The [`VersionStore`] trait is synchronous, so the store owns a small tokio runtime and blocks
+//! The [`VersionDb`] trait is synchronous, so the store owns a small tokio runtime and blocks
 //! on it. Called from inside another runtime (an async task, or `spawn_blocking`), it blocks on
 //! a scoped thread of its own instead, so it never nests runtimes.
 
@@ -20,7 +20,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 
 use super::json_file::parse;
 use super::model::{Database, now};
-use super::{DbError, VersionStore};
+use super::{DbError, VersionDb};
 use crate::storage::S3Connection;
 
 /// How many times one update is tried before giving up (each conflict costs one).
@@ -54,20 +54,20 @@ pub fn parse_s3_location(location: &str) -> Option<Result<(String, String), Stri
 }
 
 /// The version database in an S3 object.
-pub struct S3Store {
+pub struct S3Db {
     location: String,
     key: Path,
     store: Arc<dyn ObjectStore>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl std::fmt::Debug for S3Store {
+impl std::fmt::Debug for S3Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "S3Store({})", self.location)
+        write!(f, "S3Db({})", self.location)
     }
 }
 
-impl Drop for S3Store {
+impl Drop for S3Db {
     fn drop(&mut self) {
         // Dropping a runtime blocks; this may run inside an async context, where that panics.
         if let Some(rt) = self.runtime.take() {
@@ -76,9 +76,9 @@ impl Drop for S3Store {
     }
 }
 
-impl S3Store {
+impl S3Db {
     /// A store for the database at `location` (`s3://bucket/key`), reached through `conn`.
-    pub fn new(location: &str, conn: &S3Connection) -> Result<S3Store, DbError> {
+    pub fn new(location: &str, conn: &S3Connection) -> Result<S3Db, DbError> {
         let setup = |message: String| DbError::Setup {
             location: location.to_string(),
             message,
@@ -100,7 +100,7 @@ impl S3Store {
                 context: "cannot start the S3 client's runtime",
                 source,
             })?;
-        Ok(S3Store {
+        Ok(S3Db {
             location: location.to_string(),
             key,
             store,
@@ -171,7 +171,7 @@ fn jitter(cap: Duration) -> Duration {
     Duration::from_millis(fastrand::u64(1..=cap_ms))
 }
 
-impl VersionStore for S3Store {
+impl VersionDb for S3Db {
     fn location(&self) -> String {
         self.location.clone()
     }
@@ -194,7 +194,7 @@ impl VersionStore for S3Store {
     }
 }
 
-impl S3Store {
+impl S3Db {
     /// The read-modify-write loop. Only the network steps run on the runtime; `change` runs on
     /// the caller's thread (it need not be `Send`).
     fn update_local(

@@ -5,7 +5,6 @@
 
 pub mod fetch;
 mod run;
-pub mod store;
 pub mod verify;
 
 pub use run::{

@@ -10,17 +10,17 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::fetch::{FetchRequest, fetch, validator_path};
-use super::store::{
-    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_sidecar, ensure_space,
-    link_or_copy, part_path, write_sidecar,
-};
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
 use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
-use crate::db::{Database, FileRecord, Recording, VerifiedBy, VersionStore};
+use crate::db::{Database, FileRecord, Recording, VerifiedBy, VersionDb};
 use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
+use crate::mirror::extract::{self, Existing, Extraction, ExtractionStatus, Format};
+use crate::mirror::{
+    DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_sidecar, ensure_space,
+    link_or_copy, part_path, write_sidecar,
+};
 use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
-use crate::post::extract::{self, Existing, Extraction, ExtractionStatus, Format};
 use crate::repo::RepoId;
 use crate::storage::{ArtifactStore, release_key, upload_verified};
 
@@ -53,7 +53,7 @@ pub struct DownloadReport {
     #[serde(default)]
     pub bytes_deduplicated: u64,
     /// With `post_download.extract`: each stored archive's extraction (see
-    /// [`crate::post::extract`]). A failed extraction does not stop its release being recorded.
+    /// [`crate::mirror::extract`]). A failed extraction does not stop its release being recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extractions: Vec<Extraction>,
 }
@@ -171,7 +171,7 @@ const SPACE_MARGIN: u64 = 64 * 1024 * 1024;
 pub async fn run(
     config: &Config,
     client: Arc<GithubClient>,
-    store: Arc<dyn VersionStore>,
+    store: Arc<dyn VersionDb>,
     db: &Database,
     report: &Report,
     opts: Options,
@@ -184,7 +184,7 @@ pub async fn run(
 pub async fn run_with_uploads(
     config: &Config,
     client: Arc<GithubClient>,
-    store: Arc<dyn VersionStore>,
+    store: Arc<dyn VersionDb>,
     artifacts: Option<Arc<dyn ArtifactStore>>,
     db: &Database,
     report: &Report,
@@ -359,7 +359,7 @@ async fn fetch_archive(
     if destination.exists() {
         let (path, sidecar) = (
             destination.to_path_buf(),
-            super::store::sidecar_path(destination),
+            crate::mirror::sidecar_path(destination),
         );
         let kept = tokio::task::spawn_blocking(move || {
             let recorded = std::fs::read_to_string(&sidecar).ok()?;
@@ -574,7 +574,7 @@ async fn fetch_checksum_file(client: &GithubClient, asset: &Asset) -> Result<Str
 
 async fn download_release(
     ctx: &Context<'_>,
-    store: Arc<dyn VersionStore>,
+    store: Arc<dyn VersionDb>,
     repo: RepoId,
     release: &ReportedRelease,
     wanted: Wanted<'_>,

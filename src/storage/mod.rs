@@ -8,7 +8,7 @@
 //! [`ArtifactStore::delete_prefix`].
 //!
 //! Connection settings ([`S3Connection`]) are shared with the S3 version database
-//! ([`crate::db::S3Store`]).
+//! ([`crate::db::S3Db`]).
 
 mod s3;
 
@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 pub use s3::{S3_ENDPOINT_VARS, S3ArtifactStore, S3Connection};
 
-use crate::download::store::{check_asset_name, encode_tag};
+use crate::mirror::{check_asset_name, encode_tag};
 use crate::repo::RepoId;
 
 /// Why a remote store could not be set up, read or written.

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::db::{Database, VersionStore, now};
-use crate::download::store::{Layout, TRASH_DIR, decode_tag};
+use crate::db::{Database, VersionDb, now};
+use crate::mirror::{Layout, TRASH_DIR, decode_tag};
 use crate::monitor::same_pin;
 use crate::repo::RepoId;
 use crate::version::Version;
@@ -183,7 +183,7 @@ fn contents(root: &Path, dir: &Path) -> (Vec<String>, u64) {
 /// seen under its own name), then records every deletion in the database in one update.
 pub fn apply(
     config: &Config,
-    store: &dyn VersionStore,
+    store: &dyn VersionDb,
     mut report: RetentionReport,
     mut remote: Option<&mut RemoteDelete<'_>>,
 ) -> RetentionReport {
@@ -299,7 +299,7 @@ fn empty_trash(trash: &Path) {
 mod tests {
     use super::*;
     use crate::config::{Env, load_str};
-    use crate::db::{JsonFileStore, Recording};
+    use crate::db::{JsonFileDb, Recording};
 
     fn setup(tags: &[&str], keep: u32, extra_repo: &str) -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();
@@ -307,7 +307,7 @@ mod tests {
         for tag in tags {
             let folder = downloads
                 .join("acme_tool")
-                .join(crate::download::store::encode_tag(tag).unwrap());
+                .join(crate::mirror::encode_tag(tag).unwrap());
             fs::create_dir_all(&folder).unwrap();
             fs::write(folder.join("tool.tar.gz"), tag.as_bytes()).unwrap();
         }
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn apply_deletes_records_and_leaves_no_trash() {
         let (d, config) = setup(&["v1.0.0", "v2.0.0", "v3.0.0"], 2, "");
-        let store = JsonFileStore::new(d.path().join("db.json"));
+        let store = JsonFileDb::new(d.path().join("db.json"));
         let repo = RepoId::new("acme", "tool").unwrap();
         let rec = Recording {
             version: "v3.0.0".into(),
@@ -411,7 +411,7 @@ mod tests {
     #[test]
     fn a_failed_remote_deletion_keeps_the_local_folder() {
         let (d, config) = setup(&["v1.0.0", "v2.0.0"], 1, "");
-        let store = JsonFileStore::new(d.path().join("db.json"));
+        let store = JsonFileDb::new(d.path().join("db.json"));
         let planned = plan(&config, &Database::new("t"));
         let mut remote = |_: &RepoId, _: &str| Err("S3 said no".to_string());
         let report = apply(&config, &store, planned, Some(&mut remote));
@@ -428,7 +428,7 @@ mod tests {
         fs::write(outside.join("precious"), b"x").unwrap();
         std::os::unix::fs::symlink(&outside, config.download.directory.join("acme_tool/v0.1.0"))
             .unwrap();
-        let store = JsonFileStore::new(d.path().join("db.json"));
+        let store = JsonFileDb::new(d.path().join("db.json"));
         let report = apply(&config, &store, plan(&config, &Database::new("t")), None);
         assert_eq!(tags(&report.deleted), ["v1.0.0"]);
         assert!(outside.join("precious").exists());
@@ -440,7 +440,7 @@ mod tests {
         let trash = config.download.directory.join(TRASH_DIR).join("v0-1");
         fs::create_dir_all(&trash).unwrap();
         fs::write(trash.join("f"), b"x").unwrap();
-        let store = JsonFileStore::new(d.path().join("db.json"));
+        let store = JsonFileDb::new(d.path().join("db.json"));
         apply(&config, &store, plan(&config, &Database::new("t")), None);
         assert!(!trash.exists());
     }

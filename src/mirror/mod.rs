@@ -1,4 +1,4 @@
-//! Storage: where a release's files go, and how they get there safely.
+//! The mirror: the local files, where a release's files go and how they get there safely.
 //!
 //! The mirror keeps the seed tool's layout, so existing mirrors and their consumers keep working:
 //!
@@ -19,6 +19,8 @@
 //! verified bytes. [`DedupIndex`] finds a file already in the mirror with the same digest, and
 //! [`link_or_copy`] places it instead of downloading it again. [`ensure_space`] refuses to start
 //! a download the file system cannot hold.
+
+pub mod extract;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ExtractLimits;
-use crate::download::store::{StoreError, check_asset_name};
 use crate::fsutil;
+use crate::mirror::{StoreError, check_asset_name};
 
 /// The longest file name component the common Linux file systems accept.
 const MAX_NAME_BYTES: usize = 255;
