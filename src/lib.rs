@@ -31,5 +31,6 @@ pub mod monitor;
 pub mod download;
 pub mod notify;
 pub mod retention;
+pub mod pipeline;
 pub mod concourse;
 pub mod cli;

@@ -358,6 +358,19 @@ impl CommandError {
     }
 }
 
+/// A run that could not start fails as the stage that stopped it would (same message, same
+/// exit status).
+impl From<crate::pipeline::PipelineError> for CommandError {
+    fn from(e: crate::pipeline::PipelineError) -> CommandError {
+        use crate::pipeline::PipelineError;
+        match e {
+            PipelineError::Db(e) => CommandError::Db(e),
+            PipelineError::Github(e) => CommandError::Github(e),
+            PipelineError::Storage(e) => CommandError::Storage(e),
+        }
+    }
+}
+
 pub(crate) fn stdout_error(source: io::Error) -> CommandError {
     CommandError::Io {
         context: "writing to stdout",

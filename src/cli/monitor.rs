@@ -1,75 +1,51 @@
-//! `release-monitor monitor`: check every repository and report new releases.
+//! `release-monitor monitor`: check every repository and report new releases (and, with
+//! `--download`, carry the report through the rest of the [`pipeline`](crate::pipeline)).
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
 use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, stdout_error};
-use crate::exit;
 use crate::github::{CallStats, EtagCache, RateBudget};
-use crate::monitor::{self, Options};
-use crate::notify::Summary;
+use crate::monitor::Options;
+use crate::pipeline::{Origin, Pipeline, Steps};
 
 /// Runs the monitor and writes the report.
 pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandError> {
     let loaded = load_config(global)?;
-    let config = loaded.config;
-    let stage = super::download::Stage::new(&config)?;
-    let client = stage.client.clone();
+    let pipeline = Pipeline::open(loaded.config)?;
+    let runtime = super::runtime()?;
     let cache = Arc::new(EtagCache::load(&args.state_file));
     let opts = Options {
         force_check: args.force_check,
         explain: args.explain,
     };
-    let report = stage.runtime.block_on(monitor::run(
-        &config,
-        client.clone(),
-        &stage.db,
-        cache.clone(),
-        opts,
-    ));
+    let report = runtime.block_on(pipeline.monitor(cache.clone(), opts));
     if let Err(e) = cache.save() {
         tracing::warn!(
             "cannot write the state file {}: {e} (the next run will not use conditional requests)",
             args.state_file.display()
         );
     }
-    let stats = client.stats();
+    let client = pipeline.client();
     if args.explain {
         eprintln!(
             "{}",
-            explain_calls(&stats, client.budget(), client.graphql_budget())
+            explain_calls(&client.stats(), client.budget(), client.graphql_budget())
         );
     }
-    let downloads = args.download.then(|| {
-        stage.download(
-            &config,
-            &report,
-            crate::download::Options {
-                dry_run: args.dry_run,
-                force: false,
-                flat: false,
-            },
-        )
-    });
-    let retention = downloads
-        .as_ref()
-        .and_then(|_| stage.retention(&config, args.dry_run));
-    // After the database is written (downloads and retention); `--dry-run` sends nothing.
-    let notifications = if args.dry_run {
-        Vec::new()
-    } else {
-        let summary = Summary::from_run(&config.notify.on, &report, true, downloads.as_ref());
-        stage.notify(&config, &summary)
+    let checked = report.total_repositories_checked;
+    let found = report.new_releases_found;
+    let failed = report.errors.len();
+    let steps = Steps {
+        download: args.download,
+        dry_run: args.dry_run,
+        force: false,
     };
-    let mut value = serde_json::to_value(&report).map_err(|e| CommandError::Io {
+    let outcome = runtime.block_on(pipeline.process(Origin::Monitor, report, steps));
+    let value = outcome.to_json().map_err(|e| CommandError::Io {
         context: "serialising the report",
         source: io::Error::other(e),
     })?;
-    if let (Some(d), Some(obj)) = (&downloads, value.as_object_mut()) {
-        let results = super::download::with_retention(d, retention.as_ref())?;
-        obj.insert("download_results".to_string(), results);
-    }
-    super::download::add_notifications(&mut value, &notifications)?;
     let text = match args.format {
         ReportFormat::Json => {
             serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
@@ -94,24 +70,8 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             .write_all(&bytes)
             .map_err(stdout_error)?,
     }
-    tracing::info!(
-        "{} repositories checked, {} new releases, {} failed",
-        report.total_repositories_checked,
-        report.new_releases_found,
-        report.errors.len()
-    );
-    let download_failed = downloads
-        .as_ref()
-        .is_some_and(crate::download::DownloadReport::has_failures)
-        || retention.is_some_and(|r| !r.failed.is_empty());
-    let notify_failed = notifications.iter().any(|n| !n.ok);
-    Ok(
-        if report.errors.is_empty() && !download_failed && !notify_failed {
-            exit::OK
-        } else {
-            exit::PARTIAL_FAILURE
-        },
-    )
+    tracing::info!("{checked} repositories checked, {found} new releases, {failed} failed");
+    Ok(outcome.exit_status())
 }
 
 /// The `--explain` line about API calls: how many, over which API, what they cost, and the

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConcourseVersion, ResourceError, Source, release_time};
 use crate::config::asset_selected;
-use crate::db::{Database, MemoryDb, VersionDb};
-use crate::download::{self, Options};
+use crate::db::Database;
+use crate::download::Options;
 use crate::monitor::{Report, ReportedRelease};
+use crate::pipeline::{Pipeline, Stores};
 
 /// The files `in` writes next to the assets, as the github-release resource does.
 const METADATA_FILES: [&str; 6] = ["tag", "version", "body", "url", "timestamp", "commit_sha"];
@@ -136,20 +137,24 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
         releases: vec![ReportedRelease::new(repo, &release, None)],
         errors: Vec::new(),
     };
-    let store: Arc<dyn VersionDb> = Arc::new(MemoryDb::new());
-    let result = download::run(
-        &prepared.config,
+    // The same download stage as the CLI's, into the step's directory (flat), with a database
+    // that lives only as long as the step.
+    let pipeline = Pipeline::from_parts(
+        Arc::new(prepared.config.clone()),
         client.clone(),
-        store,
-        &Database::new(&crate::db::now()),
-        &report,
-        Options {
-            dry_run: false,
-            force: true,
-            flat: true,
-        },
-    )
-    .await;
+        Stores::in_memory(),
+        Database::new(&crate::db::now()),
+    );
+    let result = pipeline
+        .download(
+            &report,
+            Options {
+                dry_run: false,
+                force: true,
+                flat: true,
+            },
+        )
+        .await;
     if !result.failed.is_empty() {
         let errors: Vec<String> = result
             .failed
