@@ -7,6 +7,7 @@ modules declared above it. Within a module, sibling files must not use each othe
     scripts/module-graph.py            # the graph between top-level modules, as Graphviz DOT
     scripts/module-graph.py --files    # the graph between the files inside each module
     scripts/module-graph.py --check    # exit 1 on an upward edge or a cycle, naming file and line
+    scripts/module-graph.py --src DIR --check   # the same for another source tree (tests)
 
 Only the standard library: CI runs it on a fresh machine.
 """
@@ -263,6 +264,9 @@ def dot(files):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--src":
+        SRC = os.path.abspath(args[1])
+        args = args[2:]
     if args == ["--check"]:
         sys.exit(check())
     if args in ([], ["--files"]):
