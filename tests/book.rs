@@ -58,7 +58,7 @@ fn code_words(text: &str) -> BTreeSet<String> {
 
 /// The section of `text` under the first heading for which `is_heading` holds, down to the next
 /// heading of the same or a higher level (subsections included).
-fn section<'a>(text: &'a str, is_heading: impl Fn(&str) -> bool) -> Option<&'a str> {
+fn section(text: &str, is_heading: impl Fn(&str) -> bool) -> Option<&str> {
     let mut start = None;
     let mut level = 0;
     let mut offset = 0;
