@@ -396,3 +396,30 @@ fn the_books_links_resolve() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_readme_stays_a_front_door() {
+    let size = read("README.md").len();
+    assert!(
+        size < 15_000,
+        "README.md is {size} bytes; keep it under 15 KB and put reference material in the book"
+    );
+}
+
+#[test]
+fn architecture_md_describes_every_module() {
+    let architecture = read("ARCHITECTURE.md");
+    let decl = Regex::new(r"(?m)^pub mod (\w+);").expect("regex");
+    let lib = read("src/lib.rs");
+    let modules: Vec<&str> = decl
+        .captures_iter(&lib)
+        .map(|c| c.get(1).expect("name").as_str())
+        .collect();
+    assert!(modules.len() >= 15, "modules of src/lib.rs: {modules:?}");
+    for m in modules {
+        assert!(
+            architecture.contains(&format!("`{m}`")),
+            "ARCHITECTURE.md does not mention the module `{m}` of src/lib.rs"
+        );
+    }
+}
