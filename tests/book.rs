@@ -423,3 +423,40 @@ fn architecture_md_describes_every_module() {
         );
     }
 }
+
+/// The keys a `deny_unknown_fields` struct accepts, as serde lists them when it meets an unknown
+/// one ("unknown field `x`, expected one of `a`, `b`").
+fn serde_fields<T: serde::de::DeserializeOwned>() -> Vec<String> {
+    let err = match serde_json::from_str::<T>(r#"{"no such key": 1}"#) {
+        Ok(_) => panic!("an unknown key was accepted"),
+        Err(e) => e.to_string(),
+    };
+    let expected = err
+        .split_once("expected")
+        .unwrap_or_else(|| panic!("no list of fields in {err:?}"))
+        .1;
+    let names = Regex::new(r"`(\w+)`").expect("regex");
+    names
+        .captures_iter(expected)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn the_concourse_chapter_documents_every_source_key_and_get_param() {
+    let chapter = read("docs/src/concourse.md");
+    let mentioned = code_words(&chapter);
+    let source = serde_fields::<release_monitor::concourse::Source>();
+    let params = serde_fields::<release_monitor::concourse::InParams>();
+    assert!(source.len() >= 15, "source keys: {source:?}");
+    assert!(params.len() >= 3, "get params: {params:?}");
+    let missing: Vec<&String> = source
+        .iter()
+        .chain(&params)
+        .filter(|k| !mentioned.contains(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/src/concourse.md does not mention these source keys or get params: {missing:?}"
+    );
+}
