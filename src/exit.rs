@@ -1,4 +1,5 @@
-//! Process exit codes, defined in one place so that the binary, the README and the tests agree.
+//! Process exit codes, defined in one place so that the binary, the book
+//! (`docs/src/exit-codes.md`) and the tests agree.
 
 /// Everything asked for was done.
 pub const OK: u8 = 0;

@@ -338,7 +338,7 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// The process exit code for this error (see the README's exit-code table).
+    /// The process exit code for this error (see docs/src/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Config(_) | CommandError::Usage(_) => exit::USAGE,
