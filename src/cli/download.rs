@@ -98,9 +98,9 @@ impl Stage {
         if summary.is_empty() || !config.notify.any_target() {
             return Vec::new();
         }
-        let results = self
-            .runtime
-            .block_on(crate::notify::send_all(config, &self.client, summary));
+        let results =
+            self.runtime
+                .block_on(crate::notify::send_all(config, self.client.http(), summary));
         for r in &results {
             match &r.error {
                 None => tracing::info!("notification sent: {}", r.target),
