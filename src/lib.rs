@@ -21,7 +21,7 @@ pub mod exit;
 pub mod repo;
 pub mod version;
 pub mod fsutil;
-pub mod net;
+pub mod http;
 pub mod config;
 pub mod github;
 pub mod mirror;

@@ -1,11 +1,13 @@
 //! Notifications after a run that found or downloaded something: one message per run to each
 //! configured target (a Slack incoming webhook, generic JSON webhooks, e-mail over SMTP).
 //!
-//! HTTP goes through the project's one client ([`GithubClient::post`]: same TLS roots, HTTPS
-//! rule and retry policy, never the GitHub token). Mail goes through lettre with STARTTLS
-//! required (rustls), plain SMTP being allowed for loopback hosts only. Webhook URLs and
-//! passwords are secrets: results and logs name targets `slack`, `webhook#N` and `email`.
-//! A failed notification is reported; it never undoes a recorded download.
+//! HTTP goes straight through the shared [`http`](crate::http) layer ([`HttpClient::post`]: same
+//! pool, TLS roots, HTTPS rule, redirect rule and retry policy as GitHub requests). That client
+//! holds no credentials, so a webhook request cannot carry the GitHub token whatever its URL.
+//! Mail goes through lettre with STARTTLS required (rustls), plain SMTP being allowed for
+//! loopback hosts only, retried with the same [`RetryPolicy`]. Webhook URLs and passwords are
+//! secrets: results, errors ([`NotifyError`]) and logs name targets `slack`, `webhook#N` and
+//! `email`. A failed notification is reported; it never undoes a recorded download.
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -22,8 +24,78 @@ use url::Url;
 use crate::config::{Config, EmailNotify, NotifyEvent, SlackNotify, WebhookNotify};
 use crate::db::VerifiedBy;
 use crate::download::DownloadReport;
-use crate::github::{Decision, GithubClient, RetryPolicy};
+use crate::http::{Decision, HttpClient, PostError, RetryPolicy};
 use crate::monitor::Report;
+
+/// Why one notification failed. Its own type because notifications never talk to GitHub; the
+/// messages name the target (`slack`, `webhook#N`, the SMTP server), never a secret URL or
+/// password, and they are what the run's JSON shows under `notifications`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Slack is configured without a webhook URL.
+    #[error("no webhook URL: set notify.slack.webhook_url or SLACK_WEBHOOK_URL")]
+    NoSlackUrl,
+    /// The configured URL does not parse (it is not quoted: it is a credential).
+    #[error("{label}: the configured URL is not a URL")]
+    BadUrl {
+        /// `slack` or `webhook#N`.
+        label: String,
+    },
+    /// The message could not be encoded (JSON, a header value).
+    #[error("{0}")]
+    Encode(String),
+    /// The HMAC could not be keyed.
+    #[error("cannot key the HMAC: {0}")]
+    Hmac(String),
+    /// The POST failed (refused, unreachable, or an error status after retries).
+    #[error(transparent)]
+    Post(#[from] PostError),
+    /// A configured e-mail address does not parse.
+    #[error("notify.email.{key}: invalid address {text:?}: {message}")]
+    Address {
+        /// `from` or `to`.
+        key: &'static str,
+        /// The address as configured.
+        text: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// The e-mail could not be built.
+    #[error("cannot build the message: {0}")]
+    Message(String),
+    /// `github.ca_cert` could not be read.
+    #[error("cannot read ca_cert {}: {source}", path.display())]
+    ReadCaCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// `github.ca_cert` is not a PEM bundle.
+    #[error("ca_cert {} is not a PEM bundle: {message}", path.display())]
+    BadCaCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// STARTTLS could not be set up.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    /// Plain SMTP to a host that is not loopback.
+    #[error("plain SMTP is only allowed for loopback hosts")]
+    PlainSmtp,
+    /// The SMTP server did not take the message, after retries.
+    #[error("{server}: {message} (after {attempts} attempt(s))")]
+    Smtp {
+        /// `host:port`.
+        server: String,
+        /// The server's or the transport's error.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
 
 /// The header carrying the body's HMAC-SHA256 (`sha256=<hex>`, GitHub's webhook convention).
 pub const SIGNATURE_HEADER: &str = "X-Release-Monitor-Signature";
@@ -305,10 +377,10 @@ pub struct NotificationResult {
 }
 
 impl NotificationResult {
-    fn new(target: &str, outcome: Result<(), String>) -> NotificationResult {
+    fn new(target: &str, outcome: Result<(), NotifyError>) -> NotificationResult {
         let (ok, error) = match outcome {
             Ok(()) => (true, None),
-            Err(e) => (false, Some(e)),
+            Err(e) => (false, Some(e.to_string())),
         };
         NotificationResult {
             target: target.to_string(),
@@ -320,9 +392,9 @@ impl NotificationResult {
 
 /// `sha256=<hex>`: HMAC-SHA256 of `body` keyed with `secret`, the value of
 /// [`SIGNATURE_HEADER`]. (HMAC takes keys of any length; the error case is the crate's API.)
-pub fn signature(secret: &[u8], body: &[u8]) -> Result<String, String> {
+pub fn signature(secret: &[u8], body: &[u8]) -> Result<String, NotifyError> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-        .map_err(|e| format!("cannot key the HMAC: {e}"))?;
+        .map_err(|e| NotifyError::Hmac(e.to_string()))?;
     mac.update(body);
     Ok(format!(
         "sha256={}",
@@ -331,10 +403,11 @@ pub fn signature(secret: &[u8], body: &[u8]) -> Result<String, String> {
 }
 
 /// Sends `summary` to every target of `config.notify`, one after another, and returns each
-/// outcome. Nothing is sent when the summary is empty.
+/// outcome. Nothing is sent when the summary is empty. `client` is the shared HTTP client (no
+/// GitHub token in it).
 pub async fn send_all(
     config: &Config,
-    client: &GithubClient,
+    client: &HttpClient,
     summary: &Summary,
 ) -> Vec<NotificationResult> {
     let mut out = Vec::new();
@@ -367,20 +440,20 @@ pub async fn send_all(
     out
 }
 
-fn parse_secret_url(url: &str, label: &str) -> Result<Url, String> {
+fn parse_secret_url(url: &str, label: &str) -> Result<Url, NotifyError> {
     // The URL is never quoted: it is a credential.
-    Url::parse(url).map_err(|_| format!("{label}: the configured URL is not a URL"))
+    Url::parse(url).map_err(|_| NotifyError::BadUrl {
+        label: label.to_string(),
+    })
 }
 
 async fn send_slack(
     slack: &SlackNotify,
-    client: &GithubClient,
+    client: &HttpClient,
     summary: &Summary,
-) -> Result<(), String> {
+) -> Result<(), NotifyError> {
     let Some(url) = &slack.webhook_url else {
-        return Err(
-            "no webhook URL: set notify.slack.webhook_url or SLACK_WEBHOOK_URL".to_string(),
-        );
+        return Err(NotifyError::NoSlackUrl);
     };
     let url = parse_secret_url(url.expose(), "slack")?;
     let mut payload = serde_json::Map::new();
@@ -391,7 +464,7 @@ async fn send_slack(
     if let Some(u) = &slack.username {
         payload.insert("username".into(), u.clone().into());
     }
-    let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(&payload).map_err(|e| NotifyError::Encode(e.to_string()))?;
     client
         .post(
             &url,
@@ -400,30 +473,28 @@ async fn send_slack(
             Bytes::from(body),
             &HeaderMap::new(),
         )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 async fn send_webhook(
     hook: &WebhookNotify,
     label: &str,
-    client: &GithubClient,
+    client: &HttpClient,
     summary: &Summary,
-) -> Result<(), String> {
+) -> Result<(), NotifyError> {
     let url = parse_secret_url(hook.url.expose(), label)?;
-    let body = serde_json::to_vec(summary).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(summary).map_err(|e| NotifyError::Encode(e.to_string()))?;
     let mut headers = HeaderMap::new();
     if let Some(secret) = &hook.secret {
         let value = HeaderValue::from_str(&signature(secret.expose().as_bytes(), &body)?)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| NotifyError::Encode(e.to_string()))?;
         headers.insert(SIGNATURE_HEADER, value);
     }
     client
         .post(&url, label, "application/json", Bytes::from(body), &headers)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// What mail sending takes from the rest of the configuration.
@@ -437,16 +508,20 @@ struct SmtpOptions {
     policy: RetryPolicy,
 }
 
-fn mailbox(text: &str, key: &str) -> Result<Mailbox, String> {
+fn mailbox(text: &str, key: &'static str) -> Result<Mailbox, NotifyError> {
     text.parse()
-        .map_err(|e| format!("notify.email.{key}: invalid address {text:?}: {e}"))
+        .map_err(|e: lettre::address::AddressError| NotifyError::Address {
+            key,
+            text: text.to_string(),
+            message: e.to_string(),
+        })
 }
 
 async fn send_email(
     email: &EmailNotify,
     opts: &SmtpOptions,
     summary: &Summary,
-) -> Result<(), String> {
+) -> Result<(), NotifyError> {
     let mut builder = Message::builder()
         .from(mailbox(&email.from, "from")?)
         .subject(format!("{} {}", email.subject, summary.headline()))
@@ -456,7 +531,7 @@ async fn send_email(
     }
     let message = builder
         .body(summary.email_text())
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        .map_err(|e| NotifyError::Message(e.to_string()))?;
 
     let mut transport =
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(email.smtp_host.as_str())
@@ -465,19 +540,23 @@ async fn send_email(
     if email.starttls {
         let mut tls = TlsParameters::builder(email.smtp_host.clone());
         if let Some(path) = &opts.ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read ca_cert {}: {e}", path.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| format!("ca_cert {} is not a PEM bundle: {e}", path.display()))?;
+            let pem = std::fs::read(path).map_err(|source| NotifyError::ReadCaCert {
+                path: path.clone(),
+                source,
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| NotifyError::BadCaCert {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
             tls = tls.add_root_certificate(cert);
         }
         let tls = tls
             .build_rustls()
-            .map_err(|e| format!("TLS setup failed: {e}"))?;
+            .map_err(|e| NotifyError::Tls(e.to_string()))?;
         transport = transport.tls(Tls::Required(tls));
     } else if !crate::config::is_loopback_host(&email.smtp_host) {
         // The config loader refuses this; kept here so no caller can bypass it.
-        return Err("plain SMTP is only allowed for loopback hosts".to_string());
+        return Err(NotifyError::PlainSmtp);
     }
     if let (Some(user), Some(password)) = (&email.username, &email.password) {
         transport = transport.credentials(Credentials::new(
@@ -495,16 +574,22 @@ async fn send_email(
                 let retryable = e.is_transient()
                     || e.is_timeout()
                     || !(e.is_permanent() || e.is_client() || e.is_tls() || e.is_response());
-                let message = format!("{}:{}: {e}", email.smtp_host, email.smtp_port);
+                let server = format!("{}:{}", email.smtp_host, email.smtp_port);
                 match (retryable, opts.policy.after_failure(attempt)) {
                     (true, Decision::Retry { after, .. }) => {
                         tracing::warn!(
-                            "email: {message} (attempt {attempt}); retrying in {:.1}s",
+                            "email: {server}: {e} (attempt {attempt}); retrying in {:.1}s",
                             after.as_secs_f64()
                         );
                         tokio::time::sleep(after).await;
                     }
-                    _ => return Err(format!("{message} (after {attempt} attempt(s))")),
+                    _ => {
+                        return Err(NotifyError::Smtp {
+                            server,
+                            message: e.to_string(),
+                            attempts: attempt,
+                        });
+                    }
                 }
             }
         }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use hmac::{Hmac, Mac};
-use release_monitor::github::{ClientOptions, GithubClient, RetryPolicy, Token};
+use release_monitor::github::{ClientOptions, GithubClient, Token};
+use release_monitor::http::RetryPolicy;
 use serde_json::{Value, json};
 use sha2::Sha256;
 

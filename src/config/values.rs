@@ -184,7 +184,7 @@ impl<'de> Deserialize<'de> for ApiUrl {
 pub(crate) fn secure_base_url(text: &str) -> Result<String, String> {
     let url = parse_base_url(text)?;
     match url.scheme() {
-        "https" | "http" => crate::net::check_transport(&url).map_err(|_| {
+        "https" | "http" => crate::http::check_transport(&url).map_err(|_| {
             format!(
                 "{text:?} uses http://, which is only allowed for loopback hosts \
                  (127.0.0.0/8, ::1, localhost); use https://"
@@ -320,7 +320,7 @@ pub(crate) fn check_webhook_url(text: &str) -> Result<(), String> {
     }
     match url.scheme() {
         "https" => Ok(()),
-        "http" if crate::net::is_loopback(&url) => Ok(()),
+        "http" if crate::http::is_loopback(&url) => Ok(()),
         "http" => Err(
             "the webhook URL uses http://, which is only allowed for loopback hosts \
                        (127.0.0.0/8, ::1, localhost); use https://"
@@ -446,7 +446,7 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     } else {
         host.to_string()
     };
-    url::Url::parse(&format!("http://{bracketed}/")).is_ok_and(|u| crate::net::is_loopback(&u))
+    url::Url::parse(&format!("http://{bracketed}/")).is_ok_and(|u| crate::http::is_loopback(&u))
 }
 
 /// A non-negative, finite number of seconds.

@@ -12,8 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 use super::verify::{Digests, Hasher};
-use crate::github::{ACCEPT_OCTET, Decision, GithubClient, GithubError};
-use crate::net::redact;
+use crate::github::{ACCEPT_OCTET, GithubClient, GithubError};
+use crate::http::{Decision, redact};
 
 /// What to fetch and where.
 #[derive(Debug, Clone)]

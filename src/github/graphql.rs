@@ -7,24 +7,22 @@
 //! and `rateLimit`. GraphQL has no asset digests, so a release that will be reported is fetched
 //! again over REST ([`GithubClient::release_by_id`] with the ETag state).
 //!
-//! The request goes through the client's own `reqwest::Client`, HTTPS rule, token rule (only to
-//! the API's origin) and [`RetryPolicy`](super::RetryPolicy); GraphQL calls are counted in
-//! [`CallStats`](super::CallStats) with their cost.
+//! The query is a layer on top of the client: it is sent with [`GithubClient::authorize`]'s token
+//! rule (only to the API's origin) through the one send-with-retry, with the same
+//! [`RetryPolicy`](crate::http::RetryPolicy); GraphQL calls are counted in
+//! [`CallStats`](super::CallStats) with their cost. The client knows nothing of GraphQL.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
-
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::client::{describe_reqwest, final_error, format_epoch, insecure_redirect, signals};
-use super::models::{ErrorBody, Release};
-use super::retry::Decision;
-use super::{GithubClient, GithubError, RateBudget};
-use crate::net::{check_transport, redact};
+use super::GithubError;
+use super::client::GithubClient;
+use super::models::Release;
+use super::ratelimit::{Api, RateBudget};
+use crate::http::{Request, redact};
 use crate::repo::RepoId;
 
 /// Repositories per query. 50 `releases(first: 100)` connections cost one point and stay far
@@ -52,26 +50,6 @@ pub enum Listing {
     NotFound,
     /// Any other error for this repository (GitHub's message): check it over REST instead.
     Failed(String),
-}
-
-/// GraphQL counts, kept beside the client's request counts.
-#[derive(Debug, Default)]
-pub(super) struct GraphqlCounters {
-    queries: AtomicU64,
-    cost: AtomicU64,
-    budget: Mutex<Option<RateBudget>>,
-}
-
-impl GraphqlCounters {
-    /// Queries sent, retries included.
-    pub(super) fn queries(&self) -> u64 {
-        self.queries.load(Ordering::Relaxed)
-    }
-
-    /// Points spent (`rateLimit.cost`, summed).
-    pub(super) fn cost(&self) -> u64 {
-        self.cost.load(Ordering::Relaxed)
-    }
 }
 
 /// The answer's `data` and `errors`.
@@ -207,16 +185,12 @@ fn listing(alias: &str, data: &Map<String, Value>, errors: &[AnswerError]) -> Li
 }
 
 impl GithubClient {
-    /// True when a token is configured (GraphQL needs one).
-    pub fn has_token(&self) -> bool {
-        self.token.is_some()
-    }
-
     /// The GraphQL endpoint: `https://HOST/api/graphql` for an Enterprise REST base
     /// `https://HOST/api/v3`, else `{api_url}/graphql` (`https://api.github.com/graphql`).
     pub fn graphql_url(&self) -> Result<Url, GithubError> {
-        let mut url = self.api.clone();
-        if let Some(prefix) = self.api.path().strip_suffix("/api/v3/") {
+        let api = self.api_url();
+        let mut url = api.clone();
+        if let Some(prefix) = api.path().strip_suffix("/api/v3/") {
             url.set_path(&format!("{prefix}/api/graphql"));
             return Ok(url);
         }
@@ -225,7 +199,7 @@ impl GithubClient {
 
     /// The GraphQL budget from the last query (`rateLimit`, else the `X-RateLimit-*` headers).
     pub fn graphql_budget(&self) -> Option<RateBudget> {
-        self.graphql.budget.lock().ok().and_then(|b| *b)
+        self.counters().graphql_budget()
     }
 
     /// The releases of `repos` (at most [`BATCH_SIZE`]), up to `first` each (1–100), newest
@@ -267,10 +241,8 @@ impl GithubClient {
             .get("rateLimit")
             .and_then(|v| serde_json::from_value::<RateLimitField>(v.clone()).ok())
         {
-            self.graphql
-                .cost
-                .fetch_add(rate.cost.unwrap_or(1), Ordering::Relaxed);
-            self.note_graphql_budget(RateBudget {
+            self.counters().add_graphql_cost(rate.cost.unwrap_or(1));
+            self.counters().note_graphql_budget(RateBudget {
                 limit: rate.limit,
                 remaining: rate.remaining,
                 reset: rate
@@ -280,33 +252,23 @@ impl GithubClient {
             });
         } else {
             // No `rateLimit` (a GHES with rate limits off): count the query as one point.
-            self.graphql.cost.fetch_add(1, Ordering::Relaxed);
+            self.counters().add_graphql_cost(1);
         }
         Ok((0..repos.len())
             .map(|i| listing(&format!("r{i}"), &data, &answer.errors))
             .collect())
     }
 
-    /// POSTs one GraphQL query with the retry policy; a 2xx answer is decoded, anything else
-    /// (after retries) is an error. The token goes to the API's origin only.
+    /// POSTs one GraphQL query through the one send-with-retry; a 2xx answer is decoded,
+    /// anything else (after retries) is an error. The token goes to the API's origin only, and
+    /// GraphQL needs it.
     async fn graphql(&self, query: &str, variables: Value) -> Result<Answer, GithubError> {
         let url = self.graphql_url()?;
-        check_transport(&url).map_err(GithubError::Insecure)?;
-        let token = match (&self.token, self.is_api_origin(&url)) {
-            (Some(token), true) => token,
-            _ => {
-                return Err(GithubError::Setup {
-                    message: "GraphQL needs a token (GITHUB_TOKEN)".into(),
-                });
-            }
-        };
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                GithubError::Setup {
-                    message: "the token contains characters not allowed in a header".into(),
-                }
-            })?;
-        auth.set_sensitive(true);
+        if !(self.has_token() && self.is_api_origin(&url)) {
+            return Err(GithubError::Setup {
+                message: "GraphQL needs a token (GITHUB_TOKEN)".into(),
+            });
+        }
         let body = serde_json::to_vec(&json!({
             "query": query,
             "variables": variables,
@@ -315,118 +277,27 @@ impl GithubClient {
         .map_err(|e| GithubError::Setup {
             message: format!("cannot encode the GraphQL query: {e}"),
         })?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let req = self
-                .http
-                .post(url.clone())
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .header(AUTHORIZATION, auth.clone())
-                .body(body.clone());
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            self.graphql.queries.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(url = %redact(&url), attempt, "POST (GraphQL)");
-            let failure = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    self.record_graphql_headers(&headers);
-                    match resp.bytes().await {
-                        Ok(bytes) if status.is_success() => {
-                            return serde_json::from_slice(&bytes).map_err(|e| {
-                                GithubError::Decode {
-                                    url: redact(&url),
-                                    message: format!("not a GraphQL answer: {e}"),
-                                }
-                            });
-                        }
-                        Ok(bytes) => {
-                            let error_body: ErrorBody =
-                                serde_json::from_slice(&bytes).unwrap_or_default();
-                            let now = SystemTime::now();
-                            let s = signals(status.as_u16(), &headers, &error_body, now);
-                            match self.policy.after_response(&s, attempt, now) {
-                                Decision::Retry { after, reason } => {
-                                    self.note_retry(&url, &reason, attempt, after).await;
-                                    continue;
-                                }
-                                Decision::RateLimited { reset, wait } => {
-                                    return Err(GithubError::RateLimited {
-                                        reset: reset.map(format_epoch),
-                                        wait_secs: wait.map(|w| w.as_secs()),
-                                        max_wait_secs: self.policy.max_rate_limit_wait.as_secs(),
-                                    });
-                                }
-                                Decision::Accept | Decision::GiveUp => {
-                                    return Err(final_error(
-                                        status.as_u16(),
-                                        &url,
-                                        error_body,
-                                        attempt,
-                                    ));
-                                }
-                            }
-                        }
-                        Err(e) => describe_reqwest(&e),
-                    }
-                }
-                Err(e) => {
-                    if let Some(msg) = insecure_redirect(&e) {
-                        return Err(GithubError::Insecure(msg));
-                    }
-                    describe_reqwest(&e)
-                }
-            };
-            match self.policy.after_failure(attempt) {
-                Decision::Retry { after, .. } => {
-                    self.note_retry(&url, &failure, attempt, after).await;
-                }
-                _ => {
-                    return Err(GithubError::Transport {
-                        url: redact(&url),
-                        message: failure,
-                        attempts: attempt,
-                    });
-                }
-            }
-        }
-    }
-
-    fn record_graphql_headers(&self, headers: &HeaderMap) {
-        let num = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        if let Some(remaining) = num("x-ratelimit-remaining") {
-            self.note_graphql_budget(RateBudget {
-                limit: num("x-ratelimit-limit"),
-                remaining: Some(remaining),
-                reset: num("x-ratelimit-reset"),
-            });
-        }
-    }
-
-    /// Keeps the lowest budget of the current window: concurrent queries answer out of order.
-    fn note_graphql_budget(&self, new: RateBudget) {
-        if let Ok(mut guard) = self.graphql.budget.lock() {
-            let keep_old = guard.is_some_and(|old| {
-                old.reset >= new.reset && old.remaining.is_some() && old.remaining < new.remaining
-            });
-            if !keep_old && new.remaining.is_some() {
-                *guard = Some(new);
-            }
-        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let headers = self.authorize(&url, headers)?;
+        let reply = self
+            .request(
+                &Request::post(url.clone(), headers, Bytes::from(body)),
+                Api::Graphql,
+            )
+            .await?;
+        serde_json::from_slice(&reply.body).map_err(|e| GithubError::Decode {
+            url: redact(&url),
+            message: format!("not a GraphQL answer: {e}"),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::github::client::tests::client;
+    use crate::github::test_support::client;
 
     #[test]
     fn the_graphql_url_follows_the_rest_base() {

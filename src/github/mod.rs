@@ -1,22 +1,30 @@
-//! Everything that talks to GitHub: one client ([`GithubClient`]) with one retry policy, the
-//! release and asset models, rate limits, `Link` pagination and ETag caching.
+//! Everything that knows GitHub, on top of the shared [`http`](crate::http) layer: the client
+//! ([`GithubClient`]: API URLs, the token sent to the API's origin only, errors worded for
+//! GitHub), its REST calls (`Link` pagination, ETag caching), GraphQL batches, rate-limit
+//! budgets and request counts, and the release and asset models.
+//!
+//! Files, each using only those listed before it: `token`, `models`, `link`, `etag`,
+//! `ratelimit` (counts, budgets, GitHub's error body as retry signals), `client` (the client and
+//! its one way of sending), `rest` and `graphql` (the calls, on top of the client).
 
 mod client;
 pub mod etag;
 mod graphql;
 pub mod link;
 mod models;
-pub mod retry;
+mod ratelimit;
+mod rest;
+#[cfg(test)]
+mod test_support;
 mod token;
 
 pub use client::{
-    ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, CallStats, ClientOptions, GithubClient,
-    PostResponse, RateBudget,
+    ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, ClientOptions, GithubClient,
 };
 pub use etag::{CachedPage, EtagCache};
 pub use graphql::{BATCH_SIZE, Listing, MAX_FIRST};
 pub use models::{Asset, ErrorBody, Release};
-pub use retry::{Decision, RetryPolicy, Signals};
+pub use ratelimit::{CallStats, RateBudget};
 pub use token::Token;
 
 use crate::repo::RepoId;

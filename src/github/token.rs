@@ -1,4 +1,5 @@
-//! The GitHub token: read from the environment, sent only to the API host, never shown.
+//! The GitHub token: read from the environment, sent only to the API host (by the client's one
+//! `authorize` step), never shown. The `http` layer and `notify` never see it.
 
 use std::fmt;
 
@@ -25,8 +26,10 @@ impl Token {
         Token(value.into())
     }
 
-    /// The secret itself, for the `Authorization` header only.
-    pub(crate) fn expose(&self) -> &str {
+    /// The secret itself, for the `Authorization` header only: visible to `github`'s files
+    /// alone, and used only by `GithubClient::authorize`, which puts it on requests to the API's
+    /// origin.
+    pub(super) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -155,7 +155,7 @@ impl Pipeline {
         if summary.is_empty() || !self.config.notify.any_target() {
             return Vec::new();
         }
-        let results = crate::notify::send_all(&self.config, &self.client, summary).await;
+        let results = crate::notify::send_all(&self.config, self.client.http(), summary).await;
         for r in &results {
             match &r.error {
                 None => tracing::info!("notification sent: {}", r.target),

@@ -101,7 +101,7 @@ impl S3Connection {
                 let url = Url::parse(&text).map_err(|e| {
                     StorageError::Setup(format!("{from}: {text:?} is not a URL: {e}"))
                 })?;
-                crate::net::check_transport(&url)
+                crate::http::check_transport(&url)
                     .map_err(|e| StorageError::Setup(format!("{from}: {e}")))?;
                 if !url.username().is_empty() || url.password().is_some() {
                     return Err(StorageError::Setup(format!(

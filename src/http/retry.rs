@@ -2,12 +2,17 @@
 //!
 //! Kept free of I/O so every rule is unit-tested: exponential backoff with full jitter for
 //! transient failures (connection errors, timeouts, 5xx, 408, 429), `Retry-After` honoured, never
-//! a retry on any other 4xx, and GitHub's primary and secondary rate limits waited out only when
-//! the wait fits within `github.max_rate_limit_wait`.
+//! a retry on any other 4xx, and rate limits (a primary limit with nothing remaining, GitHub's
+//! secondary limit) waited out only when the wait fits within
+//! [`RetryPolicy::max_rate_limit_wait`] (`github.max_rate_limit_wait` in the configuration).
+//!
+//! [`HttpClient`](super::HttpClient) applies it to every HTTP request; mail sending applies
+//! [`RetryPolicy::after_failure`] to SMTP failures, and the download resumes cut-off transfers
+//! with it, so there is one policy for the whole tool.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// How often and how long to retry.
+/// How often and how long to retry: the one policy every request of the tool follows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (at least 1).
@@ -31,7 +36,9 @@ impl Default for RetryPolicy {
     }
 }
 
-/// What a response said, as far as retrying is concerned.
+/// What a response said, as far as retrying is concerned. It exists so the policy stays free of
+/// HTTP types: [`Signals::from_headers`] reads the standard headers, and a caller that knows more
+/// (GitHub's error body) fills in the rest.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signals {
     /// The HTTP status.
@@ -48,7 +55,7 @@ pub struct Signals {
     pub documentation_url: Option<String>,
 }
 
-/// The policy's verdict.
+/// The policy's verdict on one attempt, so the send loop holds no rules of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// The response is final (a success, or an error not worth retrying).
@@ -178,6 +185,29 @@ impl RetryPolicy {
                 wait: w,
             },
         })
+    }
+}
+
+impl Signals {
+    /// The signals any HTTP response carries: the status, `Retry-After`, and the de facto
+    /// `X-RateLimit-Remaining` / `X-RateLimit-Reset` (seconds since the epoch) pair, which GitHub
+    /// and many other services send. The body's `message` is left to callers that know its
+    /// format.
+    pub fn from_headers(
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+    ) -> Signals {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let num = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        Signals {
+            status,
+            retry_after: header("retry-after").and_then(|v| parse_retry_after(v, now)),
+            remaining: num("x-ratelimit-remaining"),
+            reset: num("x-ratelimit-reset"),
+            message: None,
+            documentation_url: None,
+        }
     }
 }
 

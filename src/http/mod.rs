@@ -1,12 +1,32 @@
-//! The one rule for where this tool may send requests: `https://`, or `http://` to a loopback
-//! host (127.0.0.0/8, ::1, `localhost`), which local test servers need. The config loader
-//! checks `api_url` with it and the GitHub client checks every request and redirect with it.
+//! The HTTP layer every request of this tool goes through, GitHub or not: one client
+//! ([`HttpClient`]: reqwest with rustls, the configured extra CA, timeouts, a redirect policy that
+//! refuses plain-http redirects) and one send-with-retry ([`HttpClient::send`] and
+//! [`HttpClient::fetch`], one loop) applying the one [`RetryPolicy`].
+//!
+//! It knows nothing about GitHub: no token, no API origin, no pagination. Callers add their own
+//! headers and watch each exchange through an [`Observer`] (to count requests, read rate-limit
+//! budgets, log retries); `github` puts the token, GitHub's error bodies and its budgets on top,
+//! `notify` posts webhooks through [`HttpClient::post`], which has no way to carry a token.
+//!
+//! The one rule for where requests may go lives here too: `https://`, or `http://` to a loopback
+//! host (127.0.0.0/8, ::1, `localhost`), which local test servers need. The config loader checks
+//! URLs with it, and the client checks every request and redirect with it.
+
+mod client;
+pub mod retry;
+
+pub use client::{
+    HttpClient, HttpOptions, MAX_REDIRECTS, Observer, PostError, PostResponse, Rejection, Reply,
+    Request, SendError, SetupError, merge_headers,
+};
+pub use retry::{Decision, RetryPolicy, Signals, parse_retry_after};
 
 use std::net::IpAddr;
 
 use url::{Host, Url};
 
-/// True when the URL's host is a loopback address or `localhost`.
+/// True when the URL's host is a loopback address or `localhost`: the only hosts plain
+/// `http://` may reach.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -16,7 +36,8 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Accepts `https://` URLs, and `http://` URLs to loopback hosts; explains any refusal.
+/// Accepts `https://` URLs, and `http://` URLs to loopback hosts; explains any refusal. It exists
+/// so the config loader, the client and its redirect policy apply one rule.
 pub fn check_transport(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
@@ -33,7 +54,8 @@ pub fn check_transport(url: &Url) -> Result<(), String> {
     }
 }
 
-/// The URL without its query and fragment, which may carry signatures or tokens, for messages.
+/// The URL without its query, fragment and credentials, which may carry signatures or tokens: the
+/// only form of a URL that goes into a message or a log line.
 pub fn redact(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
