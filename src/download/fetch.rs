@@ -1,6 +1,7 @@
-//! Fetching one asset: stream it to `<final>.part` while hashing, resume a partial file with
-//! `Range` + `If-Range`, check the size, and refuse a body that is an API error or a web page
-//! instead of the asset. Never holds a whole file in memory.
+//! Fetch: stream one file to `<final>.part` while hashing, resume a partial file with `Range` +
+//! `If-Range`, check the size, and refuse a body that is an API error or a web page instead of
+//! the asset; never holds a whole file in memory. Also fetches the (small) checksum files the
+//! plan reads, each checked against its own size and digest.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ use url::Url;
 
 use super::verify::{Digests, Hasher};
 use crate::github::{ACCEPT_OCTET, Decision, GithubClient, GithubError};
+use crate::mirror::{discard_part, validator_path};
 use crate::net::redact;
 
 /// What to fetch and where.
@@ -87,14 +89,6 @@ pub enum FetchError {
         /// The error.
         source: std::io::Error,
     },
-}
-
-/// The file that remembers which response a `.part` file came from (its `ETag` or
-/// `Last-Modified`), for `If-Range`.
-pub fn validator_path(part: &Path) -> PathBuf {
-    let mut p = part.as_os_str().to_os_string();
-    p.push(".validator");
-    PathBuf::from(p)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
@@ -197,8 +191,7 @@ pub async fn fetch(
                 });
             }
             // The part file is not a prefix of this asset: start again.
-            let _ = tokio::fs::remove_file(part).await;
-            let _ = tokio::fs::remove_file(&validator_file).await;
+            discard_part(part);
             last_problem = "the server refused to resume".to_string();
             if attempt >= client.policy().max_attempts.max(2) {
                 break;
@@ -250,8 +243,7 @@ pub async fn fetch(
                         && written > expected
                     {
                         drop(file);
-                        let _ = tokio::fs::remove_file(part).await;
-                        let _ = tokio::fs::remove_file(&validator_file).await;
+                        discard_part(part);
                         return Err(FetchError::TooLarge {
                             url: redact(&req.url),
                             expected,
@@ -370,9 +362,5 @@ mod tests {
             None
         );
         assert_eq!(range_start(&HeaderMap::new()), None);
-        assert_eq!(
-            validator_path(Path::new("/d/a.part")),
-            PathBuf::from("/d/a.part.validator")
-        );
     }
 }

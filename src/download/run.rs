@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::fetch::{FetchRequest, fetch, validator_path};
+use super::fetch::{FetchRequest, fetch};
 use super::verify::Algorithm;
 use super::verify::{self, Expected, check, expected_for, hash_file};
 use crate::config::{ArchivePreference, Config, SourceArchives, asset_selected};
@@ -18,7 +18,7 @@ use crate::github::{ACCEPT_OCTET, Asset, GithubClient};
 use crate::mirror::extract::{self, Existing, Extraction, ExtractionStatus, Format};
 use crate::mirror::{
     DedupIndex, Layout, LinkKind, check_asset_name, commit, ensure_sidecar, ensure_space,
-    link_or_copy, part_path, write_sidecar,
+    link_or_copy, part_path, validator_path, write_sidecar,
 };
 use crate::monitor::{Report, ReportedRelease, Rules, is_new, version_of};
 use crate::repo::RepoId;
