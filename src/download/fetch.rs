@@ -12,10 +12,13 @@ use reqwest::header::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use super::verify::{Digests, Hasher};
-use crate::github::{ACCEPT_OCTET, Decision, GithubClient, GithubError};
+use super::checksum::{self, Algorithm, Digests, Hasher};
+use crate::github::{ACCEPT_OCTET, Asset, Decision, GithubClient, GithubError};
 use crate::mirror::{discard_part, validator_path};
 use crate::net::redact;
+
+/// Checksum files are small; anything larger is not read as one.
+pub(super) const MAX_CHECKSUM_FILE: u64 = 1024 * 1024;
 
 /// What to fetch and where.
 #[derive(Debug, Clone)]
@@ -303,6 +306,60 @@ pub async fn fetch(
         received,
         expected: req.expected_size.unwrap_or_default(),
     })
+}
+
+/// Fetches one checksum file whole and checks it like any asset: its size, and its own `digest`
+/// when GitHub gives one, so bytes damaged in flight never decide what verifies. A mismatch is
+/// fetched once more.
+pub(super) async fn fetch_checksum_file(
+    client: &GithubClient,
+    asset: &Asset,
+) -> Result<String, String> {
+    let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
+    let own = asset
+        .digest
+        .as_deref()
+        .map(checksum::Checksum::from_github_digest)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let resp = client
+            .send(&url, ACCEPT_OCTET, &Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let problem = match resp.bytes().await {
+            Err(e) => format!("the transfer failed: {e}"),
+            Ok(b) if b.len() as u64 > MAX_CHECKSUM_FILE => {
+                format!("it is larger than {MAX_CHECKSUM_FILE} bytes")
+            }
+            Ok(b) if b.len() as u64 != asset.size => {
+                format!(
+                    "received {} bytes, the asset's size is {}",
+                    b.len(),
+                    asset.size
+                )
+            }
+            Ok(b) => {
+                let mut hasher = checksum::Hasher::new(
+                    own.as_ref()
+                        .is_some_and(|c| c.algorithm() == Algorithm::Sha512),
+                );
+                hasher.update(&b);
+                match &own {
+                    Some(checksum) if !hasher.finish().matches(checksum) => {
+                        format!("its bytes do not match its digest {checksum}")
+                    }
+                    _ => return Ok(String::from_utf8_lossy(&b).into_owned()),
+                }
+            }
+        };
+        if attempt >= 2 {
+            return Err(problem);
+        }
+        tracing::warn!("{}: {problem}; fetching it once more", asset.name);
+    }
 }
 
 #[cfg(test)]
