@@ -1,5 +1,5 @@
 //! Checksums: which upstream checksum applies to a downloaded asset, and streaming hashes. The
-//! downloader's verify step ([`super::verify`]) applies them.
+//! downloader's verify step (`download/verify.rs`) applies them.
 //!
 //! A downloaded file is only as trustworthy as the checksum it was compared with, so this module
 //! looks for upstream checksums in every place a release publishes them and uses the strongest:

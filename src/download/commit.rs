@@ -82,16 +82,13 @@ pub(super) async fn deduplicate(
         return None;
     }
     let (from, to) = (existing.clone(), destination.to_path_buf());
-    let placed = tokio::task::spawn_blocking(move || -> Result<LinkKind, String> {
-        let digests = hash_file(&from, false).map_err(|e| e.to_string())?;
+    let placed = tokio::task::spawn_blocking(move || -> Result<LinkKind, DownloadError> {
+        let digests = hash_file(&from, false)?;
         if digests.sha256 != hex {
-            return Err(format!(
-                "{} no longer has the recorded hash",
-                from.display()
-            ));
+            return Err(DownloadError::Changed { path: from });
         }
-        let kind = link_or_copy(&from, &to).map_err(|e| e.to_string())?;
-        write_sidecar(&to, &hex).map_err(|e| e.to_string())?;
+        let kind = link_or_copy(&from, &to)?;
+        write_sidecar(&to, &hex)?;
         Ok(kind)
     })
     .await

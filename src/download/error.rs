@@ -60,6 +60,13 @@ pub enum DownloadError {
     /// the task writing to it did).
     #[error("stored, but not recorded: {0}")]
     NotRecorded(#[source] Box<DownloadError>),
+    /// A mirrored file no longer has the digest its sidecar records (it is not used to
+    /// deduplicate; the asset is downloaded instead).
+    #[error("{} no longer has the recorded hash", path.display())]
+    Changed {
+        /// The mirrored file.
+        path: std::path::PathBuf,
+    },
     /// A blocking task or the concurrency limit broke down (a panic, a shutdown).
     #[error("{0}")]
     Task(String),

@@ -48,7 +48,7 @@ async fn extract_file(
         tag_name: release.tag_name.clone(),
         asset: file.name.clone(),
         status: ExtractionStatus::Failed,
-        path: folder.display().to_string(),
+        path: folder,
         entries: None,
         bytes: None,
         error: None,

@@ -119,8 +119,11 @@ pub async fn run_with_uploads(
 
 /// What every release's download shares.
 struct Context {
+    /// The GitHub client, for checksum files and transfers.
     client: Arc<GithubClient>,
+    /// The artifact store, with `download.s3_storage`.
     artifacts: Option<Arc<dyn ArtifactStore>>,
+    /// Where files go in the mirror.
     layout: Layout,
     /// One permit per transfer or upload (`download.concurrency`).
     permits: Semaphore,
@@ -132,6 +135,7 @@ struct Context {
     require_checksum: bool,
     /// `Some` with `post_download.extract`.
     extract_limits: Option<ExtractLimits>,
+    /// How this run goes (dry run, force, flat).
     opts: Options,
 }
 

@@ -123,7 +123,7 @@ pub enum LinkKind {
 /// `final_path`, so the final name appears atomically and only ever with complete bytes. If hard
 /// linking is impossible (a different file system, links unsupported or not permitted, too
 /// many links), copies into a temp file in the same folder, fsyncs it and renames it instead.
-/// Then fsyncs the folder. The sidecar is not written here: see [`write_sidecar`].
+/// Then fsyncs the folder. The sidecar is not written here: see [`write_sidecar`](super::write_sidecar).
 pub fn link_or_copy(existing: &Path, final_path: &Path) -> Result<LinkKind, MirrorError> {
     if same_file(existing, final_path) {
         return Ok(LinkKind::HardLink);

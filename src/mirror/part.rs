@@ -15,7 +15,7 @@ const PART_SUFFIX: &str = ".part";
 const VALIDATOR_SUFFIX: &str = ".validator";
 
 /// `<final>.part`: where a download streams to, and resumes from. It sits next to the final file
-/// (same file system, so [`commit`] is a rename) and never under the final name, so an
+/// (same file system, so [`commit`](super::commit) is a rename) and never under the final name, so an
 /// interrupted or unverified download is never mistaken for a finished one.
 pub fn part_path(final_path: &Path) -> PathBuf {
     with_suffix(final_path, PART_SUFFIX)

@@ -21,7 +21,7 @@ const SHA256_HEX_LEN: usize = 64;
 const MAX_SIDECAR_BYTES: u64 = 1024;
 
 /// `<final>.sha256`: the sidecar holding a file's verified digest, as the seed tool wrote it; it
-/// is what [`DedupIndex::scan`] reads back.
+/// is what [`DedupIndex::scan`](super::DedupIndex::scan) reads back.
 pub fn sidecar_path(final_path: &Path) -> PathBuf {
     with_suffix(final_path, SIDECAR_SUFFIX)
 }
@@ -66,9 +66,9 @@ pub fn read_sidecar(final_path: &Path) -> Option<String> {
     normalize_digest(hex)
 }
 
-/// Writes `final_path`'s sidecar (`"<hex>  <file name>\n"`) atomically. [`commit`] calls it; a
-/// caller that places a file with [`link_or_copy`] calls it too, so the copy is indexed by the
-/// next [`DedupIndex::scan`] like any other verified file.
+/// Writes `final_path`'s sidecar (`"<hex>  <file name>\n"`) atomically. [`commit`](super::commit) calls it; a
+/// caller that places a file with [`link_or_copy`](super::link_or_copy) calls it too, so the copy is indexed by the
+/// next [`DedupIndex::scan`](super::DedupIndex::scan) like any other verified file.
 pub fn write_sidecar(final_path: &Path, sha256_hex: &str) -> Result<(), MirrorError> {
     let sidecar = sidecar_path(final_path);
     let Some(hex) = normalize_digest(sha256_hex) else {
@@ -92,7 +92,7 @@ pub fn write_sidecar(final_path: &Path, sha256_hex: &str) -> Result<(), MirrorEr
 }
 
 /// Writes `final_path`'s sidecar unless it already says exactly `"<hex>  <file name>\n"`: for a
-/// stored file just re-verified, whose sidecar a crash between [`commit`]'s rename and its
+/// stored file just re-verified, whose sidecar a crash between [`commit`](super::commit)'s rename and its
 /// sidecar write left missing (or that someone damaged). Returns whether it wrote one.
 pub fn ensure_sidecar(final_path: &Path, sha256_hex: &str) -> Result<bool, MirrorError> {
     let wanted = normalize_digest(sha256_hex);

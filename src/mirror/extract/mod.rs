@@ -237,7 +237,7 @@ pub struct Extraction {
     /// How it ended.
     pub status: ExtractionStatus,
     /// The folder it was (or would have been) extracted into.
-    pub path: String,
+    pub path: PathBuf,
     /// Entries unpacked (with `extracted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<u64>,
