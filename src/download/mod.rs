@@ -249,22 +249,24 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
     }
 
     // Upload to the artifact store.
-    let mut uploaded = Vec::new();
-    if let Some(artifacts) = ctx.artifacts.as_deref() {
-        let failed;
-        (uploaded, failed) = upload::upload(artifacts, &ctx.permits, &job, &mirrored).await;
-        for (name, e) in failed {
-            out.failed.push(job.failed(Some(&name), &e));
+    let uploaded = match ctx.artifacts.as_deref() {
+        None => Vec::new(),
+        Some(artifacts) => {
+            let (uploaded, failed) = upload::upload(artifacts, &ctx.permits, &job, &mirrored).await;
+            if !failed.is_empty() {
+                for (name, e) in &failed {
+                    out.failed.push(job.failed(Some(name), e));
+                }
+                tracing::error!(
+                    "{} {tag}: not recorded; {} upload(s) failed (stored files stay; the upload is retried next run)",
+                    job.release.repository,
+                    out.failed.len()
+                );
+                return out;
+            }
+            uploaded
         }
-        if !out.failed.is_empty() {
-            tracing::error!(
-                "{} {tag}: not recorded; {} upload(s) failed (stored files stay; the upload is retried next run)",
-                job.release.repository,
-                out.failed.len()
-            );
-            return out;
-        }
-    }
+    };
 
     // Extract before recording: if the process dies while extracting, the release is not
     // recorded, so the next run re-verifies its files and extracts again.
