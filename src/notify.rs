@@ -599,7 +599,7 @@ async fn send_email(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::download::{DownloadedRelease as Got, StoredFile};
+    use crate::download::{MirroredFile, Placement, RecordedRelease as Got};
     use crate::monitor::ReportedRelease;
 
     fn report() -> Report {
@@ -649,13 +649,13 @@ mod tests {
                 repository: "acme/tool".into(),
                 tag_name: "v1.2.0".into(),
                 previous_version: Some("v1.1.0".into()),
-                files: vec![StoredFile {
+                files: vec![MirroredFile {
                     name: "tool.tar.gz".into(),
                     path: "/secret/local/path/tool.tar.gz".into(),
                     size: 42,
                     sha256: "ab".repeat(32),
                     verified_by: VerifiedBy::Digest,
-                    how: "downloaded".into(),
+                    how: Placement::Downloaded,
                 }],
                 uploaded: Vec::new(),
             }],

@@ -1,6 +1,7 @@
-//! Fetching one asset: stream it to `<final>.part` while hashing, resume a partial file with
-//! `Range` + `If-Range`, check the size, and refuse a body that is an API error or a web page
-//! instead of the asset. Never holds a whole file in memory.
+//! Fetch: stream one file to `<final>.part` while hashing, resume a partial file with `Range` +
+//! `If-Range`, check the size, and refuse a body that is an API error or a web page instead of
+//! the asset; never holds a whole file in memory. Also fetches the (small) checksum files the
+//! plan reads, each checked against its own size and digest.
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +12,13 @@ use reqwest::header::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use super::verify::{Digests, Hasher};
-use crate::github::{ACCEPT_OCTET, GithubClient, GithubError};
+use super::checksum::{self, Algorithm, Digests, Hasher};
+use crate::github::{ACCEPT_OCTET, Asset, GithubClient, GithubError};
 use crate::http::{Decision, redact};
+use crate::mirror::{discard_part, validator_path};
+
+/// Checksum files are small; anything larger is not read as one.
+pub(super) const MAX_CHECKSUM_FILE: u64 = 1024 * 1024;
 
 /// What to fetch and where.
 #[derive(Debug, Clone)]
@@ -87,14 +92,6 @@ pub enum FetchError {
         /// The error.
         source: std::io::Error,
     },
-}
-
-/// The file that remembers which response a `.part` file came from (its `ETag` or
-/// `Last-Modified`), for `If-Range`.
-pub fn validator_path(part: &Path) -> PathBuf {
-    let mut p = part.as_os_str().to_os_string();
-    p.push(".validator");
-    PathBuf::from(p)
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
@@ -197,8 +194,7 @@ pub async fn fetch(
                 });
             }
             // The part file is not a prefix of this asset: start again.
-            let _ = tokio::fs::remove_file(part).await;
-            let _ = tokio::fs::remove_file(&validator_file).await;
+            discard_part(part);
             last_problem = "the server refused to resume".to_string();
             if attempt >= client.policy().max_attempts.max(2) {
                 break;
@@ -250,8 +246,7 @@ pub async fn fetch(
                         && written > expected
                     {
                         drop(file);
-                        let _ = tokio::fs::remove_file(part).await;
-                        let _ = tokio::fs::remove_file(&validator_file).await;
+                        discard_part(part);
                         return Err(FetchError::TooLarge {
                             url: redact(&req.url),
                             expected,
@@ -313,6 +308,60 @@ pub async fn fetch(
     })
 }
 
+/// Fetches one checksum file whole and checks it like any asset: its size, and its own `digest`
+/// when GitHub gives one, so bytes damaged in flight never decide what verifies. A mismatch is
+/// fetched once more.
+pub(super) async fn fetch_checksum_file(
+    client: &GithubClient,
+    asset: &Asset,
+) -> Result<String, String> {
+    let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
+    let own = asset
+        .digest
+        .as_deref()
+        .map(checksum::Checksum::from_github_digest)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let resp = client
+            .send(&url, ACCEPT_OCTET, &Default::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let problem = match resp.bytes().await {
+            Err(e) => format!("the transfer failed: {e}"),
+            Ok(b) if b.len() as u64 > MAX_CHECKSUM_FILE => {
+                format!("it is larger than {MAX_CHECKSUM_FILE} bytes")
+            }
+            Ok(b) if b.len() as u64 != asset.size => {
+                format!(
+                    "received {} bytes, the asset's size is {}",
+                    b.len(),
+                    asset.size
+                )
+            }
+            Ok(b) => {
+                let mut hasher = checksum::Hasher::new(
+                    own.as_ref()
+                        .is_some_and(|c| c.algorithm() == Algorithm::Sha512),
+                );
+                hasher.update(&b);
+                match &own {
+                    Some(checksum) if !hasher.finish().matches(checksum) => {
+                        format!("its bytes do not match its digest {checksum}")
+                    }
+                    _ => return Ok(String::from_utf8_lossy(&b).into_owned()),
+                }
+            }
+        };
+        if attempt >= 2 {
+            return Err(problem);
+        }
+        tracing::warn!("{}: {problem}; fetching it once more", asset.name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,9 +419,5 @@ mod tests {
             None
         );
         assert_eq!(range_start(&HeaderMap::new()), None);
-        assert_eq!(
-            validator_path(Path::new("/d/a.part")),
-            PathBuf::from("/d/a.part.validator")
-        );
     }
 }

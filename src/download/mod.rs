@@ -1,13 +1,356 @@
-//! The downloader's stages, following the data flow: `verify` (which upstream checksum applies,
-//! and streaming hashes) and `store` (safe paths, durable placement, deduplication, free space).
+//! The downloader: for each new release of a monitor report, bring its files into the mirror,
+//! verified, and record the release. One release is a short story, told by [`run_with_uploads`]
+//! and `download_release` below, one step per file:
 //!
-//! The stages that fetch and run them (`download` and `monitor --download`) are not wired up yet.
+//! 1. `plan` — which releases and files, where each goes, what each must hash
+//!    to (the upstream checksums are fetched here); a dry run stops after it;
+//! 2. `fetch` — stream a file to its `.part` file, resuming an interrupted transfer;
+//! 3. `verify` — keep a mirrored copy that still verifies, or check a completed transfer
+//!    against its upstream checksum (the rules are in [`checksum`]);
+//! 4. `commit` — rename the verified file into place with its sidecar (or link an identical
+//!    mirrored file instead of downloading it);
+//! 5. `upload` — copy the files to the artifact store, when one is configured;
+//! 6. `extract` — unpack archives, with `post_download.extract`;
+//! 7. `record` — write the release to the version database, only when every file got through.
+//!
+//! What happened is a [`DownloadReport`] (its types are in `report`); per-file failures are
+//! [`DownloadError`]s, reported as their messages while the other files carry on.
 
+pub mod checksum;
+mod commit;
+mod error;
+mod extract;
 pub mod fetch;
-mod run;
-pub mod verify;
+mod plan;
+mod record;
+mod report;
+mod upload;
+mod verify;
 
-pub use run::{
-    DownloadReport, DownloadedRelease, Failed, Options, Planned, Skipped, StoredFile,
-    UploadedObject, run, run_with_uploads,
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar};
+use tokio::sync::Semaphore;
+
+use crate::config::{Config, ExtractLimits};
+use crate::db::{Database, VersionDb};
+use crate::github::GithubClient;
+use crate::mirror::{DedupIndex, Layout, discard_part, part_path};
+use crate::monitor::Report;
+use crate::repo::RepoId;
+use crate::storage::ArtifactStore;
+use plan::{Job, PlannedFile};
+
+pub use error::DownloadError;
+pub use report::{
+    DownloadReport, Failed, MirroredFile, Placement, Planned, RecordedRelease, Skipped,
+    UploadedObject,
 };
+
+/// How the downloader runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Print the plan; write nothing (no files, no database).
+    pub dry_run: bool,
+    /// Download even when the database already holds the version (or a newer one).
+    pub force: bool,
+    /// Store each release's files directly in the download directory ([`Layout::flat`]): for
+    /// the Concourse resource's `in`, which fetches one release into its own directory.
+    pub flat: bool,
+}
+
+/// Downloads the releases of `report`.
+///
+/// `db` is the database as loaded at the start of the run (the caller loads it, so a damaged
+/// file stops the command before any request); records are written through `store`.
+pub async fn run(
+    config: &Config,
+    client: Arc<GithubClient>,
+    store: Arc<dyn VersionDb>,
+    db: &Database,
+    report: &Report,
+    opts: Options,
+) -> DownloadReport {
+    run_with_uploads(config, client, store, None, db, report, opts).await
+}
+
+/// Like [`run`], and copies every verified file and its sidecar to `artifacts` (when given)
+/// before the release is recorded: a release is recorded only when all its uploads succeeded.
+///
+/// Releases run concurrently (at most `download.concurrency` transfers at a time); their
+/// entries are reported in the monitor report's order.
+pub async fn run_with_uploads(
+    config: &Config,
+    client: Arc<GithubClient>,
+    store: Arc<dyn VersionDb>,
+    artifacts: Option<Arc<dyn ArtifactStore>>,
+    db: &Database,
+    report: &Report,
+    opts: Options,
+) -> DownloadReport {
+    let ctx = Arc::new(Context::new(config, client, artifacts, opts).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut out = DownloadReport::default();
+    for (index, release) in report.releases.iter().enumerate() {
+        let job = match plan::decide(config, db, release, opts) {
+            Ok(job) => job,
+            Err(skipped) => {
+                out.skipped.push(skipped);
+                continue;
+            }
+        };
+        let (ctx, store) = (ctx.clone(), store.clone());
+        tasks.spawn(async move { (index, download_release(&ctx, store, job).await) });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => tracing::error!("a download task panicked: {e}"),
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    for (_, r) in results {
+        out.extend(r);
+    }
+    out
+}
+
+/// What every release's download shares.
+struct Context {
+    /// The GitHub client, for checksum files and transfers.
+    client: Arc<GithubClient>,
+    /// The artifact store, with `download.s3_storage`.
+    artifacts: Option<Arc<dyn ArtifactStore>>,
+    /// Where files go in the mirror.
+    layout: Layout,
+    /// One permit per transfer or upload (`download.concurrency`).
+    permits: Semaphore,
+    /// The mirror's files by digest, extended as files are committed.
+    dedup: Mutex<DedupIndex>,
+    /// Progress bars when a person watches stderr; plain log lines otherwise.
+    bars: Option<MultiProgress>,
+    /// `verification.require`.
+    require_checksum: bool,
+    /// `Some` with `post_download.extract`.
+    extract_limits: Option<ExtractLimits>,
+    /// How this run goes (dry run, force, flat).
+    opts: Options,
+}
+
+impl Context {
+    /// Reads the settings and indexes the mirror for deduplication (an index that cannot be
+    /// built is logged and left empty: deduplication only saves bytes).
+    async fn new(
+        config: &Config,
+        client: Arc<GithubClient>,
+        artifacts: Option<Arc<dyn ArtifactStore>>,
+        opts: Options,
+    ) -> Context {
+        let layout = if opts.flat {
+            Layout::flat(config.download.directory.clone())
+        } else {
+            Layout::new(config.download.directory.clone())
+        };
+        let post = &config.download.post_download;
+        // Bars when a person watches stderr; plain log lines otherwise (CI, pipes, files).
+        let bars = (std::io::IsTerminal::is_terminal(&std::io::stderr()) && !opts.dry_run)
+            .then(MultiProgress::new);
+        let root = layout.root().to_path_buf();
+        let dedup = match tokio::task::spawn_blocking(move || DedupIndex::scan(&root)).await {
+            Ok(Ok(index)) => index,
+            Ok(Err(e)) => {
+                tracing::warn!("cannot index stored files for deduplication: {e}");
+                DedupIndex::default()
+            }
+            Err(e) => {
+                tracing::warn!("cannot index stored files for deduplication: {e}");
+                DedupIndex::default()
+            }
+        };
+        Context {
+            client,
+            artifacts,
+            layout,
+            permits: Semaphore::new(config.download.concurrency.max(1) as usize),
+            dedup: Mutex::new(dedup),
+            bars,
+            require_checksum: config.download.verification.require,
+            extract_limits: post.extract.then_some(post.extract_limits),
+            opts,
+        }
+    }
+}
+
+/// One release: plan → fetch → verify → commit (per file) → upload → extract → record. The
+/// release is recorded only when every planned file is in the mirror (and uploaded); otherwise
+/// its files stay and are re-verified next run.
+async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) -> DownloadReport {
+    let started = Instant::now();
+    let mut out = DownloadReport::default();
+    let tag = job.tag();
+
+    // Plan: the files to take, and what each must hash to.
+    let selection = plan::select(&job);
+    out.skipped.extend(selection.skipped.iter().cloned());
+    if selection.is_empty() {
+        out.skipped
+            .push(job.skipped(None, "no asset matches asset_patterns"));
+        return out;
+    }
+    let checksums = plan::fetch_checksums(&ctx.client, &job.release).await;
+    let files = plan::plan_files(
+        &ctx.layout,
+        ctx.require_checksum,
+        &job,
+        &selection,
+        &checksums,
+    );
+    if !ctx.opts.dry_run
+        && let Err(e) = plan::make_room(&ctx.layout, &job, &selection)
+    {
+        out.failed.push(job.failed(None, &e));
+        return out;
+    }
+
+    // Fetch, verify and commit each file into the mirror (or, in a dry run, report the plan).
+    let mut mirrored = Vec::new();
+    for file in files {
+        let result = match file {
+            Err((name, e)) => Err((name, e)),
+            Ok(file) if ctx.opts.dry_run => {
+                out.planned.push(file.planned(&job));
+                continue;
+            }
+            Ok(file) => mirror_file(ctx, &job, &file)
+                .await
+                .map_err(|e| (failure_name(&file), e)),
+        };
+        match result {
+            Ok(file) => {
+                if file.how.is_deduplicated() {
+                    out.bytes_deduplicated += file.size;
+                }
+                mirrored.push(file);
+            }
+            Err((name, e)) => out.failed.push(job.failed(Some(&name), &e)),
+        }
+    }
+    if !out.failed.is_empty() {
+        tracing::error!(
+            "{} {tag}: not recorded; {} asset(s) failed (stored files stay and are re-verified next run)",
+            job.release.repository,
+            out.failed.len()
+        );
+    }
+    if ctx.opts.dry_run || !out.failed.is_empty() {
+        return out;
+    }
+
+    // Upload to the artifact store.
+    let uploaded = match ctx.artifacts.as_deref() {
+        None => Vec::new(),
+        Some(artifacts) => {
+            let (uploaded, failed) = upload::upload(artifacts, &ctx.permits, &job, &mirrored).await;
+            if !failed.is_empty() {
+                for (name, e) in &failed {
+                    out.failed.push(job.failed(Some(name), e));
+                }
+                tracing::error!(
+                    "{} {tag}: not recorded; {} upload(s) failed (stored files stay; the upload is retried next run)",
+                    job.release.repository,
+                    out.failed.len()
+                );
+                return out;
+            }
+            uploaded
+        }
+    };
+
+    // Extract before recording: if the process dies while extracting, the release is not
+    // recorded, so the next run re-verifies its files and extracts again.
+    if let Some(limits) = ctx.extract_limits {
+        out.extractions = extract::extract_all(&job.release, &mirrored, limits).await;
+    }
+
+    // Record.
+    match record::record(store, &job, mirrored, uploaded, started).await {
+        Ok(release) => out.downloaded.push(release),
+        Err(e) => out.failed.push(job.failed(None, &e)),
+    }
+    out
+}
+
+/// One file into the mirror: keep a mirrored copy that still verifies, or link an identical
+/// mirrored file, or fetch it, verify it (once more from scratch on a mismatch) and commit it.
+async fn mirror_file(
+    ctx: &Context,
+    job: &Job,
+    file: &PlannedFile,
+) -> Result<MirroredFile, DownloadError> {
+    let _permit = ctx.permits.acquire().await?;
+    let bar = match (&ctx.bars, file.size()) {
+        (Some(multi), Some(size)) => Some(new_bar(multi, &job.repo, job.tag(), &file.name, size)),
+        _ => None,
+    };
+    let result = fetch_verify_commit(ctx, file, bar.as_ref()).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
+}
+
+/// The steps for one file, in order; see [`mirror_file`].
+async fn fetch_verify_commit(
+    ctx: &Context,
+    file: &PlannedFile,
+    bar: Option<&ProgressBar>,
+) -> Result<MirroredFile, DownloadError> {
+    if let Some(kept) = verify::stored_copy(file).await? {
+        return Ok(kept);
+    }
+    if let Some(placed) = commit::deduplicate(&ctx.dedup, file).await {
+        return Ok(placed);
+    }
+    let request = file.request()?;
+    let mut second_try = false;
+    loop {
+        let fetched = fetch::fetch(&ctx.client, &request, bar).await?;
+        match verify::check_fetched(file, &fetched) {
+            Ok(verified_by) => {
+                return commit::commit_fetched(&ctx.dedup, file, fetched, verified_by);
+            }
+            Err(e) => {
+                // Never keep bytes that failed verification.
+                discard_part(&part_path(&file.destination));
+                if second_try {
+                    return Err(e.into());
+                }
+                tracing::warn!("{e}; downloading it once more from scratch");
+                second_try = true;
+            }
+        }
+    }
+}
+
+/// The name a failed file has in the report: the asset's name, or `source archive`.
+fn failure_name(file: &PlannedFile) -> String {
+    if file.is_archive() {
+        "source archive".to_string()
+    } else {
+        file.name.clone()
+    }
+}
+
+/// A progress bar for one asset.
+fn new_bar(multi: &MultiProgress, repo: &RepoId, tag: &str, asset: &str, size: u64) -> ProgressBar {
+    let bar = multi.add(ProgressBar::new(size));
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:40!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("{repo} {tag} {asset}"));
+    bar
+}

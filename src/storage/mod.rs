@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 pub use s3::{S3_ENDPOINT_VARS, S3ArtifactStore, S3Connection};
 
-use crate::mirror::{check_asset_name, encode_tag};
+use crate::mirror::{SIDECAR_SUFFIX, check_asset_name, encode_tag, sidecar_line};
 use crate::repo::RepoId;
 
 /// Why a remote store could not be set up, read or written.
@@ -73,8 +73,10 @@ pub enum StorageError {
     },
 }
 
-/// What [`upload_verified`] did with one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`upload_verified`] did with one file, reported as the upload's `how` (the serialized
+/// strings are part of the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum UploadHow {
     /// The object was uploaded.
     Uploaded,
@@ -162,8 +164,8 @@ pub async fn upload_verified(
     sha256: &str,
 ) -> Result<UploadHow, StorageError> {
     let how = store.upload_file(key, file, size, sha256).await?;
-    let sidecar_key = format!("{key}.sha256");
-    let line = format!("{}  {name}\n", sha256.to_ascii_lowercase());
+    let sidecar_key = format!("{key}{SIDECAR_SUFFIX}");
+    let line = sidecar_line(sha256, name);
     let current = store.get_small(&sidecar_key).await?;
     if current.as_deref() != Some(line.as_bytes()) {
         store

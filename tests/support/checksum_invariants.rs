@@ -15,7 +15,7 @@
 //!   signature or key (`.asc`, `.sig`, ...) a checksum file;
 //! - `checksum_assets` returns a subsequence of its input.
 
-use release_monitor::download::verify::{
+use release_monitor::download::checksum::{
     Algorithm, Checksum, ChecksumLine, ChecksumSource, checksum_assets, classify_asset_name,
     parse_checksum_file,
 };

@@ -24,7 +24,7 @@
 //!   it is (a no-op); with [`Existing::Replace`] the new tree is swapped in for it.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -32,15 +32,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ExtractLimits;
 use crate::fsutil;
-use crate::mirror::{StoreError, check_asset_name};
+use crate::mirror::{MirrorError, check_asset_name};
+
+mod tar;
+mod zip;
 
 /// The longest file name component the common Linux file systems accept.
 const MAX_NAME_BYTES: usize = 255;
-/// The longest symlink target read from a zip entry (a target is a path, not content).
-const MAX_LINK_TARGET: u64 = 4096;
-/// Memory the xz decoder may use for its dictionary (in KiB): `xz -9` needs 64 MiB, so 256 MiB
-/// leaves room while refusing a header that asks for gigabytes.
-const XZ_MEM_LIMIT_KB: u32 = 256 * 1024;
 /// Copy buffer size.
 const CHUNK: usize = 64 * 1024;
 
@@ -120,7 +118,7 @@ pub enum ExtractError {
     },
     /// The folder named after the archive would not be a safe name.
     #[error("cannot extract into a folder named after the archive: {0}")]
-    FolderName(#[source] StoreError),
+    FolderName(#[source] MirrorError),
     /// The final folder's name is taken by a file or a symlink.
     #[error("{} already exists and is not a folder; not extracting over it", path.display())]
     Occupied {
@@ -239,7 +237,7 @@ pub struct Extraction {
     /// How it ended.
     pub status: ExtractionStatus,
     /// The folder it was (or would have been) extracted into.
-    pub path: String,
+    pub path: PathBuf,
     /// Entries unpacked (with `extracted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entries: Option<u64>,
@@ -301,15 +299,10 @@ pub fn extract(
         buf: vec![0; CHUNK],
     };
     match format {
-        Format::TarGz => u.tar(flate2::read::MultiGzDecoder::new(BufReader::new(file)))?,
-        Format::TarXz => u.tar(lzma_rust2::XzReader::new_mem_limit(
-            BufReader::new(file),
-            true,
-            XZ_MEM_LIMIT_KB,
-        ))?,
-        Format::TarBz2 => u.tar(bzip2::read::MultiBzDecoder::new(BufReader::new(file)))?,
-        Format::Tar => u.tar(BufReader::new(file))?,
-        Format::Zip => u.zip(file)?,
+        Format::TarGz | Format::TarXz | Format::TarBz2 | Format::Tar => {
+            self::tar::unpack(&mut u, format, file)?
+        }
+        Format::Zip => self::zip::unpack(&mut u, file)?,
     }
     u.finish()?;
     let (entries, bytes) = (u.entries, u.bytes);
@@ -648,96 +641,7 @@ impl Unpacker<'_> {
         }
         Ok(())
     }
-
-    /// Unpacks a tar stream.
-    fn tar<R: Read>(&mut self, reader: R) -> Result<(), ExtractError> {
-        use tar::EntryType;
-        let mut archive = tar::Archive::new(reader);
-        let entries = archive.entries().map_err(|e| self.corrupt(e))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| self.corrupt(e))?;
-            let kind = entry.header().entry_type();
-            if matches!(
-                kind,
-                EntryType::XGlobalHeader
-                    | EntryType::XHeader
-                    | EntryType::GNULongName
-                    | EntryType::GNULongLink
-            ) {
-                continue;
-            }
-            let raw = entry.path_bytes().into_owned();
-            let name = String::from_utf8(raw).map_err(|e| {
-                refuse(
-                    &String::from_utf8_lossy(e.as_bytes()),
-                    "its name is not UTF-8",
-                )
-            })?;
-            self.count_entry()?;
-            let rel = entry_path(&name).map_err(|r| refuse(&name, r))?;
-            let mode = entry.header().mode().unwrap_or(0o644);
-            let link = |entry: &tar::Entry<'_, R>| -> Result<String, ExtractError> {
-                let bytes = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| refuse(&name, "a link entry without a target"))?;
-                String::from_utf8(bytes.into_owned())
-                    .map_err(|_| refuse(&name, "its link target is not UTF-8"))
-            };
-            match kind {
-                EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                    self.file(&name, &rel, mode, &mut entry)?;
-                }
-                EntryType::Directory => self.directory(&name, &rel, mode)?,
-                EntryType::Symlink => {
-                    let target = link(&entry)?;
-                    self.symlink(&name, &rel, &target)?;
-                }
-                EntryType::Link => {
-                    let target = link(&entry)?;
-                    self.hardlink(&name, &rel, &target)?;
-                }
-                other => tracing::warn!(
-                    "skipping archive entry {name:?}: {other:?} entries (devices, pipes) are not extracted"
-                ),
-            }
-        }
-        Ok(())
-    }
-
-    /// Unpacks a zip file.
-    fn zip(&mut self, file: File) -> Result<(), ExtractError> {
-        let mut archive =
-            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| self.corrupt(e))?;
-        if archive.len() as u64 > u64::from(self.limits.max_files) {
-            return Err(ExtractError::TooManyFiles {
-                limit: self.limits.max_files,
-            });
-        }
-        for index in 0..archive.len() {
-            let mut entry = archive.by_index(index).map_err(|e| self.corrupt(e))?;
-            let name = entry.name().map_err(|e| self.corrupt(e))?.into_owned();
-            self.count_entry()?;
-            let rel = entry_path(&name).map_err(|r| refuse(&name, r))?;
-            let mode = entry.unix_mode();
-            if entry.is_dir() {
-                self.directory(&name, &rel, mode.unwrap_or(0o755))?;
-            } else if entry.is_symlink() {
-                let mut target = Vec::new();
-                (&mut entry)
-                    .take(MAX_LINK_TARGET)
-                    .read_to_end(&mut target)
-                    .map_err(|e| self.corrupt(format!("entry {name:?}: {e}")))?;
-                let target = String::from_utf8(target)
-                    .map_err(|_| refuse(&name, "its link target is not UTF-8"))?;
-                self.symlink(&name, &rel, &target)?;
-            } else {
-                self.file(&name, &rel, mode.unwrap_or(0o644), &mut entry)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
-#[path = "extract_tests.rs"]
 mod tests;

@@ -16,14 +16,14 @@ enum E<'a> {
 }
 
 fn tar_bytes(entries: &[E<'_>]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
+    let mut builder = ::tar::Builder::new(Vec::new());
     for e in entries {
-        let mut h = tar::Header::new_gnu();
+        let mut h = ::tar::Header::new_gnu();
         let (name, data, kind, mode, link): (&str, &[u8], _, u32, Option<&str>) = match e {
-            E::File(n, d, m) => (n, d, tar::EntryType::Regular, *m, None),
-            E::Dir(n) => (n, b"", tar::EntryType::Directory, 0o755, None),
-            E::Sym(n, t) => (n, b"", tar::EntryType::Symlink, 0o777, Some(t)),
-            E::Hard(n, t) => (n, b"", tar::EntryType::Link, 0o644, Some(t)),
+            E::File(n, d, m) => (n, d, ::tar::EntryType::Regular, *m, None),
+            E::Dir(n) => (n, b"", ::tar::EntryType::Directory, 0o755, None),
+            E::Sym(n, t) => (n, b"", ::tar::EntryType::Symlink, 0o777, Some(t)),
+            E::Hard(n, t) => (n, b"", ::tar::EntryType::Link, 0o644, Some(t)),
         };
         assert!(name.len() < 100);
         h.as_mut_bytes()[..100].fill(0);
@@ -60,9 +60,9 @@ fn bz2(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn zip_bytes(entries: &[E<'_>]) -> Vec<u8> {
-    use zip::write::SimpleFileOptions;
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    use ::zip::write::SimpleFileOptions;
+    let mut w = ::zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Deflated);
     for e in entries {
         match e {
             E::File(n, d, m) => {
@@ -493,15 +493,15 @@ fn every_format_round_trips_with_modes() {
 #[test]
 fn global_pax_headers_are_skipped() {
     // GitHub's source tarballs start with a pax global header holding the commit id.
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut pax = tar::Header::new_ustar();
+    let mut builder = ::tar::Builder::new(Vec::new());
+    let mut pax = ::tar::Header::new_ustar();
     let record = b"52 comment=0123456789012345678901234567890123456789\n";
     pax.set_path("pax_global_header").unwrap();
-    pax.set_entry_type(tar::EntryType::XGlobalHeader);
+    pax.set_entry_type(::tar::EntryType::XGlobalHeader);
     pax.set_size(record.len() as u64);
     pax.set_cksum();
     builder.append(&pax, &record[..]).unwrap();
-    let mut file = tar::Header::new_ustar();
+    let mut file = ::tar::Header::new_ustar();
     file.set_path("acme-tool-0123456/README").unwrap();
     file.set_size(2);
     file.set_mode(0o644);
