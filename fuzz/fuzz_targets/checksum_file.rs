@@ -1,13 +1,13 @@
 //! Fuzzes the checksum readers: `parse_checksum_file`, `Checksum::from_github_digest`,
 //! `classify_asset_name` and `checksum_assets`; the invariants are listed in
-//! `tests/support/checksum_invariants.rs`.
+//! `tests/cli/support/checksum_invariants.rs`.
 //!
 //! Input that is not UTF-8 is skipped (these parsers only ever see text).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/support/checksum_invariants.rs"]
+#[path = "../../tests/cli/support/checksum_invariants.rs"]
 mod invariants;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,12 +1,12 @@
 //! Fuzzes the `Link` header parser (`github::link::next_link`); the invariants are listed in
-//! `tests/support/link_invariants.rs`.
+//! `tests/cli/support/link_invariants.rs`.
 //!
 //! Input that is not UTF-8 is skipped (these parsers only ever see text).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/support/link_invariants.rs"]
+#[path = "../../tests/cli/support/link_invariants.rs"]
 mod invariants;
 
 fuzz_target!(|data: &[u8]| {

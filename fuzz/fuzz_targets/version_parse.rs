@@ -14,7 +14,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/support/version_invariants.rs"]
+#[path = "../../tests/cli/support/version_invariants.rs"]
 mod invariants;
 
 fuzz_target!(|data: &[u8]| {

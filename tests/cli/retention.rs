@@ -4,10 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use support::FakeSetup as Setup;
+use crate::support::FakeSetup as Setup;
 
 const SCENARIO: &str = r#"
 repositories:

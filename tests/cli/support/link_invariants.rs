@@ -1,5 +1,5 @@
 //! The `Link` header parser's invariants, shared by the fuzz target
-//! (`fuzz/fuzz_targets/link_header.rs`) and by `tests/fuzz_seeds.rs`, which replays the fuzz
+//! (`fuzz/fuzz_targets/link_header.rs`) and by `tests/cli/fuzz_seeds.rs`, which replays the fuzz
 //! seeds in `cargo test`.
 //!
 //! For a header value `h` (UTF-8 text), `next_link(h)`, when it returns a URL, must

@@ -75,4 +75,11 @@ impl FakeSetup {
         }
         cmd
     }
+
+    /// `release-monitor monitor` with `token` (if any) and a clean environment.
+    pub fn monitor(&self, token: Option<&str>) -> Command {
+        let mut cmd = self.command(token);
+        cmd.arg("monitor");
+        cmd
+    }
 }

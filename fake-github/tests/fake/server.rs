@@ -10,27 +10,11 @@ use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
-const UA: &str = "fake-github-tests";
+use crate::support::{UA, client, client_with};
 
 fn sha256_hex(data: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A client trusting only the fake CA, not following redirects.
-fn client(server: &FakeGithub) -> Client {
-    client_with(server, Policy::none())
-}
-
-fn client_with(server: &FakeGithub, policy: Policy) -> Client {
-    let ca = reqwest::Certificate::from_pem(server.ca_cert_pem().as_bytes()).unwrap();
-    Client::builder()
-        .tls_certs_only([ca])
-        .redirect(policy)
-        .user_agent(UA)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
 }
 
 fn header(resp: &Response, name: &str) -> Option<String> {

@@ -3,20 +3,11 @@
 use std::time::{Duration, Instant};
 
 use fake_github::{FakeGithub, Fault, FaultKind, Options, Release, Repository, Scenario};
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "test-token-123";
+use crate::support::client;
 
-fn client(server: &FakeGithub) -> Client {
-    let ca = reqwest::Certificate::from_pem(server.ca_cert_pem().as_bytes()).unwrap();
-    Client::builder()
-        .tls_certs_only([ca])
-        .user_agent("fake-github-tests")
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
+const TOKEN: &str = "test-token-123";
 
 fn scenario() -> Scenario {
     Scenario::default()

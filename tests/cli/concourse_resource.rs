@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use fake_github::{FakeGithub, Origin, Scenario};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+
+use crate::support::sha256_hex;
 
 const TOKEN: &str = "ghp_RESOURCETOKEN0123456789SECRET";
 
@@ -71,10 +72,6 @@ repositories:
         assets:
           - {name: version, content: "an asset called version"}
 "#;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
 
 fn scenario() -> String {
     let line = format!("{}  sums.bin\n", sha256_hex(b"checked by a checksum file"));

@@ -3,19 +3,13 @@
 //! every sidecar matches its file, and the database records only releases whose files are all
 //! stored and verified.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use fake_github::{FakeGithub, Scenario};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use super::{files_under, sha256_hex};
 
 /// One asset as the fake serves it, with where the mirror stores it.
 #[derive(Debug, Clone)]
@@ -55,27 +49,6 @@ pub fn true_assets(fake: &FakeGithub, scenario: &Scenario) -> Vec<TrueAsset> {
             }
         }
     }
-    out
-}
-
-/// Every file under `dir`, relative to it, sorted.
-pub fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(dir) {
-                out.push(rel.display().to_string());
-            }
-        }
-    }
-    out.sort();
     out
 }
 

@@ -15,16 +15,9 @@ use release_monitor::storage::{
     ArtifactStore, S3ArtifactStore, S3Connection, StorageError, UploadHow, upload_verified,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-#[allow(dead_code)] // the fake is kept running, not read
-#[path = "support/fake_setup.rs"]
-mod fake_setup;
-#[path = "support/moto.rs"]
-mod moto;
-
-use fake_setup::FakeSetup;
-use moto::{Moto, S3_VARS, SECRET_KEY};
+use crate::support::moto::{Moto, S3_VARS, SECRET_KEY};
+use crate::support::{FakeSetup, sha256_hex};
 
 const TOKEN: &str = "ghp_S3TESTTOKEN0123456789SECRET";
 /// An AWS session token: sent with every request, never printed.
@@ -41,10 +34,6 @@ repositories:
           - {name: tool-linux-amd64.tar.gz, content: "the tool for linux, version 1.2.0"}
           - {name: tool-darwin-arm64.tar.gz, size: 300000}
 "#;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
 
 fn conn(moto: &Moto) -> S3Connection {
     S3Connection::from_settings(None, &Env::from_pairs(moto.env())).expect("S3 settings")

@@ -8,10 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use fake_github::{Asset, Origin, Release, Repository, Scenario};
 use serde_json::{Value, json};
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use support::FakeSetup;
+use crate::support::FakeSetup;
 
 /// A `.tar.gz` with `tool-1.0/bin/tool` (executable) and `tool-1.0/README`.
 fn good_tar_gz() -> Vec<u8> {

@@ -1,22 +1,15 @@
 //! `release-monitor download` and `monitor --download` against the fake GitHub.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use fake_github::{Origin, Scenario};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "ghp_DOWNLOADTOKEN0123456789SECRET";
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use support::FakeSetup as Setup;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use crate::support::FakeSetup as Setup;
+use crate::support::{files_under, sha256_hex};
 
 impl Setup {
     fn downloads(&self) -> PathBuf {
@@ -47,26 +40,6 @@ impl Setup {
             Err(_) => Value::Null,
         }
     }
-}
-
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(dir) {
-                out.push(rel.display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 const SCENARIO: &str = r#"

@@ -4,8 +4,6 @@
 //! record messages.
 //! Both bind 127.0.0.1 on a free port, are ready when `start` returns, and stop when dropped.
 
-#![allow(dead_code)]
-
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -2,7 +2,7 @@
 //! issue #8, one at a time. Every case ends either recovered (the release downloaded, its files
 //! holding the true bytes, the database recording it) or with the faulted item reported failed
 //! (no final file for it, no database entry for its release). Never a corrupt file under a final
-//! name, never a wrong database entry: [`mirror_checks`] checks that after every run.
+//! name, never a wrong database entry: [`mirror_checks`](crate::support::mirror_checks) checks that after every run.
 //!
 //! The release is `acme/tool v2.0.0` with two assets: `tool.bin` (id 1001, 300 000 bytes), which
 //! the faults hit, and `tool.txt` (id 1002), which they do not, so a failed `tool.bin` also shows
@@ -15,14 +15,9 @@ use assert_cmd::Command;
 use fake_github::{Origin, RecordedRequest, Scenario};
 use serde_json::Value;
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-#[path = "support/mirror_checks.rs"]
-mod mirror_checks;
-
-use mirror_checks::{TrueAsset, check_db, check_mirror, sha256_hex, true_assets};
-use support::FakeSetup as Setup;
+use crate::support::FakeSetup as Setup;
+use crate::support::mirror_checks::{TrueAsset, check_db, check_mirror, true_assets};
+use crate::support::sha256_hex;
 
 const RELEASE: &str = r#"
 repositories:

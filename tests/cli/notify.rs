@@ -10,13 +10,8 @@ use release_monitor::http::RetryPolicy;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-#[path = "support/receivers.rs"]
-mod receivers;
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use receivers::{HttpReceiver, SmtpSink, TestTls};
-use support::FakeSetup;
+use crate::support::FakeSetup;
+use crate::support::receivers::{HttpReceiver, SmtpSink, TestTls};
 
 const TOKEN: &str = "ghp_NOTIFYTOKEN0123456789SECRET";
 const SLACK_PATH: &str = "/services/T0/B0/SLACKPATHSECRET";

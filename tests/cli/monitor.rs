@@ -9,10 +9,7 @@ use serde_json::Value;
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789abcdefSECRET";
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use support::FakeSetup;
+use crate::support::FakeSetup;
 
 /// A fake GitHub and a config: scenario, config additions, repositories.
 fn setup(scenario: &str, config_extra: &str, repos: &[&str]) -> FakeSetup {
@@ -21,7 +18,7 @@ fn setup(scenario: &str, config_extra: &str, repos: &[&str]) -> FakeSetup {
 
 impl FakeSetup {
     /// Keeps every call on REST (`github.graphql: false`): for the tests of REST behaviour
-    /// (retries, rate limits, redirects, ETags) that need a token. tests/monitor_graphql.rs
+    /// (retries, rate limits, redirects, ETags) that need a token. `monitor_graphql`
     /// covers the GraphQL path.
     fn rest_only(self) -> FakeSetup {
         let path = self.path("config.yaml");
@@ -32,13 +29,6 @@ impl FakeSetup {
         )
         .expect("write config");
         self
-    }
-
-    /// `release-monitor monitor` with `token` (if any) and a clean environment.
-    fn monitor(&self, token: Option<&str>) -> Command {
-        let mut cmd = self.command(token);
-        cmd.arg("monitor");
-        cmd
     }
 }
 

@@ -7,18 +7,9 @@ use serde_json::Value;
 
 const TOKEN: &str = "ghp_GRAPHQLTOKEN0123456789abcdefSECRET";
 
-#[path = "support/fake_setup.rs"]
-mod support;
-
-use support::FakeSetup;
+use crate::support::FakeSetup;
 
 impl FakeSetup {
-    fn monitor(&self, token: Option<&str>) -> Command {
-        let mut cmd = self.command(token);
-        cmd.arg("monitor");
-        cmd
-    }
-
     /// Sets `github.graphql` in the config.
     fn graphql(self, on: bool) -> FakeSetup {
         let path = self.path("config.yaml");

@@ -1,15 +1,11 @@
-//! Replays the seeds of the `config_load`, `checksum_file` and `link_header` fuzz targets (real
-//! inputs, and inputs that once broke an invariant) under `cargo test`, so a regression is caught
-//! without running the fuzzer. The version target's seeds are in `tests/version_fuzz_seeds.rs`.
+//! Replays the seeds of every fuzz target (`version_parse`, `config_load`, `checksum_file`,
+//! `link_header`: real inputs, and inputs that once broke an invariant) under `cargo test`, so a
+//! regression is caught without running the fuzzer. The invariants live in
+//! `support/*_invariants.rs`, shared with the fuzz targets.
 
 use std::path::Path;
 
-#[path = "support/checksum_invariants.rs"]
-mod checksum_invariants;
-#[path = "support/config_invariants.rs"]
-mod config_invariants;
-#[path = "support/link_invariants.rs"]
-mod link_invariants;
+use crate::support::{checksum_invariants, config_invariants, link_invariants, version_invariants};
 
 /// Runs `check` on every UTF-8 seed of `target` and returns how many there were.
 fn replay(target: &str, check: fn(&str)) -> usize {
@@ -27,6 +23,12 @@ fn replay(target: &str, check: fn(&str)) -> usize {
         }
     }
     count
+}
+
+#[test]
+fn every_fuzz_seed_keeps_the_version_invariants() {
+    let count = replay("version_parse", version_invariants::check_input);
+    assert!(count >= 30, "expected the committed seeds, found {count}");
 }
 
 #[test]

@@ -11,6 +11,8 @@ use std::process::Command;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::support::files_under;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The artifact (the config repository's get) that task files and scripts are read from.
@@ -33,37 +35,26 @@ fn yaml(rel: &str) -> Value {
     serde_saphyr::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} does not parse: {e}"))
 }
 
-/// Files under `dir` (relative to the repository) whose name ends with `suffix`, sorted.
-fn files_under(dir: &str, suffix: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root().join(dir)];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)
-            .unwrap_or_else(|e| panic!("read {}: {e}", d.display()))
-            .flatten()
-        {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(suffix) {
-                let rel = p.strip_prefix(root()).expect("under the root");
-                out.push(rel.to_string_lossy().into_owned());
-            }
-        }
-    }
-    out.sort();
-    out
+/// Files under `dir` (relative to the repository) whose path ends with `suffix`, relative to the
+/// repository, sorted.
+fn files_ending(dir: &str, suffix: &str) -> Vec<String> {
+    assert!(root().join(dir).is_dir(), "{dir} is not a directory");
+    files_under(&root().join(dir))
+        .into_iter()
+        .map(|rel| format!("{dir}/{rel}"))
+        .filter(|rel| rel.ends_with(suffix))
+        .collect()
 }
 
 fn task_files() -> Vec<String> {
-    let tasks = files_under("ci/tasks", "/task.yml");
+    let tasks = files_ending("ci/tasks", "/task.yml");
     assert!(tasks.len() >= 2, "no task files found: {tasks:?}");
     tasks
 }
 
 fn scripts() -> Vec<String> {
-    let mut all = files_under("ci", ".sh");
-    all.extend(files_under("scripts", ".sh"));
+    let mut all = files_ending("ci", ".sh");
+    all.extend(files_ending("scripts", ".sh"));
     assert!(all.len() >= 4, "scripts: {all:?}");
     all
 }

@@ -1,5 +1,5 @@
 //! The checksum readers' invariants, shared by the fuzz target
-//! (`fuzz/fuzz_targets/checksum_file.rs`) and by `tests/fuzz_seeds.rs`, which replays the fuzz
+//! (`fuzz/fuzz_targets/checksum_file.rs`) and by `tests/cli/fuzz_seeds.rs`, which replays the fuzz
 //! seeds in `cargo test`.
 //!
 //! The input (UTF-8 text) is read as a checksum file, and each of its lines as a GitHub

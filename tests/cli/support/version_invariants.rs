@@ -1,5 +1,5 @@
 //! The version engine's invariants, shared by the fuzz target (`fuzz/fuzz_targets/version_parse.rs`)
-//! and by `tests/version_fuzz_seeds.rs`, which replays the fuzz seeds in `cargo test`.
+//! and by `tests/cli/fuzz_seeds.rs`, which replays the fuzz seeds in `cargo test`.
 //!
 //! An input is split at its first two `'\n'`
 //! into up to three tags. For every strategy, each tag that parses must

@@ -26,15 +26,8 @@ use std::time::{Duration, Instant};
 
 use fake_github::{Origin, Scenario};
 
-#[path = "support/fake_setup.rs"]
-#[allow(dead_code)]
-mod support;
-
-#[path = "support/mirror_checks.rs"]
-mod mirror_checks;
-
-use mirror_checks::{TrueAsset, check_db, check_mirror, files_under, true_assets};
-use support::FakeSetup;
+use crate::support::mirror_checks::{TrueAsset, check_db, check_mirror, true_assets};
+use crate::support::{FakeSetup, files_under};
 
 const REPOS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 const KILLS: u32 = 20;

@@ -1,6 +1,6 @@
 //! The configuration loader's invariants, shared by the fuzz target
-//! (`fuzz/fuzz_targets/config_load.rs`) and by `tests/fuzz_seeds.rs`, which replays the fuzz seeds
-//! in `cargo test`.
+//! (`fuzz/fuzz_targets/config_load.rs`) and by `tests/cli/fuzz_seeds.rs`, which replays the fuzz
+//! seeds in `cargo test`.
 //!
 //! One input (UTF-8 text) is used three ways:
 //! 1. as a whole `config.yaml`, loaded without and with secret environment variables
