@@ -7,6 +7,8 @@
 
 mod support;
 
+mod architecture;
+mod book;
 mod concourse_files;
 mod concourse_resource;
 mod concourse_tasks;
