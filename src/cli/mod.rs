@@ -1,4 +1,6 @@
-//! The command line: every flag is defined here, once, and each subcommand is a small handler.
+//! The command line: every flag is defined here, once, and each subcommand is a small handler:
+//! it parses its input, drives the [`pipeline`](crate::pipeline) (or a single module, for
+//! `config`, `version` and `db`), and presents the result.
 //!
 //! Results go to stdout (JSON, or the bare `<`/`=`/`>` of `version compare`); logs and warnings
 //! go to stderr, so the output can always be piped.
