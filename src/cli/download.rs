@@ -34,14 +34,13 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
         force: args.force,
     };
     let outcome = super::runtime()?.block_on(pipeline.process(Origin::Input, report, steps));
-    let value = outcome.to_json().map_err(|e| CommandError::Io {
-        context: "serialising the result",
-        source: io::Error::other(e),
-    })?;
-    let text = serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
-        context: "serialising the result",
-        source: io::Error::other(e),
-    })?;
+    let text = outcome
+        .to_json()
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .map_err(|e| CommandError::Io {
+            context: "serialising the result",
+            source: io::Error::other(e),
+        })?;
     writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
     Ok(outcome.exit_status())
 }

@@ -1,5 +1,5 @@
 //! The downloader: for each new release of a monitor report, bring its files into the mirror,
-//! verified, and record the release. One release is a short story, told by [`run_with_uploads`]
+//! verified, and record the release. One release is a short story, told by [`run`]
 //! and `download_release` below, one step per file:
 //!
 //! 1. `plan` — which releases and files, where each goes, what each must hash
@@ -60,27 +60,16 @@ pub struct Options {
     pub flat: bool,
 }
 
-/// Downloads the releases of `report`.
+/// Downloads the releases of `report`, and copies every verified file and its sidecar to
+/// `artifacts` (when given) before the release is recorded: a release is recorded only when all
+/// its uploads succeeded.
 ///
 /// `db` is the database as loaded at the start of the run (the caller loads it, so a damaged
 /// file stops the command before any request); records are written through `store`.
-pub async fn run(
-    config: &Config,
-    client: Arc<GithubClient>,
-    store: Arc<dyn VersionDb>,
-    db: &Database,
-    report: &Report,
-    opts: Options,
-) -> DownloadReport {
-    run_with_uploads(config, client, store, None, db, report, opts).await
-}
-
-/// Like [`run`], and copies every verified file and its sidecar to `artifacts` (when given)
-/// before the release is recorded: a release is recorded only when all its uploads succeeded.
 ///
 /// Releases run concurrently (at most `download.concurrency` transfers at a time); their
 /// entries are reported in the monitor report's order.
-pub async fn run_with_uploads(
+pub async fn run(
     config: &Config,
     client: Arc<GithubClient>,
     store: Arc<dyn VersionDb>,

@@ -9,8 +9,9 @@ use super::{MirrorError, io_err};
 use crate::repo::RepoId;
 
 /// The longest file name (in bytes) the common Linux file systems accept. Checking it here gives
-/// a clear error naming the asset instead of an `ENAMETOOLONG` halfway through a download.
-const MAX_NAME_BYTES: usize = 255;
+/// a clear error naming the asset (or archive entry) instead of an `ENAMETOOLONG` halfway through
+/// a download or an extraction.
+pub(super) const MAX_NAME_BYTES: usize = 255;
 
 /// Turns a release tag into the name of exactly one folder, so that a tag such as `cli/v1.2.0`
 /// or `..` can neither create nested folders nor climb out of the repository's folder.

@@ -120,7 +120,7 @@ impl Pipeline {
     /// Stage 2: downloads, verifies, stores, uploads and records the releases of `report`, and
     /// logs a one-line summary.
     pub async fn download(&self, report: &Report, opts: download::Options) -> DownloadReport {
-        let result = download::run_with_uploads(
+        let result = download::run(
             &self.config,
             self.client.clone(),
             self.stores.db.clone(),

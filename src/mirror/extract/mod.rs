@@ -32,13 +32,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ExtractLimits;
 use crate::fsutil;
+use crate::mirror::layout::MAX_NAME_BYTES;
 use crate::mirror::{MirrorError, check_asset_name};
 
 mod tar;
 mod zip;
 
-/// The longest file name component the common Linux file systems accept.
-const MAX_NAME_BYTES: usize = 255;
 /// Copy buffer size.
 const CHUNK: usize = 64 * 1024;
 
