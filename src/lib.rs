@@ -22,6 +22,7 @@ pub mod repo;
 pub mod version;
 pub mod fsutil;
 pub mod http;
+pub mod trust;
 pub mod config;
 pub mod github;
 pub mod mirror;

@@ -1,0 +1,1 @@
+//! minisign (being written).

@@ -1,0 +1,1 @@
+//! pgp (being written).

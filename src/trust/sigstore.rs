@@ -1,0 +1,2 @@
+//! Sigstore: keyless bundles, SLSA provenance, GitHub artifact attestations and cosign key
+//! signatures (being written).
