@@ -655,6 +655,8 @@ mod tests {
                     size: 42,
                     sha256: "ab".repeat(32),
                     verified_by: VerifiedBy::Digest,
+                    verification: Vec::new(),
+                    signatures: Vec::new(),
                     how: Placement::Downloaded,
                 }],
                 uploaded: Vec::new(),

@@ -44,13 +44,13 @@ pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
     GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
+    Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
 pub use values::{
-    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Seconds,
-    Secret, TagFilter,
+    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Require,
+    Seconds, Secret, TagFilter,
 };
 
 /// The version database location the environment sets, if any: `VERSION_DB_PATH` (a path or
@@ -141,9 +141,13 @@ pub fn load(path: &Path, env: &Env) -> Result<Loaded, ConfigError> {
 /// Like [`load`] but with the file's text given; `path` is only used in messages.
 pub fn load_str(text: &str, path: &Path, env: &Env) -> Result<Loaded, ConfigError> {
     let mut warnings = Vec::new();
-    let raw = load::parse_yaml(text, path, &mut warnings)?;
+    // Key files named in the configuration are relative to its folder.
+    let base = path.parent().unwrap_or(Path::new("."));
+    let raw = values::with_base_dir(base, || load::parse_yaml(text, path, &mut warnings))?;
     let env_repos = match env.get_non_empty(load::REPOSITORY_OVERRIDES) {
-        Some(v) => Some(load::parse_repository_overrides(v, &mut warnings)?),
+        Some(v) => Some(values::with_base_dir(base, || {
+            load::parse_repository_overrides(v, &mut warnings)
+        })?),
         None => None,
     };
     let config = normalize::normalize(raw, env_repos, env, &mut warnings)?;

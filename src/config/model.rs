@@ -13,8 +13,9 @@ use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
 use super::values::{
-    ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Seconds, Secret, TagFilter,
+    ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Require, Seconds, Secret, TagFilter,
 };
+use crate::trust::{CosignKey, MinisignKey, PgpKey};
 
 /// The whole configuration, after defaults, spellings and environment overrides.
 ///
@@ -32,6 +33,48 @@ pub struct Config {
     pub download: DownloadSettings,
     /// Who is told after a run (`notify:`, plus the plan's `post_download.notify`).
     pub notify: NotifySettings,
+}
+
+/// `signing:` — the trust anchors of one repository: the keys its signatures must be made with,
+/// and who may sign it keylessly.
+///
+/// It exists because a signature proves nothing unless the key (or the signer's identity) comes
+/// from the user: never from the release. `None` fields inherit from `repository_overrides`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Signing {
+    /// minisign public keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minisign: Option<Vec<MinisignKey>>,
+    /// OpenPGP public key files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgp: Option<Vec<PgpKey>>,
+    /// cosign PEM public key files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosign: Option<Vec<CosignKey>>,
+    /// The signer workflow a keyless signature must come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The repository whose GitHub Actions may sign keylessly, instead of the mirrored one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+impl Signing {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Signing::default()
+    }
+
+    /// Field by field, `self` over `base`.
+    pub fn over(&self, base: &Signing) -> Signing {
+        Signing {
+            minisign: self.minisign.clone().or_else(|| base.minisign.clone()),
+            pgp: self.pgp.clone().or_else(|| base.pgp.clone()),
+            cosign: self.cosign.clone().or_else(|| base.cosign.clone()),
+            workflow: self.workflow.clone().or_else(|| base.workflow.clone()),
+            repository: self.repository.clone().or_else(|| base.repository.clone()),
+        }
+    }
 }
 
 /// One watched repository. `None` fields inherit, see [`Config::repository_settings`].
@@ -73,6 +116,9 @@ pub struct Repository {
         serialize_with = "serialize_repo_download"
     )]
     pub download_enabled: Option<bool>,
+    /// Trust anchors and keyless identity rules.
+    #[serde(skip_serializing_if = "Signing::is_empty")]
+    pub signing: Signing,
 }
 
 impl Repository {
@@ -304,29 +350,38 @@ pub struct RepositoryOverride {
     /// Tag filter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_filter: Option<TagFilter>,
+    /// Trust anchors (a repository's own `signing` wins, field by field).
+    #[serde(skip_serializing_if = "Signing::is_empty")]
+    pub signing: Signing,
 }
 
-/// `verification:` — the plan's verification switches.
+/// `verification:` — what "verified" means.
 ///
-/// It exists to say what "verified" means: `checksum` compares with an upstream checksum when
-/// the release publishes one; `signature` checks a signature (not implemented by the seed tool).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// It exists to say it once: `checksum` compares with an upstream checksum when the release
+/// publishes one; `signature` checks every signature and attestation the release offers against
+/// the configured trust anchors; `require` says what an asset must have to be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
     /// Check checksums (default true).
     pub checksum: bool,
-    /// Check signatures (default false).
+    /// Check signatures, bundles and provenance (default false).
     pub signature: bool,
-    /// Fail an asset that no upstream checksum covers, instead of storing it with
-    /// `verified_by: none` (default false).
-    pub require: bool,
+    /// Ask GitHub for artifact attestations (default: `signature`).
+    pub attestations: bool,
+    /// What an asset must have to be stored (default nothing).
+    pub require: Require,
+    /// A Sigstore `trusted_root.json` replacing the embedded roots.
+    pub trusted_root: Option<PathBuf>,
 }
 
 impl Default for Verification {
     fn default() -> Self {
         Verification {
             checksum: true,
-            require: false,
             signature: false,
+            attestations: false,
+            require: Require::Nothing,
+            trusted_root: None,
         }
     }
 }
@@ -510,6 +565,8 @@ pub struct EffectiveRepo {
     pub download_enabled: bool,
     /// override → download.
     pub source_archives: SourceArchives,
+    /// repository's `signing` → override's, field by field.
+    pub signing: Signing,
 }
 
 impl EffectiveRepo {
@@ -574,6 +631,10 @@ impl Config {
             source_archives: ov
                 .and_then(|o| o.source_archives)
                 .unwrap_or(d.source_archives),
+            signing: match ov {
+                Some(o) => repo.signing.over(&o.signing),
+                None => repo.signing.clone(),
+            },
         }
     }
 }

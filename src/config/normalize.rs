@@ -12,12 +12,12 @@ use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
 use super::model::{
     ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
     GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Settings, SlackNotify, SourceArchives, Verification, WebhookNotify,
+    Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
     RawArtifactory, RawConfig, RawDownload, RawNotify, RawOverride, RawRepository, RawS3Storage,
-    RawSourceArchives, RawStorage,
+    RawSigning, RawSourceArchives, RawStorage,
 };
 use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Seconds, Secret, StorageType, check_webhook_url,
@@ -339,9 +339,23 @@ fn repositories(
             asset_patterns,
             strict_prerelease_filtering: r.strict_prerelease_filtering,
             download_enabled,
+            signing: r.signing.map(signing).unwrap_or_default(),
         });
     }
     out
+}
+
+/// The normalised `signing` block.
+fn signing(raw: RawSigning) -> Signing {
+    Signing {
+        minisign: raw
+            .minisign
+            .map(|keys| keys.into_iter().map(|k| k.0).collect()),
+        pgp: raw.pgp.map(|keys| keys.into_iter().map(|k| k.0).collect()),
+        cosign: raw.cosign.map(|keys| keys.into_iter().map(|k| k.0).collect()),
+        workflow: raw.workflow.map(|w| w.0),
+        repository: raw.repository.map(|r| r.0),
+    }
 }
 
 /// Combines the two spellings of a pattern list (strings first, then filter entries) and warns
@@ -480,6 +494,7 @@ fn download(
                 strict_prerelease_filtering: o.strict_prerelease_filtering,
                 version_strategy: o.version_strategy,
                 tag_filter: o.tag_filter,
+                signing: o.signing.map(signing).unwrap_or_default(),
             };
             (name, value)
         })
@@ -506,10 +521,13 @@ fn download(
 
     let verification = d.verification.map_or_else(Verification::default, |v| {
         let def = Verification::default();
+        let signature = v.signature.unwrap_or(def.signature);
         Verification {
             checksum: v.checksum.unwrap_or(def.checksum),
-            signature: v.signature.unwrap_or(def.signature),
+            signature,
+            attestations: v.attestations.unwrap_or(signature),
             require: v.require.unwrap_or(def.require),
+            trusted_root: v.trusted_root.map(|t| t.0),
         }
     });
     let retry = d.retry.map_or_else(Retry::default, |r| {

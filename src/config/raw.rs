@@ -20,6 +20,7 @@ use super::values::{
 use super::values::{
     ArchivePreference, Bounded, ByteCount, FullName, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
     PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
+    CosignKeyFile, MinisignKeyValue, PgpKeyFile, Require, TrustedRootFile, WorkflowPath,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
@@ -76,6 +77,7 @@ pub(crate) struct RawRepository {
     pub asset_patterns: Option<Vec<AssetPattern>>,
     pub strict_prerelease_filtering: Option<bool>,
     pub download: Option<RawRepoDownload>,
+    pub signing: Option<RawSigning>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,7 @@ struct RawRepositoryMap {
     asset_patterns: Option<Vec<AssetPattern>>,
     strict_prerelease_filtering: Option<bool>,
     download: Option<RawRepoDownload>,
+    signing: Option<RawSigning>,
 }
 
 impl<'de> Deserialize<'de> for RawRepository {
@@ -121,10 +124,34 @@ impl<'de> Deserialize<'de> for RawRepository {
                     asset_patterns: m.asset_patterns,
                     strict_prerelease_filtering: m.strict_prerelease_filtering,
                     download: m.download,
+                    signing: m.signing,
                 })
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// `signing:` of a repository (or of its `repository_overrides` entry): its trust anchors.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct RawSigning {
+    pub minisign: Option<Vec<MinisignKeyValue>>,
+    pub pgp: Option<Vec<PgpKeyFile>>,
+    pub cosign: Option<Vec<CosignKeyFile>>,
+    pub workflow: Option<WorkflowPath>,
+    pub repository: Option<FullName>,
+}
+
+impl RawSigning {
+    /// Field-by-field merge: values in `over` win.
+    pub fn merged(self, over: RawSigning) -> RawSigning {
+        RawSigning {
+            minisign: over.minisign.or(self.minisign),
+            pgp: over.pgp.or(self.pgp),
+            cosign: over.cosign.or(self.cosign),
+            workflow: over.workflow.or(self.workflow),
+            repository: over.repository.or(self.repository),
+        }
     }
 }
 
@@ -288,6 +315,7 @@ pub(crate) struct RawOverride {
     pub strict_prerelease_filtering: Option<bool>,
     pub version_strategy: Option<Strategy>,
     pub tag_filter: Option<TagFilter>,
+    pub signing: Option<RawSigning>,
 }
 
 impl RawOverride {
@@ -303,7 +331,12 @@ impl RawOverride {
         } else {
             (self.asset_patterns, self.filters)
         };
+        let signing = match (self.signing, over.signing) {
+            (Some(a), Some(b)) => Some(a.merged(b)),
+            (a, b) => b.or(a),
+        };
         RawOverride {
+            signing,
             target_version: over.target_version.or(self.target_version),
             asset_patterns,
             filters,
@@ -322,7 +355,9 @@ impl RawOverride {
 pub(crate) struct RawVerification {
     pub checksum: Option<bool>,
     pub signature: Option<bool>,
-    pub require: Option<bool>,
+    pub attestations: Option<bool>,
+    pub require: Option<Require>,
+    pub trusted_root: Option<TrustedRootFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]

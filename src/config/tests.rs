@@ -131,7 +131,9 @@ fn plan_config_loads_without_warnings() {
         Verification {
             checksum: true,
             signature: false,
-            require: false,
+            attestations: false,
+            require: Require::Nothing,
+            trusted_root: None,
         }
     );
     assert_eq!(d.retry.max_attempts, 3);
@@ -1007,6 +1009,7 @@ download:
                 prefer: ArchivePreference::Both,
                 fallback_only: true
             },
+            signing: Signing::default(),
         }
     );
     let ov = c.repository_settings(&c.repositories[1]);

@@ -791,3 +791,179 @@ mod tests {
         );
     }
 }
+
+thread_local! {
+    /// The folder of the configuration file being read, so key files named in it are found
+    /// relative to it (set by [`with_base_dir`] while the file is deserialised).
+    static BASE_DIR: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `dir` as the folder that relative key-file paths are resolved against.
+pub(crate) fn with_base_dir<T>(dir: &std::path::Path, f: impl FnOnce() -> T) -> T {
+    let previous = BASE_DIR.with(|b| b.replace(Some(dir.to_path_buf())));
+    let out = f();
+    BASE_DIR.with(|b| *b.borrow_mut() = previous);
+    out
+}
+
+/// `path` resolved against the configuration file's folder (when relative and one is set).
+fn resolve(path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if p.is_absolute() {
+        return p;
+    }
+    BASE_DIR
+        .with(|b| b.borrow().clone())
+        .map_or(p.clone(), |dir| dir.join(&p))
+}
+
+/// Reads a key file named in the configuration, for the error messages of the key types.
+fn read_key_file<E: de::Error>(path: &str) -> Result<(PathBuf, Vec<u8>), E> {
+    if path.trim().is_empty() {
+        return Err(E::custom("must not be empty"));
+    }
+    let resolved = resolve(path);
+    std::fs::read(&resolved)
+        .map(|bytes| (resolved.clone(), bytes))
+        .map_err(|e| E::custom(format!("cannot read key file {}: {e}", resolved.display())))
+}
+
+/// A minisign public key written inline (`RWQ…`), checked when the file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MinisignKeyValue(pub(crate) crate::trust::MinisignKey);
+
+impl<'de> Deserialize<'de> for MinisignKeyValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        crate::trust::MinisignKey::parse(&s)
+            .map(MinisignKeyValue)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// An OpenPGP public key file (armored or binary), read and checked when the file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PgpKeyFile(pub(crate) crate::trust::PgpKey);
+
+impl<'de> Deserialize<'de> for PgpKeyFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let (resolved, bytes) = read_key_file(&s)?;
+        crate::trust::PgpKey::parse(&s, &bytes)
+            .map(PgpKeyFile)
+            .map_err(|e| de::Error::custom(format!("{}: {e}", resolved.display())))
+    }
+}
+
+/// A cosign PEM public key file, read and checked when the file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CosignKeyFile(pub(crate) crate::trust::CosignKey);
+
+impl<'de> Deserialize<'de> for CosignKeyFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let (resolved, bytes) = read_key_file(&s)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            de::Error::custom(format!("{}: not a PEM file (not text)", resolved.display()))
+        })?;
+        crate::trust::CosignKey::parse(&s, &text)
+            .map(CosignKeyFile)
+            .map_err(|e| de::Error::custom(format!("{}: {e}", resolved.display())))
+    }
+}
+
+/// A Sigstore `trusted_root.json` file, read and checked when the file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TrustedRootFile(pub(crate) PathBuf);
+
+impl<'de> Deserialize<'de> for TrustedRootFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let (resolved, _) = read_key_file(&s)?;
+        crate::trust::sigstore::Roots::from_file(&resolved)
+            .map(|_| TrustedRootFile(resolved.clone()))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "{}: not a Sigstore trusted root: {e}",
+                    resolved.display()
+                ))
+            })
+    }
+}
+
+/// A signer workflow: `.github/workflows/x.yml` (in the repository) or
+/// `owner/repo/.github/workflows/x.yml` (a reusable workflow elsewhere).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WorkflowPath(pub(crate) String);
+
+impl<'de> Deserialize<'de> for WorkflowPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let path = s.trim().trim_start_matches('/');
+        let in_repo = path.starts_with(".github/workflows/");
+        let elsewhere = path
+            .splitn(3, '/')
+            .nth(2)
+            .is_some_and(|rest| rest.starts_with(".github/workflows/"))
+            && path.split('/').take(2).all(|part| check_name("owner", part).is_ok());
+        let file = path.rsplit('/').next().unwrap_or("");
+        if !(in_repo || elsewhere)
+            || !(file.ends_with(".yml") || file.ends_with(".yaml"))
+            || path.contains('@')
+            || path.contains("..")
+        {
+            return Err(de::Error::custom(format!(
+                "{s:?} is not a workflow path: expected `.github/workflows/<file>.yml` or \
+                 `owner/repo/.github/workflows/<file>.yml` (no `@ref`)"
+            )));
+        }
+        Ok(WorkflowPath(path.to_string()))
+    }
+}
+
+/// `verification.require`: `false`, `checksum` (or `true`, the seed plan's meaning) or
+/// `signature`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Require {
+    /// Nothing is required: an asset no upstream checksum covers is stored as `verified_by: none`.
+    #[default]
+    Nothing,
+    /// An asset no upstream checksum covers fails.
+    Checksum,
+    /// An asset no signature or attestation covers fails.
+    Signature,
+}
+
+impl Serialize for Require {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Require::Nothing => s.serialize_bool(false),
+            Require::Checksum => s.serialize_str("checksum"),
+            Require::Signature => s.serialize_str("signature"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Require {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Require;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("false, `checksum` (or true) or `signature`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Require, E> {
+                Ok(if v { Require::Checksum } else { Require::Nothing })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Require, E> {
+                match v {
+                    "false" | "none" => Ok(Require::Nothing),
+                    "true" | "checksum" => Ok(Require::Checksum),
+                    "signature" => Ok(Require::Signature),
+                    _ => Err(unknown_variant(v, &["false", "checksum", "signature"])),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}

@@ -133,14 +133,32 @@ pub struct FileRecord {
     pub size: u64,
     /// Its SHA-256, lower-case hex.
     pub sha256: String,
-    /// Which check proved the bytes are the ones upstream published.
+    /// The strongest check that held.
     pub verified_by: VerifiedBy,
+    /// Ours: every check that held, strongest last (`digest`, `checksum-file:SHA256SUMS`,
+    /// `pgp:0x…`, `attestation:<workflow>`); empty in entries written before signatures were
+    /// checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<String>,
 }
 
-/// The verification layer that accepted a file, strongest first.
+/// The strongest check that held for a file: a checksum layer (integrity), or a signature or
+/// attestation (authenticity, see [`crate::trust::ProofKind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerifiedBy {
+    /// A GitHub artifact attestation signed by the expected identity.
+    Attestation,
+    /// SLSA provenance in the release, signed by the expected identity.
+    Provenance,
+    /// A keyless Sigstore bundle in the release, signed by the expected identity.
+    Sigstore,
+    /// A cosign signature by a configured key.
+    Cosign,
+    /// A minisign signature by a configured key.
+    Minisign,
+    /// An OpenPGP signature by a configured key.
+    Pgp,
     /// The asset's `digest` reported by the GitHub API.
     Digest,
     /// A checksum file published in the same release (`SHA256SUMS`, `*checksums*.txt`, ...).
@@ -152,13 +170,37 @@ pub enum VerifiedBy {
 }
 
 impl VerifiedBy {
-    /// The name written in the database (`digest`, `checksum-file`, `sidecar`, `none`).
+    /// The name written in the database (`digest`, `checksum-file`, `sidecar`, `none`, or a
+    /// signature kind such as `pgp` or `attestation`).
     pub fn as_str(self) -> &'static str {
         match self {
+            VerifiedBy::Attestation => "attestation",
+            VerifiedBy::Provenance => "provenance",
+            VerifiedBy::Sigstore => "sigstore",
+            VerifiedBy::Cosign => "cosign",
+            VerifiedBy::Minisign => "minisign",
+            VerifiedBy::Pgp => "pgp",
             VerifiedBy::Digest => "digest",
             VerifiedBy::ChecksumFile => "checksum-file",
             VerifiedBy::Sidecar => "sidecar",
             VerifiedBy::None => "none",
+        }
+    }
+}
+
+impl From<crate::trust::ProofKind> for VerifiedBy {
+    fn from(kind: crate::trust::ProofKind) -> VerifiedBy {
+        use crate::trust::ProofKind as K;
+        match kind {
+            K::Sidecar => VerifiedBy::Sidecar,
+            K::ChecksumFile => VerifiedBy::ChecksumFile,
+            K::Digest => VerifiedBy::Digest,
+            K::Pgp => VerifiedBy::Pgp,
+            K::Minisign => VerifiedBy::Minisign,
+            K::Cosign => VerifiedBy::Cosign,
+            K::Sigstore => VerifiedBy::Sigstore,
+            K::Provenance => VerifiedBy::Provenance,
+            K::Attestation => VerifiedBy::Attestation,
         }
     }
 }
@@ -456,12 +498,14 @@ mod tests {
                 size: 10,
                 sha256: "ab".repeat(32),
                 verified_by: VerifiedBy::Digest,
+                verification: Vec::new(),
             },
             FileRecord {
                 name: "b.zip".into(),
                 size: 5,
                 sha256: "cd".repeat(32),
                 verified_by: VerifiedBy::None,
+                verification: Vec::new(),
             },
         ];
         let rec = Recording {

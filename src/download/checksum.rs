@@ -22,6 +22,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::db::VerifiedBy;
+use crate::trust::ProofKind;
 
 /// Size of the read buffer used by [`hash_file`].
 const READ_BUFFER: usize = 64 * 1024;
@@ -364,12 +365,40 @@ pub struct Expected {
     pub checksum: Checksum,
     /// The layer the checksum came from.
     pub verified_by: VerifiedBy,
+    /// Every upstream source that lists the asset, strongest first (they agree: see
+    /// [`expected_for`]), so the report can name each check that held.
+    pub sources: Vec<Upstream>,
+}
+
+/// One upstream source of an asset's checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// The layer.
+    pub kind: ProofKind,
+    /// How the report names it: `digest`, `checksum-file:SHA256SUMS`, `sidecar:x.sha256`.
+    pub label: String,
+    /// The checksum file or sidecar's name (`None` for the digest).
+    pub file: Option<String>,
+    /// What it says.
+    pub checksum: Checksum,
 }
 
 impl Expected {
-    /// Whether hashing must also compute SHA-512 (pass to [`Hasher::new`] / [`hash_file`]).
+    /// Whether hashing must also compute SHA-512 (pass to [`Hasher::new`] / [`hash_file`]):
+    /// when any source gives a SHA-512, so every source can be checked.
     pub fn needs_sha512(&self) -> bool {
         self.checksum.algorithm == Algorithm::Sha512
+            || self
+                .sources
+                .iter()
+                .any(|s| s.checksum.algorithm == Algorithm::Sha512)
+    }
+
+    /// The sources whose checksum `digests` match: the checks that held.
+    pub fn matched<'a>(&'a self, digests: &'a Digests) -> impl Iterator<Item = &'a Upstream> {
+        self.sources
+            .iter()
+            .filter(|s| digests.matches(&s.checksum))
     }
 }
 
@@ -383,10 +412,28 @@ enum Source<'a> {
 
 impl Source<'_> {
     fn verified_by(self) -> VerifiedBy {
+        self.kind().into()
+    }
+
+    fn kind(self) -> ProofKind {
         match self {
-            Source::Digest => VerifiedBy::Digest,
-            Source::File(_) => VerifiedBy::ChecksumFile,
-            Source::Sidecar(_) => VerifiedBy::Sidecar,
+            Source::Digest => ProofKind::Digest,
+            Source::File(_) => ProofKind::ChecksumFile,
+            Source::Sidecar(_) => ProofKind::Sidecar,
+        }
+    }
+
+    fn upstream(self, checksum: &Checksum) -> Upstream {
+        let (label, file) = match self {
+            Source::Digest => ("digest".to_string(), None),
+            Source::File(name) => (format!("checksum-file:{name}"), Some(name.to_string())),
+            Source::Sidecar(name) => (format!("sidecar:{name}"), Some(name.to_string())),
+        };
+        Upstream {
+            kind: self.kind(),
+            label,
+            file,
+            checksum: checksum.clone(),
         }
     }
 }
@@ -452,12 +499,20 @@ pub fn expected_for(
         }
     }
 
+    let mut sources: Vec<Upstream> = Vec::new();
+    for (source, checksum) in &candidates {
+        let upstream = source.upstream(checksum);
+        if !sources.contains(&upstream) {
+            sources.push(upstream);
+        }
+    }
     Ok(candidates
         .into_iter()
         .next()
         .map(|(source, checksum)| Expected {
             checksum,
             verified_by: source.verified_by(),
+            sources,
         }))
 }
 
@@ -536,6 +591,13 @@ pub struct Digests {
 }
 
 impl Digests {
+    /// The SHA-256 (and SHA-512) of bytes in memory.
+    pub fn of(bytes: &[u8]) -> Digests {
+        let mut hasher = Hasher::new(true);
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
     /// The digest for `algorithm`, if it was computed.
     pub fn get(&self, algorithm: Algorithm) -> Option<&str> {
         match algorithm {
@@ -626,7 +688,7 @@ fn layer_description(verified_by: &VerifiedBy) -> &'static str {
         VerifiedBy::Digest => "the GitHub API digest",
         VerifiedBy::ChecksumFile => "the release's checksum file",
         VerifiedBy::Sidecar => "the sidecar checksum asset",
-        VerifiedBy::None => "the expected checksum",
+        _ => "the expected checksum",
     }
 }
 
@@ -1397,6 +1459,7 @@ mod tests {
         let expected = Expected {
             checksum: sha256(ABC_SHA256),
             verified_by: VerifiedBy::ChecksumFile,
+            sources: Vec::new(),
         };
         assert_eq!(
             check(ASSET, &abc_digests(), Some(&expected)).unwrap(),
@@ -1409,6 +1472,7 @@ mod tests {
         let expected = Expected {
             checksum: sha256(EMPTY_SHA256),
             verified_by: VerifiedBy::Digest,
+            sources: Vec::new(),
         };
         let err = check(ASSET, &abc_digests(), Some(&expected)).unwrap_err();
         let msg = err.to_string();
@@ -1436,6 +1500,7 @@ mod tests {
         let expected = Expected {
             checksum: Checksum::new(Algorithm::Sha512, ABC_SHA512).unwrap(),
             verified_by: VerifiedBy::Sidecar,
+            sources: Vec::new(),
         };
         let err = check(ASSET, &abc_digests(), Some(&expected)).unwrap_err();
         assert!(err.to_string().contains("not computed"), "{err}");

@@ -3,6 +3,7 @@
 //! an identical mirrored file is linked or copied there instead of downloading it
 //! ([`deduplicate`]).
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::checksum::{Algorithm, hash_file};
@@ -58,35 +59,53 @@ pub(super) fn commit_fetched(
         size: fetched.size,
         sha256: fetched.digests.sha256,
         verified_by,
+        verification: Vec::new(),
+        signatures: Vec::new(),
         how,
     })
 }
 
-/// Places an identical mirrored file at the destination instead of downloading it, when the
-/// expected SHA-256 is known in advance and a mirrored file has it. The mirrored file is hashed
-/// again first: its sidecar alone is not trusted (an upstream asset could be named like one).
-/// `None` means download it (nothing identical, or placing it failed, which is logged).
-pub(super) async fn deduplicate(
+/// A mirrored file identical to `file` (same SHA-256, known in advance from its upstream
+/// checksum), hashed again now: its sidecar alone is not trusted (an upstream asset could be
+/// named like one). `None` means download it. The caller authenticates the bytes, then places
+/// them with [`place_duplicate`].
+pub(super) async fn duplicate_of(
     dedup: &Mutex<DedupIndex>,
     file: &PlannedFile,
-) -> Option<MirroredFile> {
+) -> Option<PathBuf> {
     let expected = file.expected()?;
     if expected.checksum.algorithm() != Algorithm::Sha256 {
         return None;
     }
-    let name = file.name.as_str();
     let destination = file.destination.as_path();
     let hex = expected.checksum.hex().to_string();
     let existing = dedup.lock().ok()?.get(&hex)?.to_path_buf();
     if existing == destination {
         return None;
     }
-    let (from, to) = (existing.clone(), destination.to_path_buf());
+    let from = existing.clone();
+    let same = tokio::task::spawn_blocking(move || {
+        hash_file(&from, false).is_ok_and(|digests| digests.sha256 == hex)
+    })
+    .await
+    .ok()?;
+    if !same {
+        let e = DownloadError::Changed { path: existing };
+        tracing::warn!("{}: not deduplicated ({e}); downloading it", file.name);
+        return None;
+    }
+    Some(existing)
+}
+
+/// Places the identical mirrored file `existing` at the destination instead of downloading it
+/// (a hard link, or a copy). `None` means download it (placing it failed, which is logged).
+pub(super) async fn place_duplicate(file: &PlannedFile, existing: &Path) -> Option<MirroredFile> {
+    let expected = file.expected()?;
+    let name = file.name.as_str();
+    let destination = file.destination.as_path();
+    let hex = expected.checksum.hex().to_string();
+    let (from, to) = (existing.to_path_buf(), destination.to_path_buf());
     let placed = tokio::task::spawn_blocking(move || -> Result<LinkKind, DownloadError> {
-        let digests = hash_file(&from, false)?;
-        if digests.sha256 != hex {
-            return Err(DownloadError::Changed { path: from });
-        }
         let kind = link_or_copy(&from, &to)?;
         write_sidecar(&to, &hex)?;
         Ok(kind)
@@ -113,6 +132,8 @@ pub(super) async fn deduplicate(
         size: file.size().unwrap_or(0),
         sha256: expected.checksum.hex().to_string(),
         verified_by: expected.verified_by,
+        verification: Vec::new(),
+        signatures: Vec::new(),
         how,
     })
 }

@@ -50,6 +50,22 @@ pub enum DownloadError {
          and verification.require is on"
     )]
     NoChecksum,
+    /// A signature, bundle, provenance or attestation offered for the file did not verify:
+    /// the file is refused.
+    #[error("refused: {0}")]
+    Refused(crate::trust::TrustError),
+    /// `verification.require: signature` is on and no signature or attestation proves the file.
+    #[error(
+        "refused: no signature or attestation proves it, and verification.require is \
+         `signature` (found: {found})"
+    )]
+    Unsigned {
+        /// What was found and why it did not count.
+        found: String,
+    },
+    /// GitHub could not be asked for the file's attestations (retried next run).
+    #[error("cannot check GitHub's artifact attestations: {0}; retried next run")]
+    Attestations(String),
     /// Copying to the artifact store failed.
     #[error("upload failed: {0}")]
     Upload(#[from] StorageError),

@@ -20,6 +20,10 @@ use crate::mirror::{discard_part, validator_path};
 /// Checksum files are small; anything larger is not read as one.
 pub(super) const MAX_CHECKSUM_FILE: u64 = 1024 * 1024;
 
+/// The largest signature, bundle or provenance file fetched (SLSA provenance lists every asset
+/// of a release, so it can be larger than a checksum file).
+pub(super) const MAX_SIGNATURE_FILE: u64 = 16 * 1024 * 1024;
+
 /// What to fetch and where.
 #[derive(Debug, Clone)]
 pub struct FetchRequest {
@@ -308,13 +312,24 @@ pub async fn fetch(
     })
 }
 
-/// Fetches one checksum file whole and checks it like any asset: its size, and its own `digest`
-/// when GitHub gives one, so bytes damaged in flight never decide what verifies. A mismatch is
-/// fetched once more.
+/// Fetches one checksum file whole (see [`fetch_small_asset`]), as text.
 pub(super) async fn fetch_checksum_file(
     client: &GithubClient,
     asset: &Asset,
 ) -> Result<String, String> {
+    fetch_small_asset(client, asset, MAX_CHECKSUM_FILE)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Fetches one small asset (a checksum file, a signature, a bundle) whole into memory and checks
+/// it like any asset: its size (at most `limit`), and its own `digest` when GitHub gives one, so
+/// bytes damaged in flight never decide what verifies. A mismatch is fetched once more.
+pub(super) async fn fetch_small_asset(
+    client: &GithubClient,
+    asset: &Asset,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
     let url = Url::parse(&asset.url).map_err(|e| format!("bad asset URL: {e}"))?;
     let own = asset
         .digest
@@ -331,8 +346,8 @@ pub(super) async fn fetch_checksum_file(
             .map_err(|e| e.to_string())?;
         let problem = match resp.bytes().await {
             Err(e) => format!("the transfer failed: {e}"),
-            Ok(b) if b.len() as u64 > MAX_CHECKSUM_FILE => {
-                format!("it is larger than {MAX_CHECKSUM_FILE} bytes")
+            Ok(b) if b.len() as u64 > limit => {
+                format!("it is larger than {limit} bytes")
             }
             Ok(b) if b.len() as u64 != asset.size => {
                 format!(
@@ -351,7 +366,7 @@ pub(super) async fn fetch_checksum_file(
                     Some(checksum) if !hasher.finish().matches(checksum) => {
                         format!("its bytes do not match its digest {checksum}")
                     }
-                    _ => return Ok(String::from_utf8_lossy(&b).into_owned()),
+                    _ => return Ok(b.to_vec()),
                 }
             }
         };

@@ -7,6 +7,9 @@
 //! 2. `fetch` — stream a file to its `.part` file, resuming an interrupted transfer;
 //! 3. `verify` — keep a mirrored copy that still verifies, or check a completed transfer
 //!    against its upstream checksum (the rules are in [`checksum`]);
+//!    then `authenticate` — with `verification.signature`, check every signature, bundle,
+//!    provenance and attestation offered for it against the configured trust anchors
+//!    (the signature files are fetched while planning);
 //! 4. `commit` — rename the verified file into place with its sidecar (or link an identical
 //!    mirrored file instead of downloading it);
 //! 5. `upload` — copy the files to the artifact store, when one is configured;
@@ -16,6 +19,7 @@
 //! What happened is a [`DownloadReport`] (its types are in `report`); per-file failures are
 //! [`DownloadError`]s, reported as their messages while the other files carry on.
 
+mod authenticate;
 pub mod checksum;
 mod commit;
 mod error;
@@ -40,12 +44,14 @@ use crate::mirror::{DedupIndex, Layout, discard_part, part_path};
 use crate::monitor::Report;
 use crate::repo::RepoId;
 use crate::storage::ArtifactStore;
+use authenticate::{Authenticator, Evidence};
+use checksum::{Digests, Upstream};
 use plan::{Job, PlannedFile};
 
 pub use error::DownloadError;
 pub use report::{
-    DownloadReport, Failed, MirroredFile, Placement, Planned, RecordedRelease, Skipped,
-    UploadedObject,
+    CheckResult, DownloadReport, Failed, MirroredFile, Placement, Planned, RecordedRelease,
+    SignatureCheck, Skipped, UploadedObject, VerificationSummary,
 };
 
 /// How the downloader runs.
@@ -121,7 +127,9 @@ struct Context {
     /// Progress bars when a person watches stderr; plain log lines otherwise.
     bars: Option<MultiProgress>,
     /// `verification.require`.
-    require_checksum: bool,
+    require: crate::config::Require,
+    /// `verification.signature` and what it needs.
+    auth: Authenticator,
     /// `Some` with `post_download.extract`.
     extract_limits: Option<ExtractLimits>,
     /// How this run goes (dry run, force, flat).
@@ -165,7 +173,8 @@ impl Context {
             permits: Semaphore::new(config.download.concurrency.max(1) as usize),
             dedup: Mutex::new(dedup),
             bars,
-            require_checksum: config.download.verification.require,
+            require: config.download.verification.require,
+            auth: Authenticator::new(config),
             extract_limits: post.extract.then_some(post.extract_limits),
             opts,
         }
@@ -188,14 +197,19 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
             .push(job.skipped(None, "no asset matches asset_patterns"));
         return out;
     }
-    let checksums = plan::fetch_checksums(&ctx.client, &job.release).await;
-    let files = plan::plan_files(
-        &ctx.layout,
-        ctx.require_checksum,
-        &job,
-        &selection,
-        &checksums,
-    );
+    let mut checksums = plan::fetch_checksums(&ctx.client, &job.release).await;
+    let mut evidence = Evidence::default();
+    if ctx.auth.enabled() {
+        evidence = authenticate::fetch_evidence(&ctx.client, &job.release).await;
+        authenticate::check_checksum_files(
+            &ctx.auth,
+            &job.trust,
+            &mut evidence,
+            checksums.files_mut(),
+        );
+    }
+    let evidence = Arc::new(evidence);
+    let files = plan::plan_files(&ctx.layout, ctx.require, &job, &selection, &checksums);
     if !ctx.opts.dry_run
         && let Err(e) = plan::make_room(&ctx.layout, &job, &selection)
     {
@@ -209,10 +223,11 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
         let result = match file {
             Err((name, e)) => Err((name, e)),
             Ok(file) if ctx.opts.dry_run => {
-                out.planned.push(file.planned(&job));
+                let evidence = ctx.auth.enabled().then_some(&*evidence);
+                out.planned.push(file.planned(&job, evidence));
                 continue;
             }
-            Ok(file) => mirror_file(ctx, &job, &file)
+            Ok(file) => mirror_file(ctx, &job, &evidence, &file)
                 .await
                 .map_err(|e| (failure_name(&file), e)),
         };
@@ -276,6 +291,7 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
 async fn mirror_file(
     ctx: &Context,
     job: &Job,
+    evidence: &Arc<Evidence>,
     file: &PlannedFile,
 ) -> Result<MirroredFile, DownloadError> {
     let _permit = ctx.permits.acquire().await?;
@@ -283,44 +299,139 @@ async fn mirror_file(
         (Some(multi), Some(size)) => Some(new_bar(multi, &job.repo, job.tag(), &file.name, size)),
         _ => None,
     };
-    let result = fetch_verify_commit(ctx, file, bar.as_ref()).await;
+    let result = fetch_verify_commit(ctx, job, evidence, file, bar.as_ref()).await;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     result
 }
 
-/// The steps for one file, in order; see [`mirror_file`].
+/// The steps for one file, in order; see [`mirror_file`]. Authentication runs on the bytes
+/// before they take their final name (a transfer's part file, or the identical mirrored file a
+/// duplicate would be linked to); a stored copy from an earlier run is authenticated again.
 async fn fetch_verify_commit(
     ctx: &Context,
+    job: &Job,
+    evidence: &Arc<Evidence>,
     file: &PlannedFile,
     bar: Option<&ProgressBar>,
 ) -> Result<MirroredFile, DownloadError> {
-    if let Some(kept) = verify::stored_copy(file).await? {
-        return Ok(kept);
+    if let Some((kept, digests)) = verify::stored_copy(file).await? {
+        let path = kept.path.clone();
+        return authenticated(ctx, job, evidence, file, &path, &digests, kept).await;
     }
-    if let Some(placed) = commit::deduplicate(&ctx.dedup, file).await {
-        return Ok(placed);
+    if let Some(existing) = commit::duplicate_of(&ctx.dedup, file).await {
+        let digests = Digests {
+            sha256: file
+                .expected()
+                .map(|e| e.checksum.hex().to_string())
+                .unwrap_or_default(),
+            sha512: None,
+        };
+        let proved = authenticate(ctx, job, evidence, file, &existing, &digests).await?;
+        if let Some(placed) = commit::place_duplicate(file, &existing).await {
+            return Ok(with_proofs(placed, proved));
+        }
     }
     let request = file.request()?;
     let mut second_try = false;
     loop {
         let fetched = fetch::fetch(&ctx.client, &request, bar).await?;
-        match verify::check_fetched(file, &fetched) {
-            Ok(verified_by) => {
-                return commit::commit_fetched(&ctx.dedup, file, fetched, verified_by);
+        let part = part_path(&file.destination);
+        let checked = match verify::check_fetched(file, &fetched) {
+            Ok(verified_by) => authenticate(ctx, job, evidence, file, &part, &fetched.digests)
+                .await
+                .map(|proved| (verified_by, proved)),
+            Err(e) => Err(e.into()),
+        };
+        match checked {
+            Ok((verified_by, proved)) => {
+                let placed = commit::commit_fetched(&ctx.dedup, file, fetched, verified_by)?;
+                return Ok(with_proofs(placed, proved));
             }
             Err(e) => {
                 // Never keep bytes that failed verification.
-                discard_part(&part_path(&file.destination));
-                if second_try {
-                    return Err(e.into());
+                discard_part(&part);
+                // A refused signature over bytes that matched their upstream checksum is not a
+                // transfer error: fetching again would not help.
+                let transfer_may_be_at_fault =
+                    matches!(e, DownloadError::Verify(_)) || file.expected().is_none();
+                if second_try || !transfer_may_be_at_fault {
+                    return Err(e);
                 }
                 tracing::warn!("{e}; downloading it once more from scratch");
                 second_try = true;
             }
         }
     }
+}
+
+/// What authentication proved for a file, with the checksum sources its bytes matched.
+struct Proved {
+    /// The checks that held, strongest last.
+    verification: Vec<String>,
+    /// The strongest.
+    verified_by: crate::db::VerifiedBy,
+    /// Each signature found and what became of it.
+    signatures: Vec<SignatureCheck>,
+}
+
+/// Authenticates the bytes at `path` (the file's, hashing to `digests`).
+async fn authenticate(
+    ctx: &Context,
+    job: &Job,
+    evidence: &Arc<Evidence>,
+    file: &PlannedFile,
+    path: &std::path::Path,
+    digests: &Digests,
+) -> Result<Proved, DownloadError> {
+    let matched: Vec<Upstream> = file
+        .expected()
+        .map(|e| e.matched(digests).cloned().collect())
+        .unwrap_or_default();
+    // Source archives are made by GitHub on request: nothing signs them.
+    if file.is_archive() {
+        return Ok(Proved {
+            verification: Vec::new(),
+            verified_by: crate::db::VerifiedBy::None,
+            signatures: Vec::new(),
+        });
+    }
+    let found = ctx
+        .auth
+        .authenticate(&ctx.client, &job.trust, evidence, &file.name, path, digests, &matched)
+        .await
+        .inspect_err(|e| tracing::error!("{} {}: {e}", job.repo, file.name))?;
+    let (verification, verified_by) = found.verification(&matched);
+    Ok(Proved {
+        verification,
+        verified_by,
+        signatures: found.checks,
+    })
+}
+
+/// A stored copy from an earlier run, authenticated again.
+async fn authenticated(
+    ctx: &Context,
+    job: &Job,
+    evidence: &Arc<Evidence>,
+    file: &PlannedFile,
+    path: &std::path::Path,
+    digests: &Digests,
+    kept: MirroredFile,
+) -> Result<MirroredFile, DownloadError> {
+    let proved = authenticate(ctx, job, evidence, file, path, digests).await?;
+    Ok(with_proofs(kept, proved))
+}
+
+/// `placed` with what authentication proved (archives keep what they had).
+fn with_proofs(mut placed: MirroredFile, proved: Proved) -> MirroredFile {
+    if !proved.verification.is_empty() {
+        placed.verified_by = proved.verified_by;
+        placed.verification = proved.verification;
+    }
+    placed.signatures = proved.signatures;
+    placed
 }
 
 /// The name a failed file has in the report: the asset's name, or `source archive`.

@@ -3,15 +3,19 @@
 //! written, so a dry run is a plan and nothing more.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use url::Url;
 
 use super::Options;
+use super::authenticate::{Evidence, RepoTrust};
 use super::checksum::{self, Expected, expected_for};
 use super::error::DownloadError;
 use super::fetch::{FetchRequest, MAX_CHECKSUM_FILE, fetch_checksum_file};
 use super::report::{Failed, Planned, Skipped};
-use crate::config::{ArchivePreference, AssetPattern, Config, SourceArchives, asset_selected};
+use crate::config::{
+    ArchivePreference, AssetPattern, Config, Require, SourceArchives, asset_selected,
+};
 use crate::db::{Database, VerifiedBy};
 use crate::github::{Asset, GithubClient};
 use crate::mirror::{Layout, check_asset_name, ensure_space};
@@ -33,6 +37,8 @@ pub(super) struct Job {
     pub archives: SourceArchives,
     /// The version the database held before.
     pub current: Option<String>,
+    /// The repository's trust anchors and keyless identity (`signing`).
+    pub trust: Arc<RepoTrust>,
 }
 
 impl Job {
@@ -108,6 +114,7 @@ pub(super) fn decide(
         }
     }
     Ok(Job {
+        trust: Arc::new(RepoTrust::new(&repo, &effective)),
         repo,
         release: release.clone(),
         patterns: effective.asset_patterns.clone(),
@@ -189,6 +196,12 @@ pub(super) struct ChecksumTexts {
 }
 
 impl ChecksumTexts {
+    /// The checksum files (name, text), for their signatures to be checked (a verified
+    /// clearsigned file's text is replaced by its signed text).
+    pub fn files_mut(&mut self) -> &mut [(String, String)] {
+        &mut self.files
+    }
+
     /// Why `asset` cannot be verified for want of a checksum file (or its own sidecar) that
     /// could not be fetched, if that is so.
     fn unavailable_for(&self, asset: &str) -> Option<DownloadError> {
@@ -315,8 +328,19 @@ impl PlannedFile {
         matches!(self.source, Source::Archive { .. })
     }
 
-    /// The dry run's report entry for it.
-    pub fn planned(&self, job: &Job) -> Planned {
+    /// The dry run's report entry for it, with the signatures found for it (`evidence`, when
+    /// signatures are checked).
+    pub fn planned(&self, job: &Job, evidence: Option<&Evidence>) -> Planned {
+        let signatures = match (evidence, &self.source) {
+            (Some(evidence), Source::Asset { .. }) => {
+                let lists: Vec<&str> = self
+                    .expected()
+                    .map(|e| e.sources.iter().filter_map(|s| s.file.as_deref()).collect())
+                    .unwrap_or_default();
+                evidence.plan_notes(&job.trust, &self.name, &lists)
+            }
+            _ => Vec::new(),
+        };
         Planned {
             repository: job.release.repository.clone(),
             tag_name: job.tag().to_string(),
@@ -324,6 +348,7 @@ impl PlannedFile {
             destination: self.destination.clone(),
             size: self.size().unwrap_or(0),
             verified_by: self.verified_by(),
+            signatures,
         }
     }
 
@@ -368,7 +393,7 @@ pub(super) type PlanEntry = Result<PlannedFile, (String, DownloadError)>;
 /// inconsistent or missing checksum) is an error entry; the others go on.
 pub(super) fn plan_files(
     layout: &Layout,
-    require_checksum: bool,
+    require: Require,
     job: &Job,
     selection: &Selection<'_>,
     checksums: &ChecksumTexts,
@@ -376,7 +401,7 @@ pub(super) fn plan_files(
     let mut files = Vec::new();
     for asset in &selection.assets {
         let name = asset.name.as_str();
-        let planned = plan_asset(layout, require_checksum, job, asset, checksums);
+        let planned = plan_asset(layout, require, job, asset, checksums);
         files.push(planned.map_err(|e| (name.to_string(), e)));
     }
     for (zip, url) in &selection.archives {
@@ -395,7 +420,7 @@ pub(super) fn plan_files(
 /// Plans one asset: its destination, and the upstream checksum it must match.
 fn plan_asset(
     layout: &Layout,
-    require_checksum: bool,
+    require: Require,
     job: &Job,
     asset: &Asset,
     checksums: &ChecksumTexts,
@@ -409,7 +434,7 @@ fn plan_asset(
     {
         return Err(why);
     }
-    if expected.is_none() && require_checksum {
+    if expected.is_none() && require == Require::Checksum {
         return Err(DownloadError::NoChecksum);
     }
     Ok(PlannedFile {

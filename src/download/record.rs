@@ -28,6 +28,7 @@ pub(super) async fn record(
                 size: f.size,
                 sha256: f.sha256.clone(),
                 verified_by: f.verified_by,
+                verification: f.verification.clone(),
             })
             .collect(),
         download_time: started.elapsed().as_secs_f64(),

@@ -32,6 +32,30 @@ pub struct DownloadReport {
     pub extractions: Vec<Extraction>,
 }
 
+/// How the stored files of a run were verified, by their strongest check: the per-run summary
+/// line (see [`DownloadReport::verification_summary`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationSummary {
+    /// Proved by a signature made with a configured key (minisign, OpenPGP, cosign).
+    pub signature_verified: usize,
+    /// Proved by a keyless Sigstore identity: a bundle, SLSA provenance or a GitHub attestation.
+    pub attestation_verified: usize,
+    /// Matched an upstream checksum only.
+    pub checksum_only: usize,
+    /// No upstream check covered it.
+    pub unverified: usize,
+}
+
+impl std::fmt::Display for VerificationSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} signature-verified, {} attestation-verified, {} checksum-only, {} unverified",
+            self.signature_verified, self.attestation_verified, self.checksum_only, self.unverified
+        )
+    }
+}
+
 impl DownloadReport {
     /// Whether anything failed: a download, or an extraction. The commands exit 1 then.
     pub fn has_failures(&self) -> bool {
@@ -40,6 +64,26 @@ impl DownloadReport {
                 .extractions
                 .iter()
                 .any(|e| e.status == ExtractionStatus::Failed)
+    }
+
+    /// How the recorded files were verified, counted by their strongest check.
+    pub fn verification_summary(&self) -> VerificationSummary {
+        let mut out = VerificationSummary::default();
+        for file in self.downloaded.iter().flat_map(|r| &r.files) {
+            match file.verified_by {
+                VerifiedBy::Attestation | VerifiedBy::Provenance | VerifiedBy::Sigstore => {
+                    out.attestation_verified += 1
+                }
+                VerifiedBy::Cosign | VerifiedBy::Minisign | VerifiedBy::Pgp => {
+                    out.signature_verified += 1
+                }
+                VerifiedBy::Digest | VerifiedBy::ChecksumFile | VerifiedBy::Sidecar => {
+                    out.checksum_only += 1
+                }
+                VerifiedBy::None => out.unverified += 1,
+            }
+        }
+        out
     }
 
     /// Appends another release's report (the releases run concurrently; their reports are
@@ -94,10 +138,53 @@ pub struct MirroredFile {
     pub size: u64,
     /// Its SHA-256.
     pub sha256: String,
-    /// Which upstream checksum verified it.
+    /// The strongest check that held.
     pub verified_by: VerifiedBy,
+    /// Every check that held, strongest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<String>,
+    /// With `verification.signature`: each signature found for it and what became of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignatureCheck>,
     /// How it got there.
     pub how: Placement,
+}
+
+/// One signature, bundle, provenance or attestation found for a file, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    /// The signature asset (`attestation` for GitHub's attestations).
+    pub file: String,
+    /// What became of it.
+    pub result: CheckResult,
+    /// The proof that held, why it was skipped, or (in a plan) its kind.
+    pub detail: String,
+}
+
+/// What became of a signature: the strings are part of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckResult {
+    /// It verified.
+    Verified,
+    /// It did not verify (the file is refused).
+    Failed,
+    /// It was not checked (the detail says why).
+    Skipped,
+    /// A dry run: it would be checked.
+    ToCheck,
+}
+
+impl CheckResult {
+    /// The reported string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckResult::Verified => "verified",
+            CheckResult::Failed => "failed",
+            CheckResult::Skipped => "skipped",
+            CheckResult::ToCheck => "to-check",
+        }
+    }
 }
 
 /// How a file got into the mirror, reported as `how`: the strings are part of the report.
@@ -177,6 +264,10 @@ pub struct Planned {
     pub size: u64,
     /// The upstream checksum that would verify it (`none` if there is none).
     pub verified_by: VerifiedBy,
+    /// With `verification.signature`: each signature found for it, checked already (a signed
+    /// checksum file) or to be checked once its bytes are here, or why it would be skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<SignatureCheck>,
 }
 
 #[cfg(test)]

@@ -15,18 +15,25 @@ use crate::mirror::{discard_part, ensure_sidecar, part_path, read_sidecar};
 /// fetched again. An asset must match its upstream checksum and size (its sidecar is restored
 /// if a crash lost it, and a stale part file is removed); a source archive, which has no
 /// upstream checksum, must still match its own sidecar. `Ok(None)` means fetch it.
-pub(super) async fn stored_copy(file: &PlannedFile) -> Result<Option<MirroredFile>, DownloadError> {
+pub(super) async fn stored_copy(
+    file: &PlannedFile,
+) -> Result<Option<(MirroredFile, Digests)>, DownloadError> {
     let destination = file.destination.as_path();
     if !destination.exists() {
         return Ok(None);
     }
-    let kept = |digests: Digests, verified_by: VerifiedBy, size: u64| MirroredFile {
-        name: file.name.clone(),
-        path: destination.to_path_buf(),
-        size,
-        sha256: digests.sha256,
-        verified_by,
-        how: Placement::AlreadyPresent,
+    let kept = |digests: Digests, verified_by: VerifiedBy, size: u64| {
+        let mirrored = MirroredFile {
+            name: file.name.clone(),
+            path: destination.to_path_buf(),
+            size,
+            sha256: digests.sha256.clone(),
+            verified_by,
+            verification: Vec::new(),
+            signatures: Vec::new(),
+            how: Placement::AlreadyPresent,
+        };
+        (mirrored, digests)
     };
     let Source::Asset { asset, expected } = &file.source else {
         let path = destination.to_path_buf();

@@ -180,4 +180,30 @@ impl GithubClient {
             Err(e) => Err(e),
         }
     }
+
+    /// The artifact attestations GitHub holds for a file with SHA-256 `sha256` (`GET
+    /// /repos/{o}/{r}/attestations/sha256:{hex}`, up to 100), as the raw answer for the verifier;
+    /// `None` when there are none (404). Asked only for files being downloaded, so a run with
+    /// nothing new spends nothing on it.
+    pub async fn attestations(
+        &self,
+        repo: &RepoId,
+        sha256: &str,
+    ) -> Result<Option<Bytes>, GithubError> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(GithubError::Setup {
+                message: format!("{sha256:?} is not a SHA-256"),
+            });
+        }
+        let url = self.endpoint(&format!(
+            "repos/{}/{}/attestations/sha256:{sha256}?per_page=100",
+            repo.owner(),
+            repo.repo()
+        ))?;
+        match self.get(&url, None).await {
+            Ok(resp) => Ok(Some(resp.body)),
+            Err(GithubError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -138,6 +138,9 @@ impl Pipeline {
             result.skipped.len(),
             result.failed.len()
         );
+        if !opts.dry_run && files > 0 {
+            tracing::info!("verification: {}", result.verification_summary());
+        }
         result
     }
 

@@ -54,35 +54,32 @@ impl fmt::Debug for MinisignKey {
     }
 }
 
-/// An OpenPGP certificate (public key with its subkeys), from an armored or binary file.
+/// The OpenPGP certificates (public keys with their subkeys) of one key file, armored or binary.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PgpKey {
     /// The file as configured (relative to the configuration file).
     source: String,
-    /// The certificate.
-    key: SignedPublicKey,
+    /// The certificates in it.
+    certs: Vec<SignedPublicKey>,
 }
 
 impl PgpKey {
     /// Parses every public key in `bytes` (armored or binary), checking each key's
     /// self-signatures. A secret key is refused: the configuration only needs public keys, and a
     /// secret key there is a leak.
-    pub fn parse_all(source: &str, bytes: &[u8]) -> Result<Vec<PgpKey>, String> {
+    pub fn parse(source: &str, bytes: &[u8]) -> Result<PgpKey, String> {
         let parsed: Vec<_> = PublicOrSecret::from_reader_many(bytes)
             .map_err(|e| format!("not an OpenPGP key file ({e})"))?
             .0
             .collect();
-        let mut keys = Vec::new();
+        let mut certs = Vec::new();
         for item in parsed {
             match item.map_err(|e| format!("not an OpenPGP key file ({e})"))? {
                 PublicOrSecret::Public(key) => {
                     key.verify_bindings().map_err(|e| {
                         format!("an OpenPGP key whose self-signature does not verify ({e})")
                     })?;
-                    keys.push(PgpKey {
-                        source: source.to_string(),
-                        key,
-                    });
+                    certs.push(key);
                 }
                 PublicOrSecret::Secret(_) => {
                     return Err(
@@ -91,10 +88,13 @@ impl PgpKey {
                 }
             }
         }
-        if keys.is_empty() {
+        if certs.is_empty() {
             return Err("holds no OpenPGP public key".to_string());
         }
-        Ok(keys)
+        Ok(PgpKey {
+            source: source.to_string(),
+            certs,
+        })
     }
 
     /// The file as configured.
@@ -102,20 +102,21 @@ impl PgpKey {
         &self.source
     }
 
-    /// The certificate.
-    pub fn key(&self) -> &SignedPublicKey {
-        &self.key
+    /// The certificates.
+    pub fn certs(&self) -> &[SignedPublicKey] {
+        &self.certs
     }
+}
 
-    /// The primary key's fingerprint, `0x` and upper-case hex, as proofs name the key.
-    pub fn fingerprint(&self) -> String {
-        format!("0x{}", hex::encode_upper(self.key.fingerprint().as_bytes()))
-    }
+/// A certificate's primary-key fingerprint, `0x` and upper-case hex, as proofs name keys.
+pub fn pgp_fingerprint(cert: &SignedPublicKey) -> String {
+    format!("0x{}", hex::encode_upper(cert.fingerprint().as_bytes()))
 }
 
 impl fmt::Debug for PgpKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgpKey({} {})", self.source, self.fingerprint())
+        let prints: Vec<String> = self.certs.iter().map(pgp_fingerprint).collect();
+        write!(f, "PgpKey({} {})", self.source, prints.join(" "))
     }
 }
 
@@ -154,5 +155,26 @@ impl CosignKey {
 impl fmt::Debug for CosignKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CosignKey({})", self.source)
+    }
+}
+
+/// Keys serialise as what the user wrote (`config check` prints a configuration that reads back).
+impl serde::Serialize for MinisignKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Serialises as the key file's path, as configured.
+impl serde::Serialize for PgpKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+/// Serialises as the key file's path, as configured.
+impl serde::Serialize for CosignKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
     }
 }

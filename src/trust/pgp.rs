@@ -9,7 +9,7 @@ use pgp::packet::Signature;
 use pgp::types::KeyDetails;
 
 use super::detect::{Content, sniff};
-use super::keys::PgpKey;
+use super::keys::{PgpKey, pgp_fingerprint};
 use super::{Proof, ProofKind, Subject, TrustError};
 
 /// The kind named in messages.
@@ -45,7 +45,7 @@ pub fn verify_detached(
     })?;
     signer
         .check(&signature.signature, reader)
-        .map(|()| Proof::new(ProofKind::Pgp, key.fingerprint()))
+        .map(|()| Proof::new(ProofKind::Pgp, pgp_fingerprint(key)))
         .map_err(|e| TrustError::BadSignature {
             file: sig_file.to_string(),
             kind: KIND,
@@ -79,7 +79,7 @@ pub fn verify_clearsigned(
             Ok((key, signer)) => {
                 return signer
                     .check(signature, signed.as_bytes())
-                    .map(|()| (Proof::new(ProofKind::Pgp, key.fingerprint()), signed.clone()))
+                    .map(|()| (Proof::new(ProofKind::Pgp, pgp_fingerprint(key)), signed.clone()))
                     .map_err(|e| TrustError::BadSignature {
                         file: file.to_string(),
                         kind: KIND,
@@ -121,19 +121,18 @@ fn signer<'k>(
     file: &str,
     signature: &Signature,
     keys: &'k [PgpKey],
-) -> Result<(&'k PgpKey, SigningKey<'k>), TrustError> {
+) -> Result<(&'k SignedPublicKey, SigningKey<'k>), TrustError> {
     let ids = signature.issuer_key_id();
     let fingerprints = signature.issuer_fingerprint();
     let names = |k: &dyn KeyDetails| {
         ids.iter().any(|id| **id == k.legacy_key_id())
             || fingerprints.iter().any(|f| **f == k.fingerprint())
     };
-    for cert in keys {
-        let key = cert.key();
-        if names(key) {
-            return Ok((cert, SigningKey::Primary(key)));
+    for cert in keys.iter().flat_map(PgpKey::certs) {
+        if names(cert) {
+            return Ok((cert, SigningKey::Primary(cert)));
         }
-        if let Some(sub) = key.public_subkeys.iter().find(|s| names(*s)) {
+        if let Some(sub) = cert.public_subkeys.iter().find(|s| names(*s)) {
             return Ok((cert, SigningKey::Subkey(sub)));
         }
     }
@@ -161,7 +160,7 @@ mod tests {
     const FINGERPRINT: &str = "0x2D643D7D9821E893B59C031140CB49592B1536B6";
 
     fn keys(bytes: &[u8]) -> Vec<PgpKey> {
-        PgpKey::parse_all("k.asc", bytes).unwrap()
+        vec![PgpKey::parse("k.asc", bytes).unwrap()]
     }
 
     #[test]
@@ -217,12 +216,12 @@ mod tests {
 
     #[test]
     fn key_files_are_checked() {
-        assert_eq!(keys(SIGNER)[0].fingerprint(), FINGERPRINT);
+        assert_eq!(pgp_fingerprint(&keys(SIGNER)[0].certs()[0]), FINGERPRINT);
         let two = [SIGNER, OTHER].concat();
-        // Two armored blocks in one file: rPGP reads the first armor block only, or both;
-        // either way the signer's key is there.
-        assert!(keys(&two).iter().any(|k| k.fingerprint() == FINGERPRINT));
-        assert!(PgpKey::parse_all("x", b"not a key").is_err());
-        assert!(PgpKey::parse_all("x", b"").is_err());
+        // Two armored blocks in one file: the signer's key is among them.
+        let ring = PgpKey::parse("ring.asc", &two).unwrap();
+        assert!(ring.certs().iter().any(|c| pgp_fingerprint(c) == FINGERPRINT));
+        assert!(PgpKey::parse("x", b"not a key").is_err());
+        assert!(PgpKey::parse("x", b"").is_err());
     }
 }
