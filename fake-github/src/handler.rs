@@ -657,6 +657,26 @@ fn repo_route(
             .map_or_else(not_found, |rel| {
                 Out::Json(200, release_json(urls, repo, rel), Vec::new())
             }),
+        // Artifact attestations by subject digest: 404 when there are none, as on GitHub.
+        ["attestations", digest] => {
+            let found: Vec<serde_json::Value> = repo
+                .attestations
+                .iter()
+                .filter(|a| a.digest.eq_ignore_ascii_case(digest))
+                .map(|a| {
+                    json!({
+                        "bundle": a.bundle,
+                        "repository_id": repo.id,
+                        "bundle_url": format!("{}/attestations/{}.bundle", urls.assets, a.digest),
+                    })
+                })
+                .collect();
+            if found.is_empty() {
+                not_found()
+            } else {
+                Out::Json(200, json!({ "attestations": found }), Vec::new())
+            }
+        }
         // Only tags are known refs here; `Accept: application/vnd.github.sha` gets the bare SHA.
         ["commits", reference @ ..] if !reference.is_empty() => {
             let reference = reference.join("/");

@@ -23,6 +23,7 @@ pub(crate) struct RepoW {
     pub private: bool,
     pub status: Option<u16>,
     pub releases: Vec<ReleaseW>,
+    pub attestations: Vec<crate::scenario::Attestation>,
 }
 
 #[derive(Debug)]
@@ -230,6 +231,7 @@ impl World {
                     private: repo.private,
                     status: repo.status,
                     releases,
+                    attestations: repo.attestations.clone(),
                 }
             })
             .collect();

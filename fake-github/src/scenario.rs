@@ -85,6 +85,21 @@ pub struct Repository {
     /// Releases newest first, as GitHub lists them; the order is kept.
     #[serde(default)]
     pub releases: Vec<Release>,
+    /// Artifact attestations served by `GET /repos/{o}/{r}/attestations/sha256:{hex}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<Attestation>,
+}
+
+/// One artifact attestation: a Sigstore bundle for a subject digest, as GitHub stores them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    /// The subject's digest, `sha256:<hex>` (what the endpoint is asked for).
+    pub digest: String,
+    /// The Sigstore bundle, served as `bundle`. `None` serves only a `bundle_url`, as newer
+    /// API versions may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<serde_json::Value>,
 }
 
 /// One release of a repository.
@@ -374,6 +389,16 @@ impl Repository {
     /// Adds a release at the end of the list, i.e. as the oldest so far (builder style).
     pub fn with_release(mut self, release: Release) -> Repository {
         self.releases.push(release);
+        self
+    }
+
+    /// Adds an artifact attestation of `bundle` for the file with SHA-256 `sha256_hex`
+    /// (builder style).
+    pub fn with_attestation(mut self, sha256_hex: &str, bundle: serde_json::Value) -> Repository {
+        self.attestations.push(Attestation {
+            digest: format!("sha256:{sha256_hex}"),
+            bundle: Some(bundle),
+        });
         self
     }
 }

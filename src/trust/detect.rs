@@ -2,8 +2,6 @@
 //! signature file holds judged by its bytes (a `.sig` is OpenPGP or cosign; only the content
 //! tells). Names are only ever compared with other asset names, never used as paths.
 
-use base64::Engine as _;
-
 /// What a signature asset's name says it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -151,27 +149,10 @@ pub fn sniff(bytes: &[u8]) -> Content {
     {
         return Content::PgpBinary;
     }
-    if is_cosign_base64(trimmed) {
+    if super::sigstore::looks_like_cosign_signature(trimmed) {
         return Content::CosignBase64;
     }
     Content::Unknown
-}
-
-/// Whether `bytes` (trimmed) are base64 text that decodes to a DER SEQUENCE, as a cosign blob
-/// signature is.
-pub fn is_cosign_base64(bytes: &[u8]) -> bool {
-    let text = bytes.trim_ascii();
-    if text.is_empty()
-        || text.len() > 64 * 1024
-        || !text
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-    {
-        return false;
-    }
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .is_ok_and(|der| der.first() == Some(&0x30))
 }
 
 #[cfg(test)]
