@@ -352,7 +352,9 @@ fn signing(raw: RawSigning) -> Signing {
             .minisign
             .map(|keys| keys.into_iter().map(|k| k.0).collect()),
         pgp: raw.pgp.map(|keys| keys.into_iter().map(|k| k.0).collect()),
-        cosign: raw.cosign.map(|keys| keys.into_iter().map(|k| k.0).collect()),
+        cosign: raw
+            .cosign
+            .map(|keys| keys.into_iter().map(|k| k.0).collect()),
         workflow: raw.workflow.map(|w| w.0),
         repository: raw.repository.map(|r| r.0),
     }

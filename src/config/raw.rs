@@ -18,9 +18,9 @@ use super::values::{
     WebhookUrl, check_webhook_url, is_loopback_host,
 };
 use super::values::{
-    ArchivePreference, Bounded, ByteCount, FullName, NonEmpty, NonEmptyPath, NonNegSecs, Owner,
-    PosSecs, RepoName, SecureUrl, StorageType, TagFilter, parse_strategy, split_full_name,
-    CosignKeyFile, MinisignKeyValue, PgpKeyFile, Require, TrustedRootFile, WorkflowPath,
+    ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName, MinisignKeyValue, NonEmpty,
+    NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName, Require, SecureUrl,
+    StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy, split_full_name,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].

@@ -905,7 +905,10 @@ impl<'de> Deserialize<'de> for WorkflowPath {
             .splitn(3, '/')
             .nth(2)
             .is_some_and(|rest| rest.starts_with(".github/workflows/"))
-            && path.split('/').take(2).all(|part| check_name("owner", part).is_ok());
+            && path
+                .split('/')
+                .take(2)
+                .all(|part| check_name("owner", part).is_ok());
         let file = path.rsplit('/').next().unwrap_or("");
         if !(in_repo || elsewhere)
             || !(file.ends_with(".yml") || file.ends_with(".yaml"))
@@ -953,7 +956,11 @@ impl<'de> Deserialize<'de> for Require {
                 f.write_str("false, `checksum` (or true) or `signature`")
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Require, E> {
-                Ok(if v { Require::Checksum } else { Require::Nothing })
+                Ok(if v {
+                    Require::Checksum
+                } else {
+                    Require::Nothing
+                })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Require, E> {
                 match v {

@@ -99,7 +99,11 @@ impl Authenticator {
                 match outcome {
                     Outcome::Held(proof) => {
                         let proof = proof.via(file);
-                        out.note(&outcome.file_name(file), CheckResult::Verified, &proof.label);
+                        out.note(
+                            &outcome.file_name(file),
+                            CheckResult::Verified,
+                            &proof.label,
+                        );
                         out.proofs.push(proof);
                     }
                     Outcome::Failed(_, e) => return Err(DownloadError::Refused(e.clone())),
@@ -120,10 +124,17 @@ impl Authenticator {
         out.extend(checked);
         // GitHub's artifact attestations for the digest.
         if self.attestations {
-            let checked = self.attestations(client, trust, name, path, digests).await?;
+            let checked = self
+                .attestations(client, trust, name, path, digests)
+                .await?;
             out.extend(checked);
         }
-        if self.require_signature && !out.proofs.iter().any(|p| p.kind.is_authenticity()) {
+        // A signature file is evidence, checked through what it signs: it needs no signature of
+        // its own.
+        if self.require_signature
+            && !evidence.signature_names.contains(name)
+            && !out.proofs.iter().any(|p| p.kind.is_authenticity())
+        {
             return Err(DownloadError::Unsigned {
                 found: out.summary(),
             });
@@ -146,7 +157,11 @@ impl Authenticator {
             .await
             .map_err(|e| DownloadError::Attestations(e.to_string()))?;
         let Some(answer) = answer else {
-            out.note("attestation", CheckResult::Skipped, "GitHub holds none (404)");
+            out.note(
+                "attestation",
+                CheckResult::Skipped,
+                "GitHub holds none (404)",
+            );
             return Ok(out);
         };
         let (bundles, only_urls) = sigstore::attestation_bundles(&answer)
@@ -321,6 +336,8 @@ pub(super) struct Evidence {
     certificates: Vec<(String, String)>,
     /// Checksum file → what became of each of its signatures.
     checksum_files: BTreeMap<String, Vec<Outcome>>,
+    /// The names of every signature, certificate, bundle and provenance asset of the release.
+    signature_names: std::collections::HashSet<String>,
 }
 
 impl Evidence {
@@ -370,6 +387,7 @@ pub(super) async fn fetch_evidence(client: &GithubClient, release: &ReportedRele
     let names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
     let mut out = Evidence::default();
     for sig in detect::signature_assets(&names) {
+        out.signature_names.insert(sig.name.clone());
         if sig.format == Format::Certificate {
             if let Some(target) = sig.target {
                 out.certificates.push((sig.name, target));
@@ -472,12 +490,10 @@ fn skip_reason(sig: &SigFile, anchors: &Anchors, evidence: &Evidence) -> Option<
         Format::OpenPgp if anchors.pgp.is_empty() => no_key("pgp"),
         Format::Sig if content.is_pgp() && anchors.pgp.is_empty() => no_key("pgp"),
         Format::Sig if content == Content::CosignBase64 && anchors.cosign.is_empty() => {
-            let keyless = sig.target.as_ref().is_some_and(|t| {
-                evidence
-                    .certificates
-                    .iter()
-                    .any(|(_, target)| target == t)
-            });
+            let keyless = sig
+                .target
+                .as_ref()
+                .is_some_and(|t| evidence.certificates.iter().any(|(_, target)| target == t));
             if keyless {
                 Some(
                     "a keyless cosign signature with a bare certificate carries no \
@@ -500,7 +516,11 @@ fn skip_reason(sig: &SigFile, anchors: &Anchors, evidence: &Evidence) -> Option<
 fn is_sigstore_bundle(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
-        .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("mediaType")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
         .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle"))
 }
 
@@ -516,7 +536,9 @@ fn check_one(
     let content = detect::sniff(&sig.bytes);
     let text = || String::from_utf8_lossy(&sig.bytes).into_owned();
     match sig.format {
-        Format::Minisign => crate::trust::minisign::verify(&sig.name, &text(), &anchors.minisign, subject),
+        Format::Minisign => {
+            crate::trust::minisign::verify(&sig.name, &text(), &anchors.minisign, subject)
+        }
         Format::OpenPgp => {
             crate::trust::pgp::verify_detached(&sig.name, &sig.bytes, &anchors.pgp, subject)
         }
@@ -528,7 +550,9 @@ fn check_one(
             })?;
             sigstore::verify_cosign(&anchors.cosign, &sig.name, &text(), &digest)
         }
-        Format::Sig => crate::trust::pgp::verify_detached(&sig.name, &sig.bytes, &anchors.pgp, subject),
+        Format::Sig => {
+            crate::trust::pgp::verify_detached(&sig.name, &sig.bytes, &anchors.pgp, subject)
+        }
         Format::Bundle => {
             let roots = roots
                 .as_ref()
@@ -578,6 +602,10 @@ fn check_release_files(
             why: format!("could not be fetched: {why}; retried next run"),
         }));
     }
+    // A clearsigned file (a checksum file with its signature inline) proves itself.
+    if let Some(checked) = check_clearsigned(trust, name, path)? {
+        out.extend(checked);
+    }
     for sig in evidence.files_for(name) {
         if sig.format == Format::Provenance {
             out.extend(check_provenance(roots, trust, sig, name, path, sha256)?);
@@ -593,6 +621,38 @@ fn check_release_files(
         out.proofs.push(proof);
     }
     Ok(out)
+}
+
+/// Checks a clearsigned file's inline signature over its own bytes; `None` when the file is not
+/// clearsigned (or too large to be a checksum file).
+fn check_clearsigned(
+    trust: &RepoTrust,
+    name: &str,
+    path: &Path,
+) -> Result<Option<Authenticated>, DownloadError> {
+    use std::io::Read as _;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)?.read(&mut head)?;
+    if detect::sniff(&head[..n]) != Content::PgpClearsigned
+        || std::fs::metadata(path)?.len() > super::fetch::MAX_CHECKSUM_FILE
+    {
+        return Ok(None);
+    }
+    let mut out = Authenticated::default();
+    if trust.anchors.pgp.is_empty() {
+        out.note(
+            name,
+            CheckResult::Skipped,
+            "clearsigned, but no pgp key is configured for this repository",
+        );
+        return Ok(Some(out));
+    }
+    let text = String::from_utf8_lossy(&std::fs::read(path)?).into_owned();
+    let (proof, _) = crate::trust::pgp::verify_clearsigned(name, &text, &trust.anchors.pgp)
+        .map_err(DownloadError::Refused)?;
+    out.note(name, CheckResult::Verified, &proof.label);
+    out.proofs.push(proof);
+    Ok(Some(out))
 }
 
 /// Checks the envelopes of a provenance file that name the file (by SHA-256) as a subject.
@@ -731,7 +791,9 @@ mod tests {
             "subject": [{"name": "a", "digest": {"sha256": "AB".repeat(32)}}],
         });
         let payload = base64::engine::general_purpose::STANDARD.encode(statement.to_string());
-        let envelope = serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": payload}).to_string();
+        let envelope =
+            serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": payload})
+                .to_string();
         assert!(names_subject(&envelope, &"ab".repeat(32)));
         assert!(!names_subject(&envelope, &"cd".repeat(32)));
         let bundle = serde_json::json!({"dsseEnvelope": {"payload": payload}}).to_string();

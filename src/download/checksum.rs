@@ -396,9 +396,7 @@ impl Expected {
 
     /// The sources whose checksum `digests` match: the checks that held.
     pub fn matched<'a>(&'a self, digests: &'a Digests) -> impl Iterator<Item = &'a Upstream> {
-        self.sources
-            .iter()
-            .filter(|s| digests.matches(&s.checksum))
+        self.sources.iter().filter(|s| digests.matches(&s.checksum))
     }
 }
 

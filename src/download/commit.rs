@@ -69,10 +69,7 @@ pub(super) fn commit_fetched(
 /// checksum), hashed again now: its sidecar alone is not trusted (an upstream asset could be
 /// named like one). `None` means download it. The caller authenticates the bytes, then places
 /// them with [`place_duplicate`].
-pub(super) async fn duplicate_of(
-    dedup: &Mutex<DedupIndex>,
-    file: &PlannedFile,
-) -> Option<PathBuf> {
+pub(super) async fn duplicate_of(dedup: &Mutex<DedupIndex>, file: &PlannedFile) -> Option<PathBuf> {
     let expected = file.expected()?;
     if expected.checksum.algorithm() != Algorithm::Sha256 {
         return None;

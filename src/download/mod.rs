@@ -399,7 +399,15 @@ async fn authenticate(
     }
     let found = ctx
         .auth
-        .authenticate(&ctx.client, &job.trust, evidence, &file.name, path, digests, &matched)
+        .authenticate(
+            &ctx.client,
+            &job.trust,
+            evidence,
+            &file.name,
+            path,
+            digests,
+            &matched,
+        )
         .await
         .inspect_err(|e| tracing::error!("{} {}: {e}", job.repo, file.name))?;
     let (verification, verified_by) = found.verification(&matched);

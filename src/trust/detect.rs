@@ -188,13 +188,33 @@ mod tests {
         assert_eq!(
             t,
             vec![
-                ("tool.tar.gz.minisig".into(), Format::Minisign, some("tool.tar.gz")),
-                ("tool.tar.gz.asc".into(), Format::OpenPgp, some("tool.tar.gz")),
+                (
+                    "tool.tar.gz.minisig".into(),
+                    Format::Minisign,
+                    some("tool.tar.gz")
+                ),
+                (
+                    "tool.tar.gz.asc".into(),
+                    Format::OpenPgp,
+                    some("tool.tar.gz")
+                ),
                 ("tool.tar.gz.sig".into(), Format::Sig, some("tool.tar.gz")),
-                ("tool.tar.gz.pem".into(), Format::Certificate, some("tool.tar.gz")),
-                ("tool.tar.gz.sigstore.json".into(), Format::Bundle, some("tool.tar.gz")),
+                (
+                    "tool.tar.gz.pem".into(),
+                    Format::Certificate,
+                    some("tool.tar.gz")
+                ),
+                (
+                    "tool.tar.gz.sigstore.json".into(),
+                    Format::Bundle,
+                    some("tool.tar.gz")
+                ),
                 ("SHA256SUMS.gpg".into(), Format::OpenPgp, some("SHA256SUMS")),
-                ("checksums.txt.sigstore".into(), Format::Bundle, some("checksums.txt")),
+                (
+                    "checksums.txt.sigstore".into(),
+                    Format::Bundle,
+                    some("checksums.txt")
+                ),
                 ("tool.intoto.jsonl".into(), Format::Provenance, None),
             ]
         );

@@ -163,7 +163,13 @@ kT9owIQFaXw2zZj2MvdxViTJ0Gr7PJcbIVcDAyBSj3jbiViO9VS4PicofU/03KAavYWK5l6kqhIWkEVY
     #[test]
     fn garbage_is_malformed() {
         let key = MinisignKey::parse(PUBLIC).unwrap();
-        let err = verify("x.minisig", "not a signature", &[key], Subject::Bytes(SIGNED)).unwrap_err();
+        let err = verify(
+            "x.minisig",
+            "not a signature",
+            &[key],
+            Subject::Bytes(SIGNED),
+        )
+        .unwrap_err();
         assert!(matches!(err, TrustError::Malformed { .. }), "{err}");
     }
 }

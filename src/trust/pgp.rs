@@ -35,7 +35,11 @@ pub fn verify_detached(
         Content::PgpBinary => {
             DetachedSignature::from_bytes(sig_bytes).map_err(|e| malformed(e.to_string()))?
         }
-        _ => return Err(malformed("neither an armored nor a binary signature".into())),
+        _ => {
+            return Err(malformed(
+                "neither an armored nor a binary signature".into(),
+            ));
+        }
     };
     let (key, signer) = signer(sig_file, &signature.signature, keys)?;
     let reader = subject.open().map_err(|e| TrustError::BadSignature {
@@ -65,13 +69,12 @@ pub fn verify_clearsigned(
     text: &str,
     keys: &[PgpKey],
 ) -> Result<(Proof, String), TrustError> {
-    let (message, _) = CleartextSignedMessage::from_string(text).map_err(|e| {
-        TrustError::Malformed {
+    let (message, _) =
+        CleartextSignedMessage::from_string(text).map_err(|e| TrustError::Malformed {
             file: file.to_string(),
             kind: KIND,
             why: e.to_string(),
-        }
-    })?;
+        })?;
     let signed = message.signed_text();
     let mut last = None;
     for signature in message.signatures() {
@@ -79,7 +82,12 @@ pub fn verify_clearsigned(
             Ok((key, signer)) => {
                 return signer
                     .check(signature, signed.as_bytes())
-                    .map(|()| (Proof::new(ProofKind::Pgp, pgp_fingerprint(key)), signed.clone()))
+                    .map(|()| {
+                        (
+                            Proof::new(ProofKind::Pgp, pgp_fingerprint(key)),
+                            signed.clone(),
+                        )
+                    })
                     .map_err(|e| TrustError::BadSignature {
                         file: file.to_string(),
                         kind: KIND,
@@ -139,7 +147,10 @@ fn signer<'k>(
     let signer = fingerprints
         .first()
         .map(|f| format!("0x{}", hex::encode_upper(f.as_bytes())))
-        .or_else(|| ids.first().map(|id| format!("key ID 0x{}", hex::encode_upper(id.as_ref()))))
+        .or_else(|| {
+            ids.first()
+                .map(|id| format!("key ID 0x{}", hex::encode_upper(id.as_ref())))
+        })
         .unwrap_or_else(|| "an unnamed key".to_string());
     Err(TrustError::UnknownKey {
         file: file.to_string(),
@@ -220,7 +231,11 @@ mod tests {
         let two = [SIGNER, OTHER].concat();
         // Two armored blocks in one file: the signer's key is among them.
         let ring = PgpKey::parse("ring.asc", &two).unwrap();
-        assert!(ring.certs().iter().any(|c| pgp_fingerprint(c) == FINGERPRINT));
+        assert!(
+            ring.certs()
+                .iter()
+                .any(|c| pgp_fingerprint(c) == FINGERPRINT)
+        );
         assert!(PgpKey::parse("x", b"not a key").is_err());
         assert!(PgpKey::parse("x", b"").is_err());
     }

@@ -25,4 +25,5 @@ mod monitor_graphql;
 mod notify;
 mod retention;
 mod s3_storage;
+mod signatures;
 mod version;
