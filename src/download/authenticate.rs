@@ -667,6 +667,8 @@ fn check_provenance(
     let mut out = Authenticated::default();
     let text = String::from_utf8_lossy(&sig.bytes);
     let mut covering = 0;
+    // Provenance may name its subjects by SHA-512 only (npm's does): hashed once, when needed.
+    let mut sha512: Option<String> = None;
     for (line, bundle) in sigstore::jsonl_bundles(&text).into_iter().enumerate() {
         let bundle = bundle.map_err(|why| {
             DownloadError::Refused(TrustError::Malformed {
@@ -675,7 +677,18 @@ fn check_provenance(
                 why,
             })
         })?;
-        if !names_subject(&bundle, sha256) {
+        let subjects = subject_digests(&bundle);
+        if sha512.is_none() && subjects.iter().any(|(alg, _)| alg == "sha512") {
+            sha512 = super::checksum::hash_file(path, true)?.sha512;
+        }
+        let named = subjects.iter().any(|(alg, hex)| match alg.as_str() {
+            "sha256" => hex.eq_ignore_ascii_case(sha256),
+            "sha512" => sha512
+                .as_deref()
+                .is_some_and(|h| hex.eq_ignore_ascii_case(h)),
+            _ => false,
+        });
+        if !named {
             continue;
         }
         covering += 1;
@@ -711,33 +724,33 @@ fn check_provenance(
     Ok(out)
 }
 
-/// Whether a bundle's (or bare envelope's) in-toto statement lists a subject with SHA-256
-/// `sha256`. Only decides whether the envelope concerns the file; the verifier checks the
-/// binding itself.
-fn names_subject(bundle: &str, sha256: &str) -> bool {
+/// The subject digests (algorithm, hex) of a bundle's (or bare envelope's) in-toto statement.
+/// Only decides whether the envelope concerns a file; the verifier checks the binding itself.
+fn subject_digests(bundle: &str) -> Vec<(String, String)> {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(bundle) else {
-        return false;
+        return Vec::new();
     };
     let envelope = value.get("dsseEnvelope").unwrap_or(&value);
     let Some(payload) = envelope.get("payload").and_then(|p| p.as_str()) else {
-        return false;
+        return Vec::new();
     };
     let Ok(statement) = base64::engine::general_purpose::STANDARD.decode(payload) else {
-        return false;
+        return Vec::new();
     };
     let Ok(statement) = serde_json::from_slice::<serde_json::Value>(&statement) else {
-        return false;
+        return Vec::new();
     };
-    statement
-        .get("subject")
-        .and_then(|s| s.as_array())
-        .is_some_and(|subjects| {
-            subjects.iter().any(|s| {
-                s.pointer("/digest/sha256")
-                    .and_then(|d| d.as_str())
-                    .is_some_and(|d| d.eq_ignore_ascii_case(sha256))
+    let subjects = statement.get("subject").and_then(|s| s.as_array());
+    subjects
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("digest").and_then(|d| d.as_object()))
+        .flat_map(|digests| {
+            digests.iter().filter_map(|(alg, hex)| {
+                Some((alg.to_ascii_lowercase(), hex.as_str()?.to_string()))
             })
         })
+        .collect()
 }
 
 #[cfg(test)]
@@ -794,10 +807,10 @@ mod tests {
         let envelope =
             serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": payload})
                 .to_string();
-        assert!(names_subject(&envelope, &"ab".repeat(32)));
-        assert!(!names_subject(&envelope, &"cd".repeat(32)));
+        let expected = vec![("sha256".to_string(), "AB".repeat(32))];
+        assert_eq!(subject_digests(&envelope), expected);
         let bundle = serde_json::json!({"dsseEnvelope": {"payload": payload}}).to_string();
-        assert!(names_subject(&bundle, &"ab".repeat(32)));
-        assert!(!names_subject("not json", &"ab".repeat(32)));
+        assert_eq!(subject_digests(&bundle), expected);
+        assert!(subject_digests("not json").is_empty());
     }
 }

@@ -104,6 +104,11 @@ pub async fn run(
             for line in &o.explain {
                 eprintln!("{line}");
             }
+            if let Ok(Some(release)) = &o.result {
+                for line in explain_signatures(config, release) {
+                    eprintln!("{line}");
+                }
+            }
         }
         match o.result {
             Ok(Some(release)) => report.releases.push(release),
@@ -251,6 +256,83 @@ async fn full_release(
             tag: listed.tag_name.clone(),
         }),
     }
+}
+
+/// The `--explain` lines about a new release's signatures, with `verification.signature`: each
+/// signature asset found, what it signs, and whether it will be checked or skipped (no key of
+/// its kind configured). Read from asset names only: nothing is fetched while monitoring.
+fn explain_signatures(config: &Config, release: &ReportedRelease) -> Vec<String> {
+    use crate::trust::detect::{Format, signature_assets};
+    let v = &config.download.verification;
+    if !v.signature {
+        return Vec::new();
+    }
+    let signing = config
+        .repositories
+        .iter()
+        .find(|r| {
+            r.owner.eq_ignore_ascii_case(&release.owner)
+                && r.repo.eq_ignore_ascii_case(&release.repo)
+        })
+        .map(|r| config.repository_settings(r).signing)
+        .unwrap_or_default();
+    let (minisign, pgp, cosign) = (
+        signing.minisign.as_ref().map_or(0, Vec::len),
+        signing.pgp.as_ref().map_or(0, Vec::len),
+        signing.cosign.as_ref().map_or(0, Vec::len),
+    );
+    let keys = |kind: &str, n: usize| {
+        if n == 0 {
+            format!("skipped: no {kind} key is configured")
+        } else {
+            format!("checked with the {n} configured {kind} key(s)")
+        }
+    };
+    let names: Vec<&str> = release.assets.iter().map(|a| a.name.as_str()).collect();
+    let found = signature_assets(&names);
+    let mut lines = vec![format!(
+        "  signatures: {} found (verification.require: {})",
+        found.len(),
+        serde_json::to_value(v.require)
+            .map(|j| j.to_string().trim_matches('"').to_string())
+            .unwrap_or_default()
+    )];
+    for sig in found {
+        let target = sig.target.as_deref().unwrap_or("every asset it lists");
+        let what = match sig.format {
+            Format::Minisign => keys("minisign", minisign),
+            Format::OpenPgp => keys("pgp", pgp),
+            Format::Sig => format!(
+                "OpenPGP or cosign (told by its content): {}; {}",
+                keys("pgp", pgp),
+                keys("cosign", cosign)
+            ),
+            Format::Bundle | Format::Provenance => format!(
+                "checked against the Sigstore roots; signer: GitHub Actions of {}{}",
+                signing
+                    .repository
+                    .clone()
+                    .unwrap_or_else(|| release.repository.clone()),
+                signing
+                    .workflow
+                    .as_ref()
+                    .map(|w| format!(", workflow {w}"))
+                    .unwrap_or_default()
+            ),
+            Format::Certificate => "a certificate (marks a keyless cosign signature)".into(),
+        };
+        lines.push(format!(
+            "    {} ({}) for {target}: {what}",
+            sig.name,
+            sig.format.as_str()
+        ));
+    }
+    if v.attestations {
+        lines.push(
+            "    attestations: GitHub is asked for each downloaded asset's digest".to_string(),
+        );
+    }
+    lines
 }
 
 #[allow(clippy::too_many_arguments)]

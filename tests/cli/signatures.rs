@@ -567,6 +567,21 @@ fn a_dry_run_lists_the_signatures_found_and_what_would_be_skipped() {
         "{planned}"
     );
     assert!(!s.path("downloads").join("acme_tool").exists());
+
+    // `monitor --explain` says the same from the asset names, before anything is fetched.
+    let out = s.monitor(None).arg("--explain").output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "tool.bin.minisig (minisign) for tool.bin: checked with the 1 configured minisign key(s)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("tool.bin.asc (pgp) for tool.bin: skipped: no pgp key is configured"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("attestations: GitHub is asked"), "{stderr}");
 }
 
 #[test]
@@ -670,4 +685,124 @@ fn a_trusted_root_file_replaces_the_embedded_roots() {
     assert_eq!(file["verified_by"], "sigstore");
     let e = refusal(&report, "actions/attest-demo", name);
     assert!(e.contains("attestation"), "{e}");
+}
+
+/// Runs a command, panicking on failure; returns stdout.
+fn sh(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn cosign_key_signatures_made_like_cosign_sign_blob() {
+    // `cosign sign-blob --key` writes base64 of an ECDSA P-256 signature over SHA-256: the same as
+    // `openssl dgst -sha256 -sign` with a P-256 key.
+    let keys = tempfile::tempdir().expect("tempdir");
+    let make_key = |name: &str| {
+        let private = keys.path().join(format!("{name}.pem"));
+        sh(std::process::Command::new("openssl")
+            .args([
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+            ])
+            .arg(&private));
+        sh(std::process::Command::new("openssl")
+            .args(["ec", "-pubout", "-in"])
+            .arg(&private)
+            .arg("-out")
+            .arg(keys.path().join(format!("{name}.pub"))));
+        private
+    };
+    let sign = |private: &Path, bytes: &[u8]| {
+        let file = keys.path().join("blob");
+        std::fs::write(&file, bytes).expect("write");
+        let der = sh(std::process::Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(private)
+            .arg(&file));
+        use base64::Engine as _;
+        format!(
+            "{}\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    };
+    let good = make_key("cosign");
+    let other = make_key("other");
+    let blob = b"a cosign-signed binary".as_slice();
+    let s = setup(
+        vec![
+            (
+                repo(
+                    "acme",
+                    "cosigned",
+                    &[("tool", blob), ("tool.sig", sign(&good, blob).as_bytes())],
+                ),
+                Some("{cosign: [keys/cosign.pub]}".into()),
+            ),
+            (
+                repo(
+                    "acme",
+                    "othersigned",
+                    &[("tool", blob), ("tool.sig", sign(&other, blob).as_bytes())],
+                ),
+                Some("{cosign: [keys/cosign.pub]}".into()),
+            ),
+        ],
+        STRICT,
+    );
+    std::fs::create_dir_all(s.path("keys")).expect("keys");
+    std::fs::copy(keys.path().join("cosign.pub"), s.path("keys/cosign.pub")).expect("copy");
+    let (code, report, stderr) = download(&s);
+    assert_eq!(code, 1, "{stderr}");
+    let file = stored(&report, "acme/cosigned", "tool");
+    assert_eq!(file["verified_by"], "cosign", "{file}");
+    assert_eq!(
+        labels(file).last().map(String::as_str),
+        Some("cosign:keys/cosign.pub")
+    );
+    let e = refusal(&report, "acme/othersigned", "tool");
+    assert!(e.contains("cosign signature does not verify"), "{e}");
+    assert!(!in_mirror(&s, "acme/othersigned", "tool"));
+}
+
+#[test]
+fn slsa_provenance_in_the_release_covers_the_assets_it_lists() {
+    let package = read_fixture("sigstore-js-2.1.0.tgz");
+    let provenance = read_fixture("sigstore-js-2.1.0_with_2_bundles.jsonl");
+    let s = setup(
+        vec![(
+            repo(
+                "sigstore",
+                "sigstore-js",
+                &[
+                    ("sigstore-2.1.0.tgz", &package),
+                    ("other.txt", b"not a subject of the provenance"),
+                    ("sigstore.intoto.jsonl", &provenance),
+                ],
+            ),
+            None,
+        )],
+        "{signature: true}",
+    );
+    let (code, report, stderr) = download(&s);
+    assert_eq!(code, 0, "{stderr}");
+    let file = stored(&report, "sigstore/sigstore-js", "sigstore-2.1.0.tgz");
+    assert_eq!(file["verified_by"], "provenance", "{file}");
+    assert_eq!(
+        labels(file).last().map(String::as_str),
+        Some(
+            "provenance:https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+        )
+    );
+    let other = stored(&report, "sigstore/sigstore-js", "other.txt");
+    assert_eq!(other["verified_by"], "digest", "{other}");
 }
