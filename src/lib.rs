@@ -7,7 +7,8 @@
 //! `ARCHITECTURE.md` for the picture and the invariants.
 //!
 //! - Foundations: [`exit`] (the exit statuses), [`repo`] (repository names), [`version`] (version
-//!   rules), [`fsutil`] (durable writes), [`http`] (transport policy, one retry policy).
+//!   rules), [`fsutil`] (durable writes), [`http`] (transport policy, one retry policy), [`trust`]
+//!   (authenticity checks: signatures, Sigstore bundles and attestations, offline).
 //! - Input: [`config`] (the configuration file, validated and normalised).
 //! - The forge: [`github`] (the one GitHub client: REST, GraphQL, conditional requests).
 //! - Where things are kept: [`mirror`] (local files), [`storage`] (the artifact store, remote
