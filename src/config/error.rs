@@ -49,6 +49,18 @@ pub enum ConfigError {
         message: String,
     },
 
+    /// Two settings that cannot hold together (a key that would have no effect under the
+    /// others), found after the file was read, so without a position.
+    #[error("{}: {key}: {message}", path.display())]
+    Conflict {
+        /// The configuration file.
+        path: PathBuf,
+        /// The key path of the setting that cannot take effect.
+        key: String,
+        /// Why, and what to change.
+        message: String,
+    },
+
     /// An environment variable the configuration reads has a bad value.
     #[error("{var}: {message}")]
     Env {

@@ -151,6 +151,11 @@ pub fn load_str(text: &str, path: &Path, env: &Env) -> Result<Loaded, ConfigErro
         None => None,
     };
     let config = normalize::normalize(raw, env_repos, env, &mut warnings)?;
+    normalize::check_verification(&config).map_err(|(key, message)| ConfigError::Conflict {
+        path: path.to_path_buf(),
+        key,
+        message,
+    })?;
     Ok(Loaded {
         config,
         warnings,

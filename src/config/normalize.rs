@@ -20,7 +20,8 @@ use super::raw::{
     RawSigning, RawSourceArchives, RawStorage,
 };
 use super::values::{
-    ApiUrl, FullName, NotifyTarget, REDACTED, Seconds, Secret, StorageType, check_webhook_url,
+    ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType,
+    check_webhook_url,
 };
 
 /// `GITHUB_API_URL`: replaces `github.api_url`.
@@ -345,6 +346,77 @@ fn repositories(
     out
 }
 
+/// Refuses verification settings that would have no effect: `require: signature` with
+/// `signature: false`, trust keys without `signature: true`, keyless identity rules or a trusted
+/// root when nothing keyless is checked. `Err` is (key path, message).
+pub(crate) fn check_verification(config: &Config) -> Result<(), (String, String)> {
+    let v = &config.download.verification;
+    let keyless = v.signature || v.attestations;
+    if v.require == Require::Signature && !v.signature {
+        return Err((
+            "download.verification.require".into(),
+            "`signature` needs signatures checked, but download.verification.signature is false"
+                .into(),
+        ));
+    }
+    if v.trusted_root.is_some() && !keyless {
+        return Err((
+            "download.verification.trusted_root".into(),
+            "has no effect: nothing keyless is checked (set download.verification.signature or \
+             attestations to true)"
+                .into(),
+        ));
+    }
+    let blocks = config
+        .repositories
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("repositories[{i}].signing"), &r.signing))
+        .chain(
+            config
+                .download
+                .repository_overrides
+                .iter()
+                .map(|(name, o)| {
+                    (
+                        format!("{}.signing", override_key(OVERRIDES_KEY, name)),
+                        &o.signing,
+                    )
+                }),
+        );
+    for (at, signing) in blocks {
+        let keys = [
+            ("minisign", signing.minisign.is_some()),
+            ("pgp", signing.pgp.is_some()),
+            ("cosign", signing.cosign.is_some()),
+        ];
+        if let Some((key, _)) = keys.iter().find(|(_, set)| *set)
+            && !v.signature
+        {
+            return Err((
+                format!("{at}.{key}"),
+                "has no effect: keys are used only with download.verification.signature: true"
+                    .into(),
+            ));
+        }
+        let identity = [
+            ("workflow", signing.workflow.is_some()),
+            ("repository", signing.repository.is_some()),
+        ];
+        if let Some((key, _)) = identity.iter().find(|(_, set)| *set)
+            && !keyless
+        {
+            return Err((
+                format!("{at}.{key}"),
+                "has no effect: keyless signatures are checked only with \
+                 download.verification.signature or attestations: true"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The normalised `signing` block.
 fn signing(raw: RawSigning) -> Signing {
     Signing {
@@ -523,12 +595,17 @@ fn download(
 
     let verification = d.verification.map_or_else(Verification::default, |v| {
         let def = Verification::default();
-        let signature = v.signature.unwrap_or(def.signature);
+        let require = v.require.unwrap_or(def.require);
+        // `require: signature` means signatures are checked, unless `signature` says otherwise
+        // (which `check_verification` refuses).
+        let signature = v
+            .signature
+            .unwrap_or(def.signature || require == Require::Signature);
         Verification {
             checksum: v.checksum.unwrap_or(def.checksum),
             signature,
             attestations: v.attestations.unwrap_or(signature),
-            require: v.require.unwrap_or(def.require),
+            require,
             trusted_root: v.trusted_root.map(|t| t.0),
         }
     });

@@ -1293,3 +1293,121 @@ fn github_graphql_can_be_turned_off_and_must_be_a_boolean() {
     assert_eq!((line, col, key), (5, 12, "github.graphql"), "{e}");
     assert!(message.contains("expected boolean"), "{e}");
 }
+
+// --- verification and signing ---
+
+/// The key path of a `Conflict` error.
+fn conflict(e: &ConfigError) -> &str {
+    match e {
+        ConfigError::Conflict { key, .. } => key,
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+const MINISIGN_KEY: &str = "RWRDOQMYxSVc87rwNH7El9vLaENxA6zhU65l5Ji794zrdID8tgcy8WOH";
+
+#[test]
+fn require_signature_turns_signatures_on() {
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  verification: {{require: signature}}\n"
+    ));
+    let v = &l.config.download.verification;
+    assert!(v.signature && v.attestations);
+    assert_eq!(v.require, Require::Signature);
+    let l = ok(&format!(
+        "{ONE_REPO}download:\n  verification: {{require: true}}\n"
+    ));
+    assert_eq!(l.config.download.verification.require, Require::Checksum);
+    assert!(!l.config.download.verification.signature);
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  verification: {{require: signature, signature: false}}\n"
+    ));
+    assert_eq!(conflict(&e), "download.verification.require");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  verification: {{require: sometimes}}\n"
+    ));
+    assert!(invalid(&e).3.contains("`signature`"), "{e}");
+}
+
+#[test]
+fn signing_keys_and_identity_are_read_and_merged_with_overrides() {
+    let l = ok(&format!(
+        "repositories:\n  - owner: a\n    repo: b\n    signing:\n      minisign: [\"{MINISIGN_KEY}\"]\n\
+         download:\n  verification: {{signature: true}}\n  repository_overrides:\n    a/b:\n      \
+         signing: {{workflow: .github/workflows/release.yml, minisign: []}}\n"
+    ));
+    let c = &l.config;
+    let effective = c.repository_settings(&c.repositories[0]);
+    // The repository's own keys win; the override adds the workflow.
+    let keys = effective.signing.minisign.expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].text(), MINISIGN_KEY);
+    assert_eq!(
+        effective.signing.workflow.as_deref(),
+        Some(".github/workflows/release.yml")
+    );
+    // `config check` shows the keys as written.
+    let json = serde_json::to_value(c).expect("serialises");
+    assert_eq!(
+        json["repositories"][0]["signing"]["minisign"][0],
+        MINISIGN_KEY
+    );
+}
+
+#[test]
+fn signing_settings_without_effect_are_refused() {
+    let e = err(&format!(
+        "repositories:\n  - owner: a\n    repo: b\n    signing: {{minisign: [\"{MINISIGN_KEY}\"]}}\n"
+    ));
+    assert_eq!(conflict(&e), "repositories[0].signing.minisign");
+    assert!(e.to_string().starts_with("config.yaml: "), "{e}");
+    let e = err(
+        "repositories:\n  - owner: a\n    repo: b\ndownload:\n  repository_overrides:\n    \
+         a/b: {signing: {repository: c/d}}\n",
+    );
+    assert_eq!(
+        conflict(&e),
+        "download.repository_overrides[\"a/b\"].signing.repository"
+    );
+    // Attestations alone use the identity rules.
+    let l = ok(
+        "repositories:\n  - owner: a\n    repo: b\n    signing: {workflow: c/d/.github/workflows/x.yml}\n\
+         download:\n  verification: {attestations: true}\n",
+    );
+    let v = &l.config.download.verification;
+    assert!(v.attestations && !v.signature);
+}
+
+#[test]
+fn malformed_trust_anchors_are_errors_at_their_position() {
+    let e = err(&format!(
+        "{ONE_REPO}    signing:\n      minisign: [\"RWQnope\"]\ndownload:\n  verification: {{signature: true}}\n"
+    ));
+    let (line, _, key, message) = invalid(&e);
+    assert_eq!((line, key), (5, "repositories[0].signing.minisign[0]"));
+    assert!(message.contains("not a minisign public key"), "{message}");
+    assert!(!message.contains("RWQnope"), "{message}");
+    for bad in [
+        "release.yml",
+        ".github/workflows/x.yml@main",
+        "../.github/workflows/x.yml",
+    ] {
+        let e = err(&format!(
+            "{ONE_REPO}    signing: {{workflow: \"{bad}\"}}\ndownload:\n  verification: {{signature: true}}\n"
+        ));
+        assert_eq!(invalid(&e).2, "repositories[0].signing.workflow", "{bad}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    let text = format!(
+        "{ONE_REPO}    signing: {{pgp: [keys/missing.asc]}}\ndownload:\n  verification: {{signature: true}}\n"
+    );
+    let e = load_str(&text, &config, &no_env()).expect_err("missing key file");
+    let (_, _, key, message) = invalid(&e);
+    assert_eq!(key, "repositories[0].signing.pgp[0]");
+    // Relative to the configuration file's folder.
+    assert!(
+        message.contains(&dir.path().join("keys/missing.asc").display().to_string()),
+        "{message}"
+    );
+}

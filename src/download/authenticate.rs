@@ -33,6 +33,8 @@ use crate::trust::{Anchors, Identity, Proof, ProofKind, Subject, TrustError};
 /// The run's authenticity settings (`download.verification`) and the Sigstore roots.
 pub(super) struct Authenticator {
     /// `verification.signature`: check what the release offers.
+    release_files: bool,
+    /// Anything is checked: `signature` or `attestations`.
     enabled: bool,
     /// `verification.attestations`: ask GitHub for artifact attestations.
     attestations: bool,
@@ -47,7 +49,8 @@ impl Authenticator {
     /// when signatures are checked.
     pub fn new(config: &Config) -> Authenticator {
         let v = &config.download.verification;
-        let roots = if !v.signature {
+        let enabled = v.signature || v.attestations;
+        let roots = if !enabled {
             Err("signatures are not checked".to_string())
         } else {
             match &v.trusted_root {
@@ -57,21 +60,22 @@ impl Authenticator {
             .map(Arc::new)
         };
         if let Err(e) = &roots
-            && v.signature
+            && enabled
         {
             tracing::error!("cannot load the Sigstore trusted roots: {e}");
         }
         Authenticator {
-            enabled: v.signature,
-            attestations: v.signature && v.attestations,
+            release_files: v.signature,
+            enabled,
+            attestations: v.attestations,
             require_signature: v.require == Require::Signature,
             roots,
         }
     }
 
-    /// Whether anything is checked at all.
-    pub fn enabled(&self) -> bool {
-        self.enabled
+    /// Whether the release's own signature files are fetched and checked (`signature`).
+    pub fn checks_release_files(&self) -> bool {
+        self.release_files
     }
 
     /// Checks `file` (the asset `name`, whose bytes are at `path` and hash to `digests`, and

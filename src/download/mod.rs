@@ -199,7 +199,7 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
     }
     let mut checksums = plan::fetch_checksums(&ctx.client, &job.release).await;
     let mut evidence = Evidence::default();
-    if ctx.auth.enabled() {
+    if ctx.auth.checks_release_files() {
         evidence = authenticate::fetch_evidence(&ctx.client, &job.release).await;
         authenticate::check_checksum_files(
             &ctx.auth,
@@ -223,7 +223,7 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
         let result = match file {
             Err((name, e)) => Err((name, e)),
             Ok(file) if ctx.opts.dry_run => {
-                let evidence = ctx.auth.enabled().then_some(&*evidence);
+                let evidence = ctx.auth.checks_release_files().then_some(&*evidence);
                 out.planned.push(file.planned(&job, evidence));
                 continue;
             }

@@ -512,6 +512,25 @@ fn github_attestations_prove_assets_offline() {
 }
 
 #[test]
+fn attestations_alone_are_checked_without_the_release_signature_files() {
+    let wheel = read_fixture("github_provenance_demo-0.0.12-py3-none-any.whl");
+    let digest = sha256_hex(&wheel);
+    let good = first_bundle("github_provenance_demo-0.0.12-py3-none-any-bundle.jsonl");
+    let name = "github_provenance_demo-0.0.12-py3-none-any.whl";
+    let s = setup(
+        vec![(
+            repo("actions", "attest-demo", &[(name, &wheel)]).with_attestation(&digest, good),
+            Some("{workflow: .github/workflows/build-python.yml}".into()),
+        )],
+        "{attestations: true}",
+    );
+    let (code, report, stderr) = download(&s);
+    assert_eq!(code, 0, "{stderr}");
+    let file = stored(&report, "actions/attest-demo", name);
+    assert_eq!(file["verified_by"], "attestation", "{file}");
+}
+
+#[test]
 fn a_missing_attestation_is_not_a_failure_unless_signatures_are_required() {
     let s = setup(
         vec![(repo("acme", "tool", &[("tool.bin", b"bytes")]), None)],

@@ -171,6 +171,17 @@ fn check_error(error: &ConfigError, text: &str, env: &Env, no_marker: bool) {
                 "line {line} of a {lines}-line text: {message}"
             );
         }
+        ConfigError::Conflict { path, .. } => {
+            assert_eq!(
+                path,
+                Path::new(PATH),
+                "the error names another file: {message}"
+            );
+            assert!(
+                message.starts_with(PATH),
+                "the message does not start with the file: {message}"
+            );
+        }
         ConfigError::Env { var, .. } => {
             assert!(
                 env.get(var).is_some(),
