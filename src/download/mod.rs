@@ -109,6 +109,7 @@ pub async fn run(
     for (_, r) in results {
         out.extend(r);
     }
+    out.verification = out.verification_summary();
     out
 }
 

@@ -30,6 +30,10 @@ pub struct DownloadReport {
     /// [`crate::mirror::extract`]). A failed extraction does not stop its release being recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extractions: Vec<Extraction>,
+    /// How the recorded files were verified, counted by their strongest check (the summary
+    /// line's figures).
+    #[serde(default)]
+    pub verification: VerificationSummary,
 }
 
 /// How the stored files of a run were verified, by their strongest check: the per-run summary
