@@ -318,8 +318,9 @@ async fn fetch_verify_commit(
     bar: Option<&ProgressBar>,
 ) -> Result<MirroredFile, DownloadError> {
     if let Some((kept, digests)) = verify::stored_copy(file).await? {
-        let path = kept.path.clone();
-        return authenticated(ctx, job, evidence, file, &path, &digests, kept).await;
+        // Authenticated again: the configuration may have changed since it was stored.
+        let proved = authenticate(ctx, job, evidence, file, &kept.path, &digests).await?;
+        return Ok(with_proofs(kept, proved));
     }
     if let Some(existing) = commit::duplicate_of(&ctx.dedup, file).await {
         let digests = Digests {
@@ -417,20 +418,6 @@ async fn authenticate(
         verified_by,
         signatures: found.checks,
     })
-}
-
-/// A stored copy from an earlier run, authenticated again.
-async fn authenticated(
-    ctx: &Context,
-    job: &Job,
-    evidence: &Arc<Evidence>,
-    file: &PlannedFile,
-    path: &std::path::Path,
-    digests: &Digests,
-    kept: MirroredFile,
-) -> Result<MirroredFile, DownloadError> {
-    let proved = authenticate(ctx, job, evidence, file, path, digests).await?;
-    Ok(with_proofs(kept, proved))
 }
 
 /// `placed` with what authentication proved (archives keep what they had).

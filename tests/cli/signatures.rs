@@ -125,6 +125,22 @@ fn db_entry(s: &FakeSetup, repo: &str) -> Value {
     db["repositories"][repo].clone()
 }
 
+/// Asserts that a stored file's strongest check is `kind`, resting on `last` (the last label of
+/// its `verification`).
+fn assert_proved(report: &Value, repo: &str, name: &str, kind: &str, last: &str) {
+    let file = stored(report, repo, name);
+    assert_eq!(file["verified_by"], kind, "{file}");
+    assert_eq!(
+        labels(file).last().map(String::as_str),
+        Some(last),
+        "{file}"
+    );
+}
+
+/// The signer workflow of the sigstore-js fixtures.
+const SIGSTORE_JS_WORKFLOW: &str =
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main";
+
 fn labels(file: &Value) -> Vec<String> {
     file["verification"]
         .as_array()
@@ -294,9 +310,7 @@ fn pgp_detached_and_signed_checksum_files() {
     let (code, report, stderr) = download(&s);
     assert_eq!(code, 1, "{stderr}");
     for name in ["armored.bin", "binary.bin"] {
-        let file = stored(&report, "acme/detached", name);
-        assert_eq!(file["verified_by"], "pgp", "{file}");
-        assert_eq!(labels(file).last(), Some(&fingerprint), "{file}");
+        assert_proved(&report, "acme/detached", name, "pgp", &fingerprint);
     }
     for name in ["a.zip", "b.zip"] {
         let file = stored(&report, "acme/sums", name);
@@ -436,14 +450,9 @@ fn sigstore_bundles_in_the_release_are_checked_against_the_repository() {
     );
     let (code, report, stderr) = download(&s);
     assert_eq!(code, 1, "{stderr}");
-    let file = stored(&report, "sigstore/sigstore-js", "sigstore-2.1.0.tgz");
-    assert_eq!(file["verified_by"], "sigstore", "{file}");
-    assert_eq!(
-        labels(file).last().map(String::as_str),
-        Some(
-            "sigstore:https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
-        )
-    );
+    let tgz = "sigstore-2.1.0.tgz";
+    let label = format!("sigstore:{SIGSTORE_JS_WORKFLOW}");
+    assert_proved(&report, "sigstore/sigstore-js", tgz, "sigstore", &label);
     let e = refusal(&report, "mallory/sigstore-js", "sigstore-2.1.0.tgz");
     assert!(e.contains("source repository"), "{e}");
     assert!(!in_mirror(&s, "mallory/sigstore-js", "sigstore-2.1.0.tgz"));
@@ -814,14 +823,9 @@ fn slsa_provenance_in_the_release_covers_the_assets_it_lists() {
     );
     let (code, report, stderr) = download(&s);
     assert_eq!(code, 0, "{stderr}");
-    let file = stored(&report, "sigstore/sigstore-js", "sigstore-2.1.0.tgz");
-    assert_eq!(file["verified_by"], "provenance", "{file}");
-    assert_eq!(
-        labels(file).last().map(String::as_str),
-        Some(
-            "provenance:https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
-        )
-    );
+    let tgz = "sigstore-2.1.0.tgz";
+    let label = format!("provenance:{SIGSTORE_JS_WORKFLOW}");
+    assert_proved(&report, "sigstore/sigstore-js", tgz, "provenance", &label);
     let other = stored(&report, "sigstore/sigstore-js", "other.txt");
     assert_eq!(other["verified_by"], "digest", "{other}");
 }

@@ -149,6 +149,17 @@ fn check_error(error: &ConfigError, text: &str, env: &Env, no_marker: bool) {
         .replace('\r', "\n")
         .split('\n')
         .count();
+    let names_the_file = |path: &Path| {
+        assert_eq!(
+            path,
+            Path::new(PATH),
+            "the error names another file: {message}"
+        );
+        assert!(
+            message.starts_with(PATH),
+            "the message does not start with the file: {message}"
+        );
+    };
     match error {
         ConfigError::Invalid {
             path, line, column, ..
@@ -156,32 +167,14 @@ fn check_error(error: &ConfigError, text: &str, env: &Env, no_marker: bool) {
         | ConfigError::Syntax {
             path, line, column, ..
         } => {
-            assert_eq!(
-                path,
-                Path::new(PATH),
-                "the error names another file: {message}"
-            );
-            assert!(
-                message.starts_with(PATH),
-                "the message does not start with the file: {message}"
-            );
+            names_the_file(path);
             assert!(*line >= 1 && *column >= 1, "a 0 position: {message}");
             assert!(
                 *line <= lines + 1,
                 "line {line} of a {lines}-line text: {message}"
             );
         }
-        ConfigError::Conflict { path, .. } => {
-            assert_eq!(
-                path,
-                Path::new(PATH),
-                "the error names another file: {message}"
-            );
-            assert!(
-                message.starts_with(PATH),
-                "the message does not start with the file: {message}"
-            );
-        }
+        ConfigError::Conflict { path, .. } => names_the_file(path),
         ConfigError::Env { var, .. } => {
             assert!(
                 env.get(var).is_some(),
