@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::checksum::{Algorithm, hash_file};
+use super::checksum::{Algorithm, Digests, hash_file};
 use super::error::DownloadError;
 use super::fetch::Fetched;
 use super::plan::PlannedFile;
@@ -69,7 +69,10 @@ pub(super) fn commit_fetched(
 /// checksum), hashed again now: its sidecar alone is not trusted (an upstream asset could be
 /// named like one). `None` means download it. The caller authenticates the bytes, then places
 /// them with [`place_duplicate`].
-pub(super) async fn duplicate_of(dedup: &Mutex<DedupIndex>, file: &PlannedFile) -> Option<PathBuf> {
+pub(super) async fn duplicate_of(
+    dedup: &Mutex<DedupIndex>,
+    file: &PlannedFile,
+) -> Option<(PathBuf, Digests)> {
     let expected = file.expected()?;
     if expected.checksum.algorithm() != Algorithm::Sha256 {
         return None;
@@ -81,17 +84,18 @@ pub(super) async fn duplicate_of(dedup: &Mutex<DedupIndex>, file: &PlannedFile) 
         return None;
     }
     let from = existing.clone();
-    let same = tokio::task::spawn_blocking(move || {
-        hash_file(&from, false).is_ok_and(|digests| digests.sha256 == hex)
-    })
-    .await
-    .ok()?;
-    if !same {
+    let need_sha512 = expected.needs_sha512();
+    let digests = tokio::task::spawn_blocking(move || hash_file(&from, need_sha512).ok())
+        .await
+        .ok()
+        .flatten()
+        .filter(|digests| digests.sha256 == hex);
+    let Some(digests) = digests else {
         let e = DownloadError::Changed { path: existing };
         tracing::warn!("{}: not deduplicated ({e}); downloading it", file.name);
         return None;
-    }
-    Some(existing)
+    };
+    Some((existing, digests))
 }
 
 /// Places the identical mirrored file `existing` at the destination instead of downloading it

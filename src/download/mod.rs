@@ -322,14 +322,7 @@ async fn fetch_verify_commit(
         let proved = authenticate(ctx, job, evidence, file, &kept.path, &digests).await?;
         return Ok(with_proofs(kept, proved));
     }
-    if let Some(existing) = commit::duplicate_of(&ctx.dedup, file).await {
-        let digests = Digests {
-            sha256: file
-                .expected()
-                .map(|e| e.checksum.hex().to_string())
-                .unwrap_or_default(),
-            sha512: None,
-        };
+    if let Some((existing, digests)) = commit::duplicate_of(&ctx.dedup, file).await {
         let proved = authenticate(ctx, job, evidence, file, &existing, &digests).await?;
         if let Some(placed) = commit::place_duplicate(file, &existing).await {
             return Ok(with_proofs(placed, proved));

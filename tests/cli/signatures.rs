@@ -42,6 +42,15 @@ fn repo(owner: &str, name: &str, assets: &[(&str, &[u8])]) -> Repository {
 /// A fake serving `repos`, with `download.verification` set to `verification` (YAML flow map)
 /// and each repository's `signing` block as given.
 fn setup(repos: Vec<(Repository, Option<String>)>, verification: &str) -> FakeSetup {
+    setup_with(repos, verification, "")
+}
+
+/// [`setup`] with more `download:` lines (indented by two spaces).
+fn setup_with(
+    repos: Vec<(Repository, Option<String>)>,
+    verification: &str,
+    download: &str,
+) -> FakeSetup {
     let mut scenario = Scenario::default();
     let names: Vec<String> = repos
         .iter()
@@ -55,7 +64,7 @@ fn setup(repos: Vec<(Repository, Option<String>)>, verification: &str) -> FakeSe
     let s = FakeSetup::new(
         &yaml,
         &name_refs,
-        &format!("  verification: {verification}\n"),
+        &format!("  verification: {verification}\n{download}"),
     );
     let path = s.path("config.yaml");
     let mut config = std::fs::read_to_string(&path).expect("config");
@@ -828,4 +837,46 @@ fn slsa_provenance_in_the_release_covers_the_assets_it_lists() {
     assert_proved(&report, "sigstore/sigstore-js", tgz, "provenance", &label);
     let other = stored(&report, "sigstore/sigstore-js", "other.txt");
     assert_eq!(other["verified_by"], "digest", "{other}");
+}
+
+#[test]
+fn a_deduplicated_file_is_authenticated_before_it_is_linked() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let good = Minisign::new(keys.path(), "good");
+    let tool = b"the same tool in two repositories".as_slice();
+    let signature = good.sign(tool);
+    let signed = |name: &str| {
+        repo(
+            "acme",
+            name,
+            &[
+                ("tool.bin", tool),
+                ("tool.bin.minisig", signature.as_bytes()),
+            ],
+        )
+    };
+    let signing = format!("{{minisign: [\"{}\"]}}", good.public());
+    // One transfer at a time: whichever repository's file is stored first, the other finds it.
+    let s = setup_with(
+        vec![
+            (signed("first"), Some(signing.clone())),
+            (signed("second"), Some(signing)),
+        ],
+        STRICT,
+        "  concurrency: 1\n",
+    );
+    let (code, report, stderr) = download(&s);
+    assert_eq!(code, 0, "{stderr}");
+    let label = format!("minisign:{}", good.public());
+    assert_proved(&report, "acme/first", "tool.bin", "minisign", &label);
+    assert_proved(&report, "acme/second", "tool.bin", "minisign", &label);
+    let how: Vec<&Value> = ["acme/first", "acme/second"]
+        .iter()
+        .map(|r| &stored(&report, r, "tool.bin")["how"])
+        .collect();
+    let linked = how
+        .iter()
+        .filter(|h| **h == "hard-linked" || **h == "copied")
+        .count();
+    assert_eq!(linked, 1, "{how:?}");
 }
