@@ -1405,9 +1405,28 @@ fn malformed_trust_anchors_are_errors_at_their_position() {
     let e = load_str(&text, &config, &no_env()).expect_err("missing key file");
     let (_, _, key, message) = invalid(&e);
     assert_eq!(key, "repositories[0].signing.pgp[0]");
-    // Relative to the configuration file's folder.
+    // Relative to the configuration file's folder, which the message names; the value itself
+    // is not repeated (it could be a secret pasted into the wrong key).
     assert!(
-        message.contains(&dir.path().join("keys/missing.asc").display().to_string()),
+        message.contains(&format!("relative to {}", dir.path().display())),
         "{message}"
     );
+    assert!(!message.contains("missing.asc"), "{message}");
+    // A token pasted into any signing key is never repeated.
+    let token = "ghp_PASTEDINTOTHEWRONGKEY0123456789";
+    for key in [
+        "minisign: [\"T\"]",
+        "pgp: [\"T\"]",
+        "cosign: [\"T\"]",
+        "workflow: \"T\"",
+    ] {
+        let text = format!(
+            "{ONE_REPO}    signing: {{{}}}\ndownload:\n  verification: {{signature: true, trusted_root: \"T\"}}\n",
+            key.replace('T', token)
+        )
+        .replace("trusted_root: \"T\"", &format!("trusted_root: \"{token}\""));
+        let e = load_str(&text, &config, &no_env()).expect_err("bad value");
+        assert!(!e.to_string().contains(token), "{key}: {e}");
+        assert!(!format!("{e:?}").contains(token), "{key}: {e:?}");
+    }
 }

@@ -817,7 +817,9 @@ fn resolve(path: &str) -> PathBuf {
         .map_or(p.clone(), |dir| dir.join(&p))
 }
 
-/// Reads a key file named in the configuration, for the error messages of the key types.
+/// Reads a key file named in the configuration. Errors never repeat the value (a secret pasted
+/// into the wrong key must not be printed): the position names it, and the message says which
+/// folder a relative path was resolved against.
 fn read_key_file<E: de::Error>(path: &str) -> Result<(PathBuf, Vec<u8>), E> {
     if path.trim().is_empty() {
         return Err(E::custom("must not be empty"));
@@ -825,7 +827,17 @@ fn read_key_file<E: de::Error>(path: &str) -> Result<(PathBuf, Vec<u8>), E> {
     let resolved = resolve(path);
     std::fs::read(&resolved)
         .map(|bytes| (resolved.clone(), bytes))
-        .map_err(|e| E::custom(format!("cannot read key file {}: {e}", resolved.display())))
+        .map_err(|e| {
+            let against = if PathBuf::from(path).is_absolute() {
+                String::new()
+            } else {
+                BASE_DIR
+                    .with(|b| b.borrow().clone())
+                    .map(|dir| format!(" (relative to {})", dir.display()))
+                    .unwrap_or_default()
+            };
+            E::custom(format!("cannot read this file{against}: {e}"))
+        })
 }
 
 /// A minisign public key written inline (`RWQ…`), checked when the file is read.
@@ -848,10 +860,10 @@ pub(crate) struct PgpKeyFile(pub(crate) crate::trust::PgpKey);
 impl<'de> Deserialize<'de> for PgpKeyFile {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        let (resolved, bytes) = read_key_file(&s)?;
+        let (_, bytes) = read_key_file(&s)?;
         crate::trust::PgpKey::parse(&s, &bytes)
             .map(PgpKeyFile)
-            .map_err(|e| de::Error::custom(format!("{}: {e}", resolved.display())))
+            .map_err(|e| de::Error::custom(format!("the file {e}")))
     }
 }
 
@@ -862,13 +874,12 @@ pub(crate) struct CosignKeyFile(pub(crate) crate::trust::CosignKey);
 impl<'de> Deserialize<'de> for CosignKeyFile {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        let (resolved, bytes) = read_key_file(&s)?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            de::Error::custom(format!("{}: not a PEM file (not text)", resolved.display()))
-        })?;
+        let (_, bytes) = read_key_file(&s)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| de::Error::custom("the file is not a PEM file (not text)"))?;
         crate::trust::CosignKey::parse(&s, &text)
             .map(CosignKeyFile)
-            .map_err(|e| de::Error::custom(format!("{}: {e}", resolved.display())))
+            .map_err(|e| de::Error::custom(format!("the file is {e}")))
     }
 }
 
@@ -879,15 +890,12 @@ pub(crate) struct TrustedRootFile(pub(crate) PathBuf);
 impl<'de> Deserialize<'de> for TrustedRootFile {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        let (resolved, _) = read_key_file(&s)?;
-        crate::trust::sigstore::Roots::from_file(&resolved)
-            .map(|_| TrustedRootFile(resolved.clone()))
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "{}: not a Sigstore trusted root: {e}",
-                    resolved.display()
-                ))
-            })
+        let (resolved, bytes) = read_key_file(&s)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| de::Error::custom("the file is not a Sigstore trusted root (not text)"))?;
+        crate::trust::sigstore::Roots::from_json(&text)
+            .map(|_| TrustedRootFile(resolved))
+            .map_err(|e| de::Error::custom(format!("the file is not a Sigstore trusted root: {e}")))
     }
 }
 
@@ -915,10 +923,10 @@ impl<'de> Deserialize<'de> for WorkflowPath {
             || path.contains('@')
             || path.contains("..")
         {
-            return Err(de::Error::custom(format!(
-                "{s:?} is not a workflow path: expected `.github/workflows/<file>.yml` or \
-                 `owner/repo/.github/workflows/<file>.yml` (no `@ref`)"
-            )));
+            return Err(de::Error::custom(
+                "not a workflow path: expected `.github/workflows/<file>.yml` or \
+                 `owner/repo/.github/workflows/<file>.yml` (no `@ref`)",
+            ));
         }
         Ok(WorkflowPath(path.to_string()))
     }

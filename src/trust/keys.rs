@@ -69,15 +69,15 @@ impl PgpKey {
     /// secret key there is a leak.
     pub fn parse(source: &str, bytes: &[u8]) -> Result<PgpKey, String> {
         let parsed: Vec<_> = PublicOrSecret::from_reader_many(bytes)
-            .map_err(|e| format!("not an OpenPGP key file ({e})"))?
+            .map_err(|e| format!("is not an OpenPGP key file ({e})"))?
             .0
             .collect();
         let mut certs = Vec::new();
         for item in parsed {
-            match item.map_err(|e| format!("not an OpenPGP key file ({e})"))? {
+            match item.map_err(|e| format!("is not an OpenPGP key file ({e})"))? {
                 PublicOrSecret::Public(key) => {
                     key.verify_bindings().map_err(|e| {
-                        format!("an OpenPGP key whose self-signature does not verify ({e})")
+                        format!("holds an OpenPGP key whose self-signature does not verify ({e})")
                     })?;
                     certs.push(key);
                 }
