@@ -1412,6 +1412,12 @@ fn malformed_trust_anchors_are_errors_at_their_position() {
         "{message}"
     );
     assert!(!message.contains("missing.asc"), "{message}");
+    // A device is not read (it would never end).
+    let text = format!(
+        "{ONE_REPO}    signing: {{pgp: [/dev/zero]}}\ndownload:\n  verification: {{signature: true}}\n"
+    );
+    let e = load_str(&text, &config, &no_env()).expect_err("a device");
+    assert!(invalid(&e).3.contains("not a regular file"), "{e}");
     // A token pasted into any signing key is never repeated.
     let token = "ghp_PASTEDINTOTHEWRONGKEY0123456789";
     for key in [

@@ -817,6 +817,27 @@ fn resolve(path: &str) -> PathBuf {
         .map_or(p.clone(), |dir| dir.join(&p))
 }
 
+/// The largest key or trusted-root file read (a device or a huge file named by mistake must not
+/// hang or exhaust the loader).
+const MAX_KEY_FILE: u64 = 8 * 1024 * 1024;
+
+/// Reads a regular file of at most [`MAX_KEY_FILE`] bytes.
+fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_KEY_FILE} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads a key file named in the configuration. Errors never repeat the value (a secret pasted
 /// into the wrong key must not be printed): the position names it, and the message says which
 /// folder a relative path was resolved against.
@@ -825,7 +846,7 @@ fn read_key_file<E: de::Error>(path: &str) -> Result<(PathBuf, Vec<u8>), E> {
         return Err(E::custom("must not be empty"));
     }
     let resolved = resolve(path);
-    std::fs::read(&resolved)
+    read_bounded(&resolved)
         .map(|bytes| (resolved.clone(), bytes))
         .map_err(|e| {
             let against = if PathBuf::from(path).is_absolute() {
