@@ -7,17 +7,23 @@
 //! The release is `acme/tool v2.0.0` with two assets: `tool.bin` (id 1001, 300 000 bytes), which
 //! the faults hit, and `tool.txt` (id 1002), which they do not, so a failed `tool.bin` also shows
 //! that a release is recorded only when all its assets are.
+//!
+//! The last cases turn signatures on (`require: signature`) and fault a *signature* asset (a
+//! `.minisig`, a checksum file's `.asc`): retried, the file ends verified by its signature; not,
+//! the files it signs fail with a message naming it, while the other files and repositories go
+//! on. Known bugs of that feature are ignored tests at the end.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use fake_github::{Origin, RecordedRequest, Scenario};
+use fake_github::{Asset, Origin, RecordedRequest, Release, Repository, Scenario};
 use serde_json::Value;
 
 use crate::support::FakeSetup as Setup;
 use crate::support::mirror_checks::{TrueAsset, check_db, check_mirror, true_assets};
 use crate::support::sha256_hex;
+use crate::support::signers::{Gpg, Minisign};
 
 const RELEASE: &str = r#"
 repositories:
@@ -43,6 +49,8 @@ const LISTING: &str = "/repos/acme/tool/releases";
 struct Case {
     setup: Setup,
     scenario: Scenario,
+    /// What [`Case::heal`] serves: the scenario without its faults.
+    healed: Scenario,
 }
 
 impl Case {
@@ -57,8 +65,13 @@ impl Case {
             format!("{release}faults:\n{faults}")
         };
         let scenario = Scenario::from_yaml(&yaml).expect("scenario parses");
+        let healed = Scenario::from_yaml(release).expect("scenario parses");
         let setup = Setup::new(&yaml, &["acme/tool"], extra_config);
-        Case { setup, scenario }
+        Case {
+            setup,
+            scenario,
+            healed,
+        }
     }
 
     /// Sets `github.timeout` (connect and read timeout) to `secs`.
@@ -136,9 +149,7 @@ impl Case {
 
     /// Removes the faults (the server recovers), keeping the request log.
     fn heal(&self) {
-        self.setup
-            .fake
-            .set_scenario(Scenario::from_yaml(RELEASE).expect("scenario parses"));
+        self.setup.fake.set_scenario(self.healed.clone());
     }
 
     /// The release came through: both files stored with the true bytes and sidecars, nothing
@@ -621,4 +632,472 @@ fn an_asset_whose_size_lies_is_reported() {
             .join("acme_tool/v2.0.0/tool.bin.part")
             .exists()
     );
+}
+
+// Faults on signature assets, with `verification: {signature: true, require: signature}`: the
+// downloader fetches a release's signatures while planning and checks each file against them
+// before it takes its final name. A fault on a signature must end like a fault on any asset:
+// retried and recovered (the file verified by its signature), or the files it signs failed (no
+// final file, release not recorded, the message naming the signature) while the rest go on.
+//
+// Two worlds, signed by real `minisign` and `gpg` keys made for the test:
+// - minisign: acme/tool v2.0.0 has `tool.bin` (300 000 bytes) and `tool.txt`, each with its
+//   `.minisig`; the faults hit `tool.bin.minisig` (id 1004);
+// - OpenPGP: acme/tool v2.0.0 has `tool.bin` and `tool.txt` (no API digest: only `SHA256SUMS`
+//   lists them), `SHA256SUMS` with a detached `SHA256SUMS.asc` (id 1007), which the faults hit,
+//   and `notes.txt` with its own `notes.txt.asc`, which does not depend on it;
+// and in both, acme/other v1.0.0 (`other.bin` and its `.minisig`), which the faults never touch.
+
+const STRICT: &str = "  verification: {signature: true, require: signature}\n";
+const MINISIG_API: &str = "/repos/acme/tool/releases/assets/1004";
+const MINISIG_DOWNLOAD: &str = "/download/1004";
+const SUMS_SIG_DOWNLOAD: &str = "/download/1007";
+
+/// Fresh signing keys, made by the real tools.
+struct Signers {
+    _dir: tempfile::TempDir,
+    minisign: Minisign,
+    gpg: Gpg,
+}
+
+impl Signers {
+    fn new() -> Signers {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let minisign = Minisign::new(dir.path(), "maintainer");
+        let gpg = Gpg::new(dir.path(), "maintainer");
+        Signers {
+            _dir: dir,
+            minisign,
+            gpg,
+        }
+    }
+
+    /// `signing` for a repository signed with the minisign key.
+    fn minisign_signing(&self) -> String {
+        format!("{{minisign: [\"{}\"]}}", self.minisign.public())
+    }
+
+    fn minisign_label(&self) -> String {
+        format!("minisign:{}", self.minisign.public())
+    }
+
+    fn pgp_label(&self) -> String {
+        format!("pgp:0x{}", self.gpg.fingerprint())
+    }
+}
+
+/// An asset with fixed bytes and id.
+fn asset(name: &str, id: u64, bytes: &[u8]) -> Asset {
+    let mut a = Asset::with_bytes(name, bytes);
+    a.id = Some(id);
+    a
+}
+
+/// 300 000 bytes that are not text.
+fn tool_bin() -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(1001);
+    (0..300_000).map(|_| rng.u8(..)).collect()
+}
+
+const TOOL_TXT: &[u8] = b"notes for the tool, version 2.0.0";
+
+/// acme/other v1.0.0, minisign-signed: the repository no fault touches.
+fn other_repo(s: &Signers) -> Repository {
+    let bytes = b"the other tool".as_slice();
+    Repository::new("acme", "other").with_release(
+        Release::new("v1.0.0")
+            .with_asset(asset("other.bin", 2001, bytes))
+            .with_asset(asset(
+                "other.bin.minisig",
+                2002,
+                s.minisign.sign(bytes).as_bytes(),
+            )),
+    )
+}
+
+/// The minisign world.
+fn minisign_world(s: &Signers) -> Scenario {
+    let bin = tool_bin();
+    let release = Release::new("v2.0.0")
+        .with_asset(asset("tool.bin", 1001, &bin))
+        .with_asset(asset(
+            "tool.bin.minisig",
+            1004,
+            s.minisign.sign(&bin).as_bytes(),
+        ))
+        .with_asset(asset("tool.txt", 1002, TOOL_TXT))
+        .with_asset(asset(
+            "tool.txt.minisig",
+            1005,
+            s.minisign.sign(TOOL_TXT).as_bytes(),
+        ));
+    Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(release))
+        .with_repository(other_repo(s))
+}
+
+/// The OpenPGP world: a signed checksum file.
+fn pgp_world(s: &Signers) -> Scenario {
+    let bin = tool_bin();
+    let sums = format!(
+        "{}  tool.bin\n{}  tool.txt\n",
+        sha256_hex(&bin),
+        sha256_hex(TOOL_TXT)
+    );
+    let no_digest = |mut a: Asset| {
+        a.digest = fake_github::Digest::Omit;
+        a
+    };
+    let notes = b"release notes, signed on their own".as_slice();
+    let release = Release::new("v2.0.0")
+        .with_asset(no_digest(asset("tool.bin", 1001, &bin)))
+        .with_asset(no_digest(asset("tool.txt", 1002, TOOL_TXT)))
+        .with_asset(asset("SHA256SUMS", 1006, sums.as_bytes()))
+        .with_asset(asset(
+            "SHA256SUMS.asc",
+            1007,
+            &s.gpg.detach_sign(sums.as_bytes(), true),
+        ))
+        .with_asset(asset("notes.txt", 1008, notes))
+        .with_asset(asset(
+            "notes.txt.asc",
+            1009,
+            &s.gpg.detach_sign(notes, true),
+        ));
+    Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(release))
+        .with_repository(other_repo(s))
+}
+
+impl Case {
+    /// A fake serving `world` with `faults` (YAML list items, as for [`Case::new`]), and a
+    /// config watching acme/tool (with `tool_signing`) and acme/other (minisign), with
+    /// `require: signature`. The maintainer's OpenPGP key is in `keys/maintainer.asc`.
+    fn signed(world: &Scenario, faults: &str, signers: &Signers, tool_signing: &str) -> Case {
+        let mut scenario = world.clone();
+        if !faults.is_empty() {
+            scenario.faults = Scenario::from_yaml(&format!("faults:\n{faults}"))
+                .expect("faults parse")
+                .faults;
+        }
+        let yaml = scenario.to_yaml().expect("scenario");
+        let setup = Setup::new(&yaml, &["acme/tool", "acme/other"], STRICT);
+        let path = setup.path("config.yaml");
+        let config = std::fs::read_to_string(&path)
+            .expect("config")
+            .replace(
+                "  - {owner: acme, repo: tool}\n",
+                &format!("  - {{owner: acme, repo: tool, signing: {tool_signing}}}\n"),
+            )
+            .replace(
+                "  - {owner: acme, repo: other}\n",
+                &format!(
+                    "  - {{owner: acme, repo: other, signing: {}}}\n",
+                    signers.minisign_signing()
+                ),
+            );
+        std::fs::write(&path, config).expect("write config");
+        std::fs::create_dir_all(setup.path("keys")).expect("keys dir");
+        signers.gpg.export(&setup.path("keys/maintainer.asc"));
+        Case {
+            setup,
+            scenario,
+            healed: world.clone(),
+        }
+    }
+
+    /// `repo` v`tag` is in the report's `downloaded` and recorded in the database, and each
+    /// `(file, label)` of `signed` is verified by that signature (`verified_by` its kind, the
+    /// label last in its `verification`), in the report and in the database.
+    fn assert_signed(&self, report: &Value, repo: &str, tag: &str, signed: &[(&str, &str)]) {
+        let release = report["download_results"]["downloaded"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["repository"] == repo))
+            .unwrap_or_else(|| panic!("{repo} not downloaded: {report:#}"));
+        assert_eq!(release["tag_name"], tag);
+        let db = self.db();
+        let record = &db["repositories"][repo];
+        assert_eq!(record["current_version"], tag, "{db:#}");
+        let recorded = record["download_history"]
+            .as_array()
+            .and_then(|h| h.iter().find(|e| e["version"] == tag))
+            .map(|e| e["metadata"]["files"].clone())
+            .unwrap_or_default();
+        for (name, label) in signed {
+            let kind = label.split(':').next().unwrap_or_default();
+            for (what, files) in [("report", &release["files"]), ("database", &recorded)] {
+                let file = files
+                    .as_array()
+                    .and_then(|f| f.iter().find(|f| f["name"] == *name))
+                    .unwrap_or_else(|| panic!("{repo} {name} not in the {what}: {files:#}"));
+                assert_eq!(file["verified_by"], kind, "{what}: {file}");
+                let last = file["verification"]
+                    .as_array()
+                    .and_then(|v| v.last())
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                assert_eq!(last, *label, "{what}: {file}");
+            }
+        }
+    }
+
+    /// The report's failures, as (repository, asset, error).
+    fn failures(report: &Value) -> Vec<(String, String, String)> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        report["download_results"]["failed"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|f| (text(&f["repository"]), text(&f["asset"]), text(&f["error"])))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// acme/tool v2.0.0 failed exactly for `refused` (each error naming `signature`), and
+    /// maybe for the signature's own transfer; no refused file is at its final path; the release
+    /// is not recorded; every file in `kept` is stored; acme/other went on and is recorded.
+    ///
+    /// The signature file itself may be stored: as an asset it goes through the resuming
+    /// downloader (a body cut every N bytes still gets through N bytes at a time), while the
+    /// planning fetch of signatures does not resume. Stored or not, `check_mirror` holds.
+    fn assert_signature_failed(
+        &self,
+        report: &Value,
+        signature: &str,
+        refused: &[&str],
+        kept: &[&str],
+        signers: &Signers,
+    ) {
+        let failures = Case::failures(report);
+        let mut failed: Vec<&str> = failures
+            .iter()
+            .map(|(_, a, _)| a.as_str())
+            .filter(|a| a != &signature)
+            .collect();
+        failed.sort_unstable();
+        let mut expected = refused.to_vec();
+        expected.sort_unstable();
+        assert_eq!(failed, expected, "{failures:#?}");
+        for (repo, name, error) in &failures {
+            assert_eq!(repo, "acme/tool");
+            if name != signature {
+                assert!(
+                    error.contains(signature) && error.contains("could not be fetched"),
+                    "{name}: {error:?} does not name {signature}"
+                );
+            }
+        }
+        let dir = self.downloads().join("acme_tool/v2.0.0");
+        if failures.iter().any(|(_, a, _)| a == signature) {
+            assert!(
+                !dir.join(signature).exists(),
+                "{signature} failed but is stored"
+            );
+        }
+        for name in refused {
+            assert!(!dir.join(name).exists(), "{name} is at its final path");
+            assert!(
+                !dir.join(format!("{name}.sha256")).exists(),
+                "{name} sidecar"
+            );
+        }
+        for name in kept {
+            assert!(dir.join(name).exists(), "{name} (not faulted) is stored");
+        }
+        assert!(
+            self.db()["repositories"].get("acme/tool").is_none(),
+            "a release with a refused file is not recorded"
+        );
+        self.assert_signed(
+            report,
+            "acme/other",
+            "v1.0.0",
+            &[("other.bin", &signers.minisign_label())],
+        );
+    }
+}
+
+#[test]
+fn a_transient_fault_on_a_minisign_signature_is_retried_and_the_file_verifies() {
+    let signers = Signers::new();
+    let world = minisign_world(&signers);
+    let label = signers.minisign_label();
+    // (fault, requests of the signature's download path): the signature is fetched twice per
+    // run, while planning (the fault hits that) and as an asset of its own.
+    let cases = [
+        (
+            format!("  - {{path: {MINISIG_DOWNLOAD}, origin: assets, responses: [502]}}\n"),
+            3,
+        ),
+        (
+            format!("  - {{path: {MINISIG_API}, responses: [503, 500]}}\n"),
+            2,
+        ),
+        (
+            format!(
+                "  - {{path: {MINISIG_DOWNLOAD}, origin: assets, truncate_after: 40, times: 1}}\n"
+            ),
+            3,
+        ),
+        (
+            format!(
+                "  - {{path: {MINISIG_DOWNLOAD}, origin: assets, reset_after: 40, times: 1}}\n"
+            ),
+            3,
+        ),
+        (
+            format!("  - {{path: {MINISIG_DOWNLOAD}, origin: assets, corrupt_at: 30, times: 1}}\n"),
+            3,
+        ),
+    ];
+    for (fault, downloads) in cases {
+        let case = Case::signed(&world, &fault, &signers, &signers.minisign_signing());
+        let report = case.run(0);
+        assert_eq!(Case::failures(&report), [], "{fault}");
+        case.assert_signed(
+            &report,
+            "acme/tool",
+            "v2.0.0",
+            &[("tool.bin", &label), ("tool.txt", &label)],
+        );
+        case.assert_signed(&report, "acme/other", "v1.0.0", &[("other.bin", &label)]);
+        let bin = report["download_results"]["downloaded"][0]["files"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["name"] == "tool.bin"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(bin["signatures"][0]["file"], "tool.bin.minisig", "{bin}");
+        assert_eq!(bin["signatures"][0]["result"], "verified", "{bin}");
+        assert_eq!(
+            case.hits(Origin::Assets, MINISIG_DOWNLOAD).len(),
+            downloads,
+            "{fault}"
+        );
+        if fault.contains(MINISIG_API) {
+            assert_eq!(case.hits(Origin::Api, MINISIG_API).len(), 4, "{fault}");
+        }
+    }
+}
+
+#[test]
+fn a_minisign_signature_that_cannot_be_fetched_fails_its_file_and_the_rest_go_on() {
+    let signers = Signers::new();
+    let world = minisign_world(&signers);
+    let label = signers.minisign_label();
+    for fault in [
+        // More 5xx than the retry budget, for the planning fetch and the asset's own.
+        format!(
+            "  - {{path: {MINISIG_DOWNLOAD}, origin: assets, responses: [502, 503, 502, 503, 502, 503]}}\n"
+        ),
+        format!("  - {{path: {MINISIG_DOWNLOAD}, origin: assets, truncate_after: 40}}\n"),
+        // Corrupted every time: its API digest catches it each time.
+        format!("  - {{path: {MINISIG_DOWNLOAD}, origin: assets, corrupt_at: 30}}\n"),
+    ] {
+        let case = Case::signed(&world, &fault, &signers, &signers.minisign_signing());
+        let report = case.run(1);
+        case.assert_signature_failed(
+            &report,
+            "tool.bin.minisig",
+            &["tool.bin"],
+            &["tool.txt", "tool.txt.minisig"],
+            &signers,
+        );
+        // Once the server behaves, the next run takes it, signature and all.
+        case.heal();
+        let report = case.run(0);
+        case.assert_signed(
+            &report,
+            "acme/tool",
+            "v2.0.0",
+            &[("tool.bin", &label), ("tool.txt", &label)],
+        );
+    }
+}
+
+#[test]
+fn faults_on_a_signed_checksum_files_signature_are_retried_or_fail_what_it_lists() {
+    let signers = Signers::new();
+    let world = pgp_world(&signers);
+    let signing = "{pgp: [keys/maintainer.asc]}";
+    let pgp = signers.pgp_label();
+    let over_sums = format!("{pgp} (over SHA256SUMS)");
+    let all_signed = [
+        ("tool.bin", over_sums.as_str()),
+        ("tool.txt", over_sums.as_str()),
+        ("SHA256SUMS", pgp.as_str()),
+        ("notes.txt", pgp.as_str()),
+    ];
+
+    // Once (a 502, then a cut body): fetched again, and everything verifies.
+    for fault in [
+        format!("  - {{path: {SUMS_SIG_DOWNLOAD}, origin: assets, responses: [502]}}\n"),
+        format!(
+            "  - {{path: {SUMS_SIG_DOWNLOAD}, origin: assets, truncate_after: 100, times: 1}}\n"
+        ),
+    ] {
+        let case = Case::signed(&world, &fault, &signers, signing);
+        let report = case.run(0);
+        assert_eq!(Case::failures(&report), [], "{fault}");
+        case.assert_signed(&report, "acme/tool", "v2.0.0", &all_signed);
+        assert_eq!(case.hits(Origin::Assets, SUMS_SIG_DOWNLOAD).len(), 3);
+    }
+
+    // Every time: what SHA256SUMS lists (and SHA256SUMS itself) fails, naming SHA256SUMS.asc;
+    // notes.txt, signed on its own, is stored; the next run after the fault takes it all.
+    let fault = format!("  - {{path: {SUMS_SIG_DOWNLOAD}, origin: assets, truncate_after: 100}}\n");
+    let case = Case::signed(&world, &fault, &signers, signing);
+    let report = case.run(1);
+    case.assert_signature_failed(
+        &report,
+        "SHA256SUMS.asc",
+        &["tool.bin", "tool.txt", "SHA256SUMS"],
+        &["notes.txt", "notes.txt.asc"],
+        &signers,
+    );
+    case.heal();
+    let report = case.run(0);
+    case.assert_signed(&report, "acme/tool", "v2.0.0", &all_signed);
+}
+
+// Known bugs of the signature feature, kept as ignored tests that fail today: run them with
+// `cargo test --test cli -- --ignored faults::` once the downloader is fixed.
+
+#[test]
+#[ignore = "known bug: a signature asset without an upstream checksum is downloaded again as a \
+            file and stored `verified_by: none`, not as the bytes that were checked while planning"]
+fn a_signature_file_corrupted_in_flight_is_never_stored() {
+    // tool.bin.minisig has no API digest. The planning fetch (first request) is clean, so
+    // tool.bin verifies; the signature's own download (second request) is corrupted. The stored
+    // signature must be the bytes that were checked, or fail: never other bytes.
+    let signers = Signers::new();
+    let mut world = minisign_world(&signers);
+    for a in &mut world.repositories[0].releases[0].assets {
+        if a.name == "tool.bin.minisig" {
+            a.digest = fake_github::Digest::Omit;
+        }
+    }
+    let fault = format!(
+        "  - {{path: {MINISIG_DOWNLOAD}, origin: assets, corrupt_at: 100000, times: 1}}\n\
+         \x20 - {{path: {MINISIG_DOWNLOAD}, origin: assets, corrupt_at: 150, times: 1}}\n"
+    );
+    let case = Case::signed(&world, &fault, &signers, &signers.minisign_signing());
+    // Today: exit 0, and check_mirror finds the corrupted tool.bin.minisig at its final path.
+    let report = case.run(0);
+    let label = signers.minisign_label();
+    case.assert_signed(&report, "acme/tool", "v2.0.0", &[("tool.bin", &label)]);
+}
+
+#[test]
+#[ignore = "known bug: when a signature cannot be fetched, the error quotes the storage URL with \
+            its signed query (`?sig=...`), in the report and the log"]
+fn a_signature_fetch_error_does_not_show_the_signed_url() {
+    let signers = Signers::new();
+    let world = minisign_world(&signers);
+    let fault = format!("  - {{path: {MINISIG_DOWNLOAD}, origin: assets, truncate_after: 40}}\n");
+    let case = Case::signed(&world, &fault, &signers, &signers.minisign_signing());
+    let report = case.run(1);
+    for (_, name, error) in Case::failures(&report) {
+        assert!(!error.contains("sig="), "{name}: {error}");
+    }
 }

@@ -23,6 +23,7 @@ pub mod signers;
 pub mod checksum_invariants;
 pub mod config_invariants;
 pub mod link_invariants;
+pub mod signature_invariants;
 pub mod version_invariants;
 
 pub use fake_setup::FakeSetup;
