@@ -73,6 +73,16 @@ impl Authenticator {
         }
     }
 
+    /// Why a file is refused before it is fetched (see [`Evidence::doomed`]), when signatures
+    /// are checked.
+    pub fn doomed(&self, evidence: &Evidence, name: &str, lists: &[&str]) -> Option<TrustError> {
+        if self.release_files {
+            evidence.doomed(name, lists)
+        } else {
+            None
+        }
+    }
+
     /// Whether the release's own signature files are fetched and checked (`signature`).
     pub fn checks_release_files(&self) -> bool {
         self.release_files
@@ -95,6 +105,13 @@ impl Authenticator {
         let mut out = Authenticated::default();
         if !self.enabled {
             return Ok(out);
+        }
+        if let Some(checked) = evidence.checked_sha256(name)
+            && checked != digests.sha256
+        {
+            return Err(DownloadError::EvidenceChanged {
+                name: name.to_string(),
+            });
         }
         // Signed checksum files that list the file, now that its bytes matched them.
         for upstream in matched {
@@ -305,6 +322,8 @@ struct SigFile {
     target: Option<String>,
     /// Its bytes.
     bytes: Vec<u8>,
+    /// Their SHA-256.
+    sha256: String,
 }
 
 /// The outcome of one signature of a checksum file.
@@ -377,6 +396,44 @@ impl Evidence {
         notes
     }
 
+    /// A signature of `name` (or a provenance file) that could not be fetched.
+    fn unavailable_for(&self, name: &str) -> Option<TrustError> {
+        self.unavailable
+            .iter()
+            .find(|(_, target, _)| target.as_deref().is_none_or(|t| t == name))
+            .map(|(file, _, why)| TrustError::Unavailable {
+                file: file.clone(),
+                why: why.clone(),
+            })
+    }
+
+    /// Why `name` is refused whatever its bytes, known while planning: a signature of it could
+    /// not be fetched, or a checksum file among `lists` (those that list it) has a signature
+    /// that failed. Checked before fetching, so a doomed file costs no transfer.
+    pub fn doomed(&self, name: &str, lists: &[&str]) -> Option<TrustError> {
+        self.unavailable_for(name).or_else(|| {
+            lists.iter().find_map(|file| {
+                self.checksum_files
+                    .get(*file)
+                    .into_iter()
+                    .flatten()
+                    .find_map(|o| match o {
+                        Outcome::Failed(_, e) => Some(e.clone()),
+                        _ => None,
+                    })
+            })
+        })
+    }
+
+    /// The SHA-256 of a signature asset's bytes as they were checked while planning: its own
+    /// download must give the same bytes (a signature asset rarely has an upstream checksum).
+    pub fn checked_sha256(&self, name: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.sha256.as_str())
+    }
+
     /// The signature assets that target `name`, and every provenance file.
     fn files_for<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a SigFile> {
         self.files
@@ -406,6 +463,7 @@ pub(super) async fn fetch_evidence(client: &GithubClient, release: &ReportedRele
                 name: sig.name,
                 format: sig.format,
                 target: sig.target,
+                sha256: Digests::of(&bytes).sha256,
                 bytes,
             }),
             Err(e) => {
@@ -455,10 +513,9 @@ pub(super) fn check_checksum_files(
         {
             outcomes.push(Outcome::Failed(
                 file.clone(),
-                TrustError::Malformed {
+                TrustError::Unavailable {
                     file: file.clone(),
-                    kind: "signature",
-                    why: format!("could not be fetched: {why}"),
+                    why: why.clone(),
                 },
             ));
         }
@@ -595,16 +652,8 @@ fn check_release_files(
     sha256: &str,
 ) -> Result<Authenticated, DownloadError> {
     let mut out = Authenticated::default();
-    if let Some((file, _, why)) = evidence
-        .unavailable
-        .iter()
-        .find(|(_, target, _)| target.as_deref().is_none_or(|t| t == name))
-    {
-        return Err(DownloadError::Refused(TrustError::Malformed {
-            file: file.clone(),
-            kind: "signature",
-            why: format!("could not be fetched: {why}; retried next run"),
-        }));
+    if let Some(e) = evidence.unavailable_for(name) {
+        return Err(DownloadError::Refused(e));
     }
     // A clearsigned file (a checksum file with its signature inline) proves itself.
     if let Some(checked) = check_clearsigned(trust, name, path)? {

@@ -63,6 +63,13 @@ pub enum DownloadError {
         /// What was found and why it did not count.
         found: String,
     },
+    /// A signature asset's own download is not the bytes that were checked while planning
+    /// (changed in flight, or replaced upstream meanwhile): fetched once more, never stored.
+    #[error("{name}: its bytes differ from the ones checked while planning")]
+    EvidenceChanged {
+        /// The signature asset.
+        name: String,
+    },
     /// GitHub could not be asked for the file's attestations (retried next run).
     #[error("cannot check GitHub's artifact attestations: {0}; retried next run")]
     Attestations(String),

@@ -265,7 +265,8 @@ pub async fn fetch(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    cut_off = Some(e.to_string());
+                    // Without the URL: a storage URL's query is a signature.
+                    cut_off = Some(e.without_url().to_string());
                     break;
                 }
             }
@@ -345,7 +346,7 @@ pub(super) async fn fetch_small_asset(
             .await
             .map_err(|e| e.to_string())?;
         let problem = match resp.bytes().await {
-            Err(e) => format!("the transfer failed: {e}"),
+            Err(e) => format!("the transfer failed: {}", e.without_url()),
             Ok(b) if b.len() as u64 > limit => {
                 format!("it is larger than {limit} bytes")
             }

@@ -317,10 +317,32 @@ async fn fetch_verify_commit(
     file: &PlannedFile,
     bar: Option<&ProgressBar>,
 ) -> Result<MirroredFile, DownloadError> {
+    let lists: Vec<&str> = file
+        .expected()
+        .map(|e| e.sources.iter().filter_map(|s| s.file.as_deref()).collect())
+        .unwrap_or_default();
+    if !file.is_archive()
+        && let Some(e) = ctx.auth.doomed(evidence, &file.name, &lists)
+    {
+        return Err(DownloadError::Refused(e));
+    }
     if let Some((kept, digests)) = verify::stored_copy(file).await? {
         // Authenticated again: the configuration may have changed since it was stored.
-        let proved = authenticate(ctx, job, evidence, file, &kept.path, &digests).await?;
-        return Ok(with_proofs(kept, proved));
+        return match authenticate(ctx, job, evidence, file, &kept.path, &digests).await {
+            Ok(proved) => {
+                verify::settle(&kept.path, &digests.sha256)?;
+                Ok(with_proofs(kept, proved))
+            }
+            Err(e) => {
+                // A refused copy leaves its final path, unless the database records it (a
+                // forced download of the held version): then it stays, and the refusal is
+                // reported.
+                if job.current.as_deref() != Some(job.tag()) {
+                    verify::withdraw(&kept.path);
+                }
+                Err(e)
+            }
+        };
     }
     if let Some((existing, digests)) = commit::duplicate_of(&ctx.dedup, file).await {
         let proved = authenticate(ctx, job, evidence, file, &existing, &digests).await?;
@@ -349,8 +371,10 @@ async fn fetch_verify_commit(
                 discard_part(&part);
                 // A refused signature over bytes that matched their upstream checksum is not a
                 // transfer error: fetching again would not help.
-                let transfer_may_be_at_fault =
-                    matches!(e, DownloadError::Verify(_)) || file.expected().is_none();
+                let transfer_may_be_at_fault = matches!(
+                    e,
+                    DownloadError::Verify(_) | DownloadError::EvidenceChanged { .. }
+                ) || file.expected().is_none();
                 if second_try || !transfer_may_be_at_fault {
                     return Err(e);
                 }

@@ -2,6 +2,8 @@
 //! transfer is the file upstream published ([`check_fetched`]). The checksum rules themselves
 //! (which upstream checksum applies, streaming hashes) are in [`super::checksum`].
 
+use std::path::Path;
+
 use super::checksum::{Digests, Expected, VerifyError, check, hash_file};
 use super::error::DownloadError;
 use super::fetch::Fetched;
@@ -12,9 +14,10 @@ use crate::mirror::{discard_part, ensure_sidecar, part_path, read_sidecar};
 
 /// The verify step for a file already at its destination (from an earlier run, or a crash after
 /// its commit): kept as [`Placement::AlreadyPresent`] when it still verifies, so it is not
-/// fetched again. An asset must match its upstream checksum and size (its sidecar is restored
-/// if a crash lost it, and a stale part file is removed); a source archive, which has no
-/// upstream checksum, must still match its own sidecar. `Ok(None)` means fetch it.
+/// fetched again. An asset must match its upstream checksum and size; a source archive, which
+/// has no upstream checksum, must still match its own sidecar. `Ok(None)` means fetch it. Nothing
+/// is changed here: once the copy is also authenticated, [`settle`] restores its sidecar, or
+/// [`withdraw`] takes a refused copy away.
 pub(super) async fn stored_copy(
     file: &PlannedFile,
 ) -> Result<Option<(MirroredFile, Digests)>, DownloadError> {
@@ -54,11 +57,6 @@ pub(super) async fn stored_copy(
     if let Ok(by) = check(&asset.name, &digests, expected.as_ref()) {
         let size = std::fs::metadata(destination).map(|m| m.len()).unwrap_or(0);
         if size == asset.size {
-            // A crash between the rename and the sidecar write leaves no sidecar: restore it.
-            if ensure_sidecar(destination, &digests.sha256)? {
-                tracing::info!("{}: sidecar restored", destination.display());
-            }
-            discard_part(&part_path(destination));
             return Ok(Some(kept(digests, by, size)));
         }
     }
@@ -67,6 +65,30 @@ pub(super) async fn stored_copy(
         destination.display()
     );
     Ok(None)
+}
+
+/// A kept stored copy, verified and authenticated: a crash between the rename and the sidecar
+/// write leaves no sidecar, so it is restored, and a stale part file is removed.
+pub(super) fn settle(destination: &Path, sha256: &str) -> Result<(), DownloadError> {
+    if ensure_sidecar(destination, sha256)? {
+        tracing::info!("{}: sidecar restored", destination.display());
+    }
+    discard_part(&part_path(destination));
+    Ok(())
+}
+
+/// Takes a stored copy that authentication refused away from its final path (with its sidecar):
+/// a refused file is never left where a verified one belongs. Only for a release the database
+/// does not record (the caller checks), so no recorded file disappears.
+pub(super) fn withdraw(destination: &Path) {
+    let sidecar = crate::mirror::sidecar_path(destination);
+    for path in [destination, sidecar.as_path()] {
+        match std::fs::remove_file(path) {
+            Ok(()) => tracing::warn!("{}: removed, it was refused", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::error!("{}: cannot remove the refused file: {e}", path.display()),
+        }
+    }
 }
 
 /// The verify step for a completed transfer: the layer that verified it, or why its bytes are

@@ -211,6 +211,15 @@ pub enum TrustError {
         /// What the policy wants.
         expected: String,
     },
+    /// A signature offered for the file could not be fetched intact: the file cannot be checked
+    /// this run.
+    #[error("{file}: could not be fetched intact ({why}); retried next run")]
+    Unavailable {
+        /// The signature asset.
+        file: String,
+        /// Why.
+        why: String,
+    },
     /// A Sigstore bundle or attestation did not verify (chain, log proof, timestamp, subject).
     #[error("{file}: the Sigstore verification failed: {why}")]
     Sigstore {

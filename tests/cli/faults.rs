@@ -11,7 +11,7 @@
 //! The last cases turn signatures on (`require: signature`) and fault a *signature* asset (a
 //! `.minisig`, a checksum file's `.asc`): retried, the file ends verified by its signature; not,
 //! the files it signs fail with a message naming it, while the other files and repositories go
-//! on. Known bugs of that feature are ignored tests at the end.
+//! on. Regression tests for the bugs these cases found are at the end.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -1060,12 +1060,9 @@ fn faults_on_a_signed_checksum_files_signature_are_retried_or_fail_what_it_lists
     case.assert_signed(&report, "acme/tool", "v2.0.0", &all_signed);
 }
 
-// Known bugs of the signature feature, kept as ignored tests that fail today: run them with
-// `cargo test --test cli -- --ignored faults::` once the downloader is fixed.
+// Regression tests for bugs the fault suite found in the signature feature.
 
 #[test]
-#[ignore = "known bug: a signature asset without an upstream checksum is downloaded again as a \
-            file and stored `verified_by: none`, not as the bytes that were checked while planning"]
 fn a_signature_file_corrupted_in_flight_is_never_stored() {
     // tool.bin.minisig has no API digest. The planning fetch (first request) is clean, so
     // tool.bin verifies; the signature's own download (second request) is corrupted. The stored
@@ -1082,15 +1079,12 @@ fn a_signature_file_corrupted_in_flight_is_never_stored() {
          \x20 - {{path: {MINISIG_DOWNLOAD}, origin: assets, corrupt_at: 150, times: 1}}\n"
     );
     let case = Case::signed(&world, &fault, &signers, &signers.minisign_signing());
-    // Today: exit 0, and check_mirror finds the corrupted tool.bin.minisig at its final path.
     let report = case.run(0);
     let label = signers.minisign_label();
     case.assert_signed(&report, "acme/tool", "v2.0.0", &[("tool.bin", &label)]);
 }
 
 #[test]
-#[ignore = "known bug: when a signature cannot be fetched, the error quotes the storage URL with \
-            its signed query (`?sig=...`), in the report and the log"]
 fn a_signature_fetch_error_does_not_show_the_signed_url() {
     let signers = Signers::new();
     let world = minisign_world(&signers);
