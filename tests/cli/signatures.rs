@@ -880,3 +880,38 @@ fn a_deduplicated_file_is_authenticated_before_it_is_linked() {
         .count();
     assert_eq!(linked, 1, "{how:?}");
 }
+
+#[test]
+fn the_invalid_signature_bundle_is_refused_as_an_asset_and_as_an_attestation() {
+    // The fixture signs the text `hello, world!` (a DSSE payload of type text/plain) and its
+    // signature does not verify: refused however it is offered.
+    let hello = b"hello, world!".as_slice();
+    let bundle = read_fixture("sigstoreBundle-invalid-signature.json");
+    let as_json: Value = serde_json::from_slice(&bundle).expect("JSON");
+    let s = setup(
+        vec![
+            (
+                repo(
+                    "bdehamer",
+                    "asset",
+                    &[("hello.txt", hello), ("hello.txt.sigstore.json", &bundle)],
+                ),
+                None,
+            ),
+            (
+                repo("bdehamer", "attested", &[("hello.txt", hello)])
+                    .with_attestation(&sha256_hex(hello), as_json),
+                None,
+            ),
+        ],
+        "{signature: true}",
+    );
+    let (code, report, stderr) = download(&s);
+    assert_eq!(code, 1, "{stderr}");
+    for r in ["bdehamer/asset", "bdehamer/attested"] {
+        let e = refusal(&report, r, "hello.txt");
+        assert!(e.contains("Sigstore verification failed"), "{r}: {e}");
+        assert!(!in_mirror(&s, r, "hello.txt"), "{r}");
+        assert_eq!(db_entry(&s, r), Value::Null, "{r}");
+    }
+}
