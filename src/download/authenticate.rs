@@ -118,13 +118,9 @@ impl Authenticator {
             let Some(file) = &upstream.file else { continue };
             for outcome in evidence.checksum_files.get(file).into_iter().flatten() {
                 match outcome {
-                    Outcome::Held(proof) => {
+                    Outcome::Held(signature, proof) => {
                         let proof = proof.via(file);
-                        out.note(
-                            &outcome.file_name(file),
-                            CheckResult::Verified,
-                            &proof.label,
-                        );
+                        out.note(signature, CheckResult::Verified, &proof.label);
                         out.proofs.push(proof);
                     }
                     Outcome::Failed(_, e) => return Err(DownloadError::Refused(e.clone())),
@@ -326,23 +322,23 @@ struct SigFile {
     sha256: String,
 }
 
-/// The outcome of one signature of a checksum file.
+/// The outcome of one signature of a checksum file; the first field names the signature file
+/// (the checksum file itself when it is clearsigned).
 #[derive(Debug, Clone)]
 enum Outcome {
-    /// The signature (named in the proof) held.
-    Held(Proof),
-    /// The signature file failed.
+    /// The signature held.
+    Held(String, Proof),
+    /// The signature failed.
     Failed(String, TrustError),
-    /// The signature file was not checked, and why.
+    /// The signature was not checked, and why.
     Skipped(String, String),
 }
 
 impl Outcome {
-    /// The signature file's name (`checksum_file` itself for a clearsigned one).
-    fn file_name(&self, checksum_file: &str) -> String {
+    /// The signature file's name.
+    fn file_name(&self) -> &str {
         match self {
-            Outcome::Held(_) => checksum_file.to_string(),
-            Outcome::Failed(f, _) | Outcome::Skipped(f, _) => f.clone(),
+            Outcome::Held(f, _) | Outcome::Failed(f, _) | Outcome::Skipped(f, _) => f,
         }
     }
 }
@@ -371,12 +367,12 @@ impl Evidence {
         for &file in lists {
             for outcome in self.checksum_files.get(file).into_iter().flatten() {
                 let (result, detail) = match outcome {
-                    Outcome::Held(p) => (CheckResult::Verified, p.via(file).label),
+                    Outcome::Held(_, p) => (CheckResult::Verified, p.via(file).label),
                     Outcome::Failed(_, e) => (CheckResult::Failed, e.to_string()),
                     Outcome::Skipped(_, why) => (CheckResult::Skipped, why.clone()),
                 };
                 notes.push(SignatureCheck {
-                    file: outcome.file_name(file),
+                    file: outcome.file_name().to_string(),
                     result,
                     detail,
                 });
@@ -483,7 +479,7 @@ pub(super) async fn fetch_evidence(client: &GithubClient, release: &ReportedRele
 /// the release, and a clearsigned file's own. A verified clearsigned file's text is replaced by
 /// its signed text, so only signed lines decide what verifies.
 pub(super) fn check_checksum_files(
-    roots: &Authenticator,
+    auth: &Authenticator,
     trust: &RepoTrust,
     evidence: &mut Evidence,
     files: &mut [(String, String)],
@@ -500,7 +496,7 @@ pub(super) fn check_checksum_files(
                 match crate::trust::pgp::verify_clearsigned(name, text, &trust.anchors.pgp) {
                     Ok((proof, signed)) => {
                         *text = signed;
-                        outcomes.push(Outcome::Held(proof));
+                        outcomes.push(Outcome::Held(name.clone(), proof));
                     }
                     Err(e) => outcomes.push(Outcome::Failed(name.clone(), e)),
                 }
@@ -530,8 +526,8 @@ pub(super) fn check_checksum_files(
                 outcomes.push(Outcome::Skipped(sig.name.clone(), why));
                 continue;
             }
-            match check_one(&roots.roots, trust, sig, subject, &sha256) {
-                Ok(proof) => outcomes.push(Outcome::Held(proof)),
+            match check_one(&auth.roots, trust, sig, subject, &sha256) {
+                Ok(proof) => outcomes.push(Outcome::Held(sig.name.clone(), proof)),
                 Err(e) => outcomes.push(Outcome::Failed(sig.name.clone(), e)),
             }
         }

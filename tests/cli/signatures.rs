@@ -332,6 +332,8 @@ fn pgp_detached_and_signed_checksum_files() {
                 format!("{fingerprint} (over SHA256SUMS)"),
             ]
         );
+        assert_eq!(file["signatures"][0]["file"], "SHA256SUMS.asc", "{file}");
+        assert_eq!(file["signatures"][0]["result"], "verified", "{file}");
     }
     let file = stored(&report, "acme/clearsigned", "a.zip");
     assert_eq!(file["verified_by"], "pgp", "{file}");
