@@ -125,6 +125,10 @@ struct Context {
     permits: Semaphore,
     /// The mirror's files by digest, extended as files are committed.
     dedup: Mutex<DedupIndex>,
+    /// One lock per expected SHA-256 being mirrored in this run: two selected files with the same
+    /// digest (one file attached to two releases) are fetched once; the other waits, then finds
+    /// it in `dedup` and links it.
+    in_flight: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Progress bars when a person watches stderr; plain log lines otherwise.
     bars: Option<MultiProgress>,
     /// `verification.require`.
@@ -173,6 +177,7 @@ impl Context {
             layout,
             permits: Semaphore::new(config.download.concurrency.max(1) as usize),
             dedup: Mutex::new(dedup),
+            in_flight: Mutex::new(std::collections::HashMap::new()),
             bars,
             require: config.download.verification.require,
             auth: Authenticator::new(config),
@@ -218,20 +223,40 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
         return out;
     }
 
-    // Fetch, verify and commit each file into the mirror (or, in a dry run, report the plan).
-    let mut mirrored = Vec::new();
+    // Fetch, verify and commit the files into the mirror (or, in a dry run, report the plan).
+    // All the files of the release go at once: the transfer permits (`download.concurrency`,
+    // shared by every release of the run) decide how many actually run, so the pool is filled
+    // by assets, not by releases. Results keep the plan's order.
+    let mut outcomes: Vec<Option<Result<MirroredFile, (String, DownloadError)>>> = Vec::new();
+    let mut transfers = Vec::new();
     for file in files {
-        let result = match file {
-            Err((name, e)) => Err((name, e)),
+        match file {
+            Err((name, e)) => outcomes.push(Some(Err((name, e)))),
             Ok(file) if ctx.opts.dry_run => {
                 let evidence = ctx.auth.checks_release_files().then_some(&*evidence);
                 out.planned.push(file.planned(&job, evidence));
-                continue;
             }
-            Ok(file) => mirror_file(ctx, &job, &evidence, &file)
+            Ok(file) => {
+                outcomes.push(None);
+                transfers.push((outcomes.len() - 1, file));
+            }
+        }
+    }
+    let done = futures_util::future::join_all(transfers.iter().map(|(slot, file)| {
+        let (job, evidence) = (&job, &evidence);
+        async move {
+            let result = mirror_file(ctx, job, evidence, file)
                 .await
-                .map_err(|e| (failure_name(&file), e)),
-        };
+                .map_err(|e| (failure_name(file), e));
+            (*slot, result)
+        }
+    }))
+    .await;
+    for (slot, result) in done {
+        outcomes[slot] = Some(result);
+    }
+    let mut mirrored = Vec::new();
+    for result in outcomes.into_iter().flatten() {
         match result {
             Ok(file) => {
                 if file.how.is_deduplicated() {
@@ -295,6 +320,21 @@ async fn mirror_file(
     evidence: &Arc<Evidence>,
     file: &PlannedFile,
 ) -> Result<MirroredFile, DownloadError> {
+    // Taken before the transfer permit, so a file waiting for its twin holds no permit.
+    let _same_digest = match file.expected().map(|e| e.checksum.hex().to_string()) {
+        Some(hex) if !file.is_archive() => {
+            let lock = ctx
+                .in_flight
+                .lock()
+                .map(|mut map| map.entry(hex).or_default().clone())
+                .ok();
+            match lock {
+                Some(lock) => Some(lock.lock_owned().await),
+                None => None,
+            }
+        }
+        _ => None,
+    };
     let _permit = ctx.permits.acquire().await?;
     let bar = match (&ctx.bars, file.size()) {
         (Some(multi), Some(size)) => Some(new_bar(multi, &job.repo, job.tag(), &file.name, size)),

@@ -787,11 +787,12 @@ fn sigkill_with_signatures_required_never_leaves_an_unproven_file_or_record() {
 fn interrupted_after_the_first_file() -> (Harness, std::rc::Rc<SignedWorld>, TrueAsset) {
     let world = std::rc::Rc::new(SignedWorld::new());
     let w = world.clone();
+    // One transfer at a time, so the archive (planned first) is the file that reaches the pause.
     let h = Harness::new(
         Box::new(move |round| w.scenario(round)),
         &["acme/alpha"],
         &[],
-        STRICT,
+        &format!("{STRICT}  concurrency: 1\n"),
     );
     let keys = &world.keys;
     configure_signing(&h, keys, &world.signing(keys.minisign.public())[..1]);

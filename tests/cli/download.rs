@@ -465,3 +465,54 @@ repositories:
         "none"
     );
 }
+
+#[test]
+fn two_files_with_one_digest_in_one_run_are_fetched_once() {
+    // The same bytes attached twice to one release and once to another repository's release:
+    // whichever transfer starts first fetches them; the others wait for it and link it.
+    let twins = r#"
+repositories:
+  - owner: acme
+    repo: twins
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {name: a.tar.gz, content: "the same bytes, three times over"}
+          - {name: b.tar.gz, content: "the same bytes, three times over"}
+  - owner: acme
+    repo: cousin
+    releases:
+      - tag_name: v2.0.0
+        assets:
+          - {name: c.tar.gz, content: "the same bytes, three times over"}
+"#;
+    let s = Setup::new(twins, &["acme/twins", "acme/cousin"], "  concurrency: 8\n");
+    let report = s.run(&["monitor", "--download"], 0);
+    let results = &report["download_results"];
+    let how: Vec<String> = results["downloaded"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["files"].as_array().cloned().unwrap_or_default())
+        .map(|f| f["how"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(how.len(), 3, "{results}");
+    assert_eq!(
+        how.iter().filter(|h| *h == "downloaded").count(),
+        1,
+        "{how:?}"
+    );
+    assert_eq!(
+        how.iter().filter(|h| *h == "hard-linked").count(),
+        2,
+        "{how:?}"
+    );
+    let fetched = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.origin == Origin::Assets && r.path.starts_with("/download/"))
+        .count();
+    assert_eq!(fetched, 1, "one transfer for the three files");
+    assert_eq!(results["bytes_deduplicated"], 64);
+}
