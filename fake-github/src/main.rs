@@ -22,6 +22,10 @@ struct Args {
     /// Milliseconds added to every response (a slow network, for benchmarks).
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Write this origin into asset URLs and download redirects (`https://127.0.0.1:8443`), for
+    /// benchmarks where another server (nginx) serves the bytes at `/download/{id}`.
+    #[arg(long)]
+    public_asset_origin: Option<String>,
     /// Do not log each request to stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -47,6 +51,7 @@ fn run(args: &Args) -> Result<(), String> {
             asset_port: args.asset_port,
             log_requests: !args.quiet,
             latency: std::time::Duration::from_millis(args.latency_ms),
+            public_asset_origin: args.public_asset_origin.clone(),
         },
     )
     .map_err(|e| e.to_string())?;

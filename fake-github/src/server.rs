@@ -81,6 +81,10 @@ pub struct Options {
     /// Added to every response on both origins, before it is sent (benchmarks: a slow network).
     /// Requests wait concurrently, so it adds latency, not serialisation.
     pub latency: Duration,
+    /// The origin written into asset URLs and download redirects instead of this server's asset
+    /// origin (benchmarks: another server, such as nginx with a per-connection rate limit, serves
+    /// the bytes under the same paths: `/download/{id}`).
+    pub public_asset_origin: Option<String>,
 }
 
 /// State shared between the blocking handle and the server tasks.
@@ -200,7 +204,10 @@ impl FakeGithub {
 
         let urls = Urls {
             api: format!("https://127.0.0.1:{api_port}"),
-            assets: format!("https://localhost:{asset_port}"),
+            assets: options
+                .public_asset_origin
+                .clone()
+                .unwrap_or_else(|| format!("https://localhost:{asset_port}")),
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(World::compile(&scenario))),
