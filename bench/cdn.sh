@@ -3,7 +3,7 @@
 # request, so each connection is limited as real asset hosts limit them. RELEASES releases ×
 # ASSETS assets of ASSET_MIB MiB (default 50 × 4 × 7 MiB = 1,400 MiB), listed by the fake GitHub
 # (whose download redirects point at nginx: `fake-github --public-asset-origin`), fetched by
-# `release-monitor monitor --download` with its defaults and with `download.concurrency: 16`, and
+# `release-monitor monitor --download` with its defaults and with `download.concurrency: 32`, and
 # the same files by `curl --parallel --parallel-max 16` and `aria2c -j 16`. Runs once with
 # RATE (default 16m per connection) and once without a limit, and prints each tool's wall time
 # and its ratio to the better of curl and aria2c.
@@ -61,11 +61,17 @@ done
 fake_ca="$(sed -n 's/^ca_cert=//p' "$work/fake.out")"
 [[ -n "$fake_ca" ]] || { echo "the fake GitHub did not start" >&2; cat "$work/fake.err" >&2; exit 1; }
 
-# nginx: a self-signed certificate for 127.0.0.1; release-monitor trusts it and the fake's CA.
+# nginx: a certificate for 127.0.0.1 from a CA of the bench's; release-monitor trusts that CA and
+# the fake's.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    -keyout "$work/nginx.key" -out "$work/nginx.crt" 2>/dev/null
-cat "$fake_ca" "$work/nginx.crt" >"$work/trust.pem"
+    -subj "/CN=release-monitor bench CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$work/nginx.key" -out "$work/nginx.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$work/leaf.ext"
+openssl x509 -req -in "$work/nginx.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/leaf.ext" -out "$work/nginx.crt" 2>/dev/null
+cat "$fake_ca" "$work/ca.crt" >"$work/trust.pem"
 
 repos="$(python3 -c "print('[' + ', '.join('{owner: bench, repo: r%d}' % i for i in range($RELEASES)) + ']')")"
 write_config() { # $1 = file, $2 = directory, $3 = extra download keys
@@ -124,7 +130,7 @@ http {
 EOF
     nginx -p "$work" -c "$work/nginx.conf"
     for _ in $(seq 1 100); do
-        curl -s -o /dev/null --cacert "$work/nginx.crt" "https://127.0.0.1:$NGINX_PORT/" && break
+        curl -s -o /dev/null --cacert "$work/ca.crt" "https://127.0.0.1:$NGINX_PORT/" && break
         sleep 0.1
     done
 }
@@ -143,11 +149,11 @@ run_all() { # $1 = rate
     rm -rf "$work/rm1" "$work/rm2" "$work/curl" "$work/aria2" "$work"/*.db.json "$work"/*.state
     mkdir -p "$work/curl" "$work/aria2"
     write_config "$work/c1.yaml" "$work/rm1" ""
-    write_config "$work/c2.yaml" "$work/rm2" ", concurrency: 16"
+    write_config "$work/c2.yaml" "$work/rm2" ", concurrency: 32"
     t=$(measure rm-defaults "$rm_bin" -q --config "$work/c1.yaml" monitor --download --state-file "$work/s1.state" -o "$work/r1.json"); rows+=("release-monitor, defaults|$t")
-    t=$(measure rm-16 "$rm_bin" -q --config "$work/c2.yaml" monitor --download --state-file "$work/s2.state" -o "$work/r2.json"); rows+=("release-monitor, concurrency 16|$t")
-    t=$(measure curl curl --parallel --parallel-max 16 --cacert "$work/nginx.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
-    t=$(measure aria2c aria2c -j 16 --ca-certificate="$work/nginx.crt" -d "$work/aria2" -i "$work/urls.txt" \
+    t=$(measure rm-16 "$rm_bin" -q --config "$work/c2.yaml" monitor --download --state-file "$work/s2.state" -o "$work/r2.json"); rows+=("release-monitor, concurrency 32|$t")
+    t=$(measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
+    t=$(measure aria2c aria2c -j 16 --ca-certificate="$work/ca.crt" -d "$work/aria2" -i "$work/urls.txt" \
         --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false); rows+=("aria2c -j 16|$t")
     python3 - "$total" "$1" "${rows[@]}" <<'EOF'
 import sys

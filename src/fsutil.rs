@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 pub const TEMP_SUFFIX: &str = ".tmp";
 
 /// The environment variable that makes a write stop at a named point (`<prefix>-write-half`,
-/// `<prefix>-before-rename`, `<prefix>-after-rename`; the database's prefix is `db`) until a line
-/// arrives on stdin. Only the crash-safety tests set it: it lets them kill a process *inside* a
+/// `<prefix>-before-rename`, `<prefix>-after-rename`; the database's prefix is `db`; with
+/// `@<file name>`, only for that file) until a line arrives on stdin. Only the crash-safety tests set it: it lets them kill a process *inside* a
 /// write without guessing with sleeps.
 pub const PAUSE_VAR: &str = "RELEASE_MONITOR_PAUSE_AT";
 
@@ -52,7 +52,7 @@ pub fn write_atomic(
     let (first, rest) = bytes.split_at(bytes.len() / 2);
     tmp.write_all(first)
         .and_then(|()| {
-            pause(pause_prefix, "write-half", Some(tmp.as_file()))?;
+            pause(pause_prefix, "write-half", path, Some(tmp.as_file()))?;
             tmp.write_all(rest)?;
             tmp.as_file().sync_all()
         })
@@ -65,10 +65,10 @@ pub fn write_atomic(
         fs::set_permissions(tmp.path(), permissions)
             .map_err(|e| ("cannot set the temp file's permissions", e))?;
     }
-    pause(pause_prefix, "before-rename", None).map_err(|e| ("test pause", e))?;
+    pause(pause_prefix, "before-rename", path, None).map_err(|e| ("test pause", e))?;
     tmp.persist(path)
         .map_err(|e| ("cannot rename the temp file over it", e.error))?;
-    pause(pause_prefix, "after-rename", None).map_err(|e| ("test pause", e))?;
+    pause(pause_prefix, "after-rename", path, None).map_err(|e| ("test pause", e))?;
     sync_dir(&dir).map_err(|e| ("cannot fsync its directory", e))
 }
 
@@ -100,9 +100,20 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// If [`PAUSE_VAR`] names this point: sync `file`, announce the point on stderr, and wait for a
 /// line on stdin.
-fn pause(prefix: &str, point: &str, file: Option<&fs::File>) -> io::Result<()> {
+/// The variable may also name one file, `{point}@{file name}` (files are written concurrently,
+/// so a test that needs one particular file paused says which).
+fn pause(prefix: &str, point: &str, path: &Path, file: Option<&fs::File>) -> io::Result<()> {
     let name = format!("{prefix}-{point}");
-    if std::env::var_os(PAUSE_VAR).is_none_or(|v| v != name.as_str()) {
+    let Some(wanted) = std::env::var_os(PAUSE_VAR) else {
+        return Ok(());
+    };
+    let wanted = wanted.to_string_lossy();
+    let (wanted_point, wanted_file) = match wanted.split_once('@') {
+        Some((p, f)) => (p, Some(f)),
+        None => (wanted.as_ref(), None),
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy());
+    if wanted_point != name || wanted_file.is_some_and(|f| file_name.as_deref() != Some(f)) {
         return Ok(());
     }
     if let Some(f) = file {

@@ -74,6 +74,9 @@ const DEFAULT_DIRECTORY: &str = "./downloads";
 const DEFAULT_VERSION_DB: &str = "./version_db.json";
 const DEFAULT_KEEP_VERSIONS: u32 = 5;
 const DEFAULT_CONCURRENCY: u32 = 4;
+/// Transfers at once by default: asset hosts limit each connection, so it takes many to fill a
+/// link (curl's `--parallel` and aria2c's `-j` default to about as many); `bench/cdn.sh`.
+const DEFAULT_DOWNLOAD_CONCURRENCY: u32 = 16;
 
 const OVERRIDES_KEY: &str = "download.repository_overrides";
 
@@ -649,7 +652,7 @@ fn download(
         verify_downloads: d.verify_downloads.unwrap_or(true),
         cleanup_old_versions: d.cleanup_old_versions.unwrap_or(false),
         keep_versions: d.keep_versions.map_or(DEFAULT_KEEP_VERSIONS, |v| v.0),
-        concurrency: d.concurrency.map_or(DEFAULT_CONCURRENCY, |v| v.0),
+        concurrency: d.concurrency.map_or(DEFAULT_DOWNLOAD_CONCURRENCY, |v| v.0),
         s3_storage,
         artifactory_storage: artifactory(d.artifactory_storage),
         repository_overrides,

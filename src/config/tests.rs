@@ -216,7 +216,7 @@ fn defaults_are_filled() {
     assert!(d.verify_downloads);
     assert!(!d.cleanup_old_versions);
     assert_eq!(d.keep_versions, 5);
-    assert_eq!(d.concurrency, 4);
+    assert_eq!(d.concurrency, 16);
     assert_eq!(d.s3_storage, S3Storage::default());
     assert_eq!(d.s3_storage.prefix, "release-monitor/");
     assert_eq!(d.artifactory_storage, ArtifactoryStorage::default());

@@ -320,7 +320,7 @@ async fn mirror_file(
     evidence: &Arc<Evidence>,
     file: &PlannedFile,
 ) -> Result<MirroredFile, DownloadError> {
-    // Taken before the transfer permit, so a file waiting for its twin holds no permit.
+    // Held until the file is committed, so a file waiting for its twin finds it in the index.
     let _same_digest = match file.expected().map(|e| e.checksum.hex().to_string()) {
         Some(hex) if !file.is_archive() => {
             let lock = ctx
@@ -335,16 +335,7 @@ async fn mirror_file(
         }
         _ => None,
     };
-    let _permit = ctx.permits.acquire().await?;
-    let bar = match (&ctx.bars, file.size()) {
-        (Some(multi), Some(size)) => Some(new_bar(multi, &job.repo, job.tag(), &file.name, size)),
-        _ => None,
-    };
-    let result = fetch_verify_commit(ctx, job, evidence, file, bar.as_ref()).await;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    result
+    fetch_verify_commit(ctx, job, evidence, file).await
 }
 
 /// The steps for one file, in order; see [`mirror_file`]. Authentication runs on the bytes
@@ -355,7 +346,6 @@ async fn fetch_verify_commit(
     job: &Job,
     evidence: &Arc<Evidence>,
     file: &PlannedFile,
-    bar: Option<&ProgressBar>,
 ) -> Result<MirroredFile, DownloadError> {
     let lists: Vec<&str> = file
         .expected()
@@ -393,7 +383,22 @@ async fn fetch_verify_commit(
     let request = file.request()?;
     let mut second_try = false;
     loop {
-        let fetched = fetch::fetch(&ctx.client, &request, bar).await?;
+        // A permit is a connection: it is held for the transfer only, so the next transfer
+        // starts while this file is verified, authenticated and committed.
+        let fetched = {
+            let _permit = ctx.permits.acquire().await?;
+            let bar = match (&ctx.bars, file.size()) {
+                (Some(multi), Some(size)) => {
+                    Some(new_bar(multi, &job.repo, job.tag(), &file.name, size))
+                }
+                _ => None,
+            };
+            let fetched = fetch::fetch(&ctx.client, &request, bar.as_ref()).await;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            fetched?
+        };
         let part = part_path(&file.destination);
         let checked = match verify::check_fetched(file, &fetched) {
             Ok(verified_by) => authenticate(ctx, job, evidence, file, &part, &fetched.digests)
