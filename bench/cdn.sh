@@ -5,8 +5,8 @@
 # (whose download redirects point at nginx: `fake-github --public-asset-origin`), fetched by
 # `release-monitor monitor --download` with its defaults and with `download.concurrency: 32`, and
 # the same files by `curl --parallel --parallel-max 16` and `aria2c -j 16`. Runs once with
-# RATE (default 16m per connection) and once without a limit, and prints each tool's wall time
-# and its ratio to the better of curl and aria2c.
+# RATE (default 16m per connection) and once without a limit, each tool REPEAT (3) times in
+# turn, and prints each tool's median wall time and its ratio to the better of curl and aria2c.
 #
 #   bench/cdn.sh                          # needs: nginx, openssl, curl, aria2c, /usr/bin/time
 #   RELEASES=10 ASSET_MIB=4 RATE=8m bench/cdn.sh
@@ -20,6 +20,7 @@ RATE="${RATE:-16m}"
 API_PORT="${API_PORT:-28463}"
 ASSET_PORT="${ASSET_PORT:-28464}"
 NGINX_PORT="${NGINX_PORT:-28465}"
+REPEAT="${REPEAT:-3}"           # runs per tool and limit, in turn; the median is printed
 
 for tool in nginx openssl curl aria2c /usr/bin/time python3; do
     command -v "$tool" >/dev/null || { echo "bench/cdn.sh: $tool is missing (apt-get install nginx openssl curl aria2 time)" >&2; exit 2; }
@@ -143,28 +144,35 @@ measure() { # $1 = label, rest = command; prints seconds
     cat "$work/time.txt"
 }
 
-run_all() { # $1 = rate
+run_all() { # $1 = rate; each tool REPEAT times, in turn, into fresh folders; prints medians
     start_nginx "$1"
-    local rows=() t
-    rm -rf "$work/rm1" "$work/rm2" "$work/curl" "$work/aria2" "$work"/*.db.json "$work"/*.state
-    mkdir -p "$work/curl" "$work/aria2"
+    local rows=() t round
     write_config "$work/c1.yaml" "$work/rm1" ""
     write_config "$work/c2.yaml" "$work/rm2" ", concurrency: 32"
-    t=$(measure rm-defaults "$rm_bin" -q --config "$work/c1.yaml" monitor --download --state-file "$work/s1.state" -o "$work/r1.json"); rows+=("release-monitor, defaults|$t")
-    t=$(measure rm-16 "$rm_bin" -q --config "$work/c2.yaml" monitor --download --state-file "$work/s2.state" -o "$work/r2.json"); rows+=("release-monitor, concurrency 32|$t")
-    t=$(measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
-    t=$(measure aria2c aria2c -j 16 --ca-certificate="$work/ca.crt" -d "$work/aria2" -i "$work/urls.txt" \
-        --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false); rows+=("aria2c -j 16|$t")
+    for round in $(seq 1 "$REPEAT"); do
+        rm -rf "$work/rm1" "$work/rm2" "$work/curl" "$work/aria2" "$work"/*.db.json "$work"/s?.state
+        mkdir -p "$work/curl" "$work/aria2"
+        t=$(measure rm-defaults "$rm_bin" -q --config "$work/c1.yaml" monitor --download --state-file "$work/s1.state" -o "$work/r1.json"); rows+=("release-monitor, defaults|$t")
+        t=$(measure rm-32 "$rm_bin" -q --config "$work/c2.yaml" monitor --download --state-file "$work/s2.state" -o "$work/r2.json"); rows+=("release-monitor, concurrency 32|$t")
+        t=$(measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
+        t=$(measure aria2c aria2c -j 16 --ca-certificate="$work/ca.crt" -d "$work/aria2" -i "$work/urls.txt" \
+            --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false); rows+=("aria2c -j 16|$t")
+    done
     python3 - "$total" "$1" "${rows[@]}" <<'EOF'
-import sys
-total, rate, rows = int(sys.argv[1]), sys.argv[2], [r.split("|") for r in sys.argv[3:]]
-rows = [(label, float(t.split()[0]), int(t.split()[1])) for label, t in rows]
-best = min(s for label, s, _ in rows if not label.startswith("release-monitor"))
+import sys, statistics
+total, rate, raw = int(sys.argv[1]), sys.argv[2], [r.split("|") for r in sys.argv[3:]]
+runs = {}
+for label, t in raw:
+    secs, rss = t.split()
+    runs.setdefault(label, []).append((float(secs), int(rss)))
+rows = [(label, statistics.median(s for s, _ in r), max(m for _, m in r), [s for s, _ in r]) for label, r in runs.items()]
+best = min(s for label, s, _, _ in rows if not label.startswith("release-monitor"))
 limit = "no limit" if rate == "0" else f"limit_rate {rate} per connection"
-print(f"\n{total / 2**20:.0f} MiB from nginx over HTTPS, {limit}")
-print(f"{'tool':<34} {'wall':>8} {'MiB/s':>8} {'vs best other':>14} {'peak RSS':>10}")
-for label, s, rss in rows:
-    print(f"{label:<34} {s:7.2f}s {total / 2**20 / s:8.1f} {s / best:13.2f}x {rss / 1024:8.1f}MiB")
+print(f"\n{total / 2**20:.0f} MiB from nginx over HTTPS, {limit} (median of {len(rows[0][3])} runs)")
+print(f"{'tool':<34} {'wall':>8} {'MiB/s':>8} {'vs best other':>14} {'peak RSS':>10}  runs")
+for label, s, rss, all_runs in rows:
+    each = " ".join(f"{x:.2f}" for x in all_runs)
+    print(f"{label:<34} {s:7.2f}s {total / 2**20 / s:8.1f} {s / best:13.2f}x {rss / 1024:8.1f}MiB  {each}")
 EOF
 }
 
