@@ -15,8 +15,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine as _;
-
 use super::checksum::{Digests, Upstream};
 use super::error::DownloadError;
 use super::fetch::{MAX_SIGNATURE_FILE, fetch_small_asset};
@@ -190,10 +188,9 @@ impl Authenticator {
                 &format!("{only_urls} given only as a bundle_url, which is not fetched"),
             );
         }
-        let roots = self
-            .roots
-            .clone()
-            .map_err(|e| DownloadError::Refused(sigstore_unavailable("attestation", &e)))?;
+        let roots = usable_roots(&self.roots, "attestation")
+            .map_err(DownloadError::Refused)?
+            .clone();
         let (trust, path) = (trust.clone(), path.to_path_buf());
         let name = name.to_string();
         let proofs = tokio::task::spawn_blocking(move || {
@@ -487,20 +484,11 @@ pub(super) fn check_checksum_files(
     for (name, text) in files.iter_mut() {
         let mut outcomes = Vec::new();
         if crate::trust::pgp::is_clearsigned(text) {
-            if trust.anchors.pgp.is_empty() {
-                outcomes.push(Outcome::Skipped(
-                    name.clone(),
-                    "clearsigned, but no pgp key is configured for this repository".into(),
-                ));
-            } else {
-                match crate::trust::pgp::verify_clearsigned(name, text, &trust.anchors.pgp) {
-                    Ok((proof, signed)) => {
-                        *text = signed;
-                        outcomes.push(Outcome::Held(name.clone(), proof));
-                    }
-                    Err(e) => outcomes.push(Outcome::Failed(name.clone(), e)),
-                }
+            let (outcome, signed) = clearsigned(trust, name, text);
+            if let Some(signed) = signed {
+                *text = signed;
             }
+            outcomes.push(outcome);
         }
         for (file, _, why) in evidence
             .unavailable
@@ -561,24 +549,11 @@ fn skip_reason(sig: &SigFile, anchors: &Anchors, evidence: &Evidence) -> Option<
                 no_key("cosign")
             }
         }
-        Format::Bundle if content == Content::Json && !is_sigstore_bundle(&sig.bytes) => Some(
+        Format::Bundle if content == Content::Json && !sigstore::is_bundle(&sig.bytes) => Some(
             "cosign's older bundle format, which cannot be checked offline without Rekor".into(),
         ),
         _ => None,
     }
-}
-
-/// Whether JSON bytes are a Sigstore bundle (they name a `mediaType`), not cosign's older
-/// `.bundle`.
-fn is_sigstore_bundle(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| {
-            v.get("mediaType")
-                .and_then(|m| m.as_str())
-                .map(str::to_string)
-        })
-        .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle"))
 }
 
 /// Checks one signature file (not skipped) over `subject`, whose SHA-256 is `sha256`.
@@ -611,9 +586,7 @@ fn check_one(
             crate::trust::pgp::verify_detached(&sig.name, &sig.bytes, &anchors.pgp, subject)
         }
         Format::Bundle => {
-            let roots = roots
-                .as_ref()
-                .map_err(|e| sigstore_unavailable(&sig.name, e))?;
+            let roots = usable_roots(roots, &sig.name)?;
             sigstore::verify_bundle(
                 roots,
                 &text(),
@@ -630,12 +603,15 @@ fn check_one(
     }
 }
 
-/// The error for a keyless check when the trusted roots could not be loaded.
-fn sigstore_unavailable(file: &str, why: &str) -> TrustError {
-    TrustError::Sigstore {
+/// The trusted roots for a keyless check of `file`, or the error saying they could not be loaded.
+fn usable_roots<'a>(
+    roots: &'a Result<Arc<Roots>, String>,
+    file: &str,
+) -> Result<&'a Arc<Roots>, TrustError> {
+    roots.as_ref().map_err(|why| TrustError::Sigstore {
         file: file.to_string(),
         why: format!("no trusted root: {why}"),
-    }
+    })
 }
 
 /// The checks on the release's own signature files for one file (blocking: reads the file).
@@ -688,20 +664,29 @@ fn check_clearsigned(
         return Ok(None);
     }
     let mut out = Authenticated::default();
-    if trust.anchors.pgp.is_empty() {
-        out.note(
-            name,
-            CheckResult::Skipped,
-            "clearsigned, but no pgp key is configured for this repository",
-        );
-        return Ok(Some(out));
-    }
     let text = String::from_utf8_lossy(&std::fs::read(path)?).into_owned();
-    let (proof, _) = crate::trust::pgp::verify_clearsigned(name, &text, &trust.anchors.pgp)
-        .map_err(DownloadError::Refused)?;
-    out.note(name, CheckResult::Verified, &proof.label);
-    out.proofs.push(proof);
+    match clearsigned(trust, name, &text).0 {
+        Outcome::Held(_, proof) => {
+            out.note(name, CheckResult::Verified, &proof.label);
+            out.proofs.push(proof);
+        }
+        Outcome::Failed(_, e) => return Err(DownloadError::Refused(e)),
+        Outcome::Skipped(_, why) => out.note(name, CheckResult::Skipped, &why),
+    }
     Ok(Some(out))
+}
+
+/// A clearsigned file's own signature over `text`: held (with the signed text, the only part to
+/// trust), failed, or skipped for want of a pgp key.
+fn clearsigned(trust: &RepoTrust, name: &str, text: &str) -> (Outcome, Option<String>) {
+    if trust.anchors.pgp.is_empty() {
+        let why = "clearsigned, but no pgp key is configured for this repository";
+        return (Outcome::Skipped(name.to_string(), why.to_string()), None);
+    }
+    match crate::trust::pgp::verify_clearsigned(name, text, &trust.anchors.pgp) {
+        Ok((proof, signed)) => (Outcome::Held(name.to_string(), proof), Some(signed)),
+        Err(e) => (Outcome::Failed(name.to_string(), e), None),
+    }
 }
 
 /// Checks the envelopes of a provenance file that name the file (by SHA-256) as a subject.
@@ -726,7 +711,7 @@ fn check_provenance(
                 why,
             })
         })?;
-        let subjects = subject_digests(&bundle);
+        let subjects = sigstore::subject_digests(&bundle);
         if sha512.is_none() && subjects.iter().any(|(alg, _)| alg == "sha512") {
             sha512 = super::checksum::hash_file(path, true)?.sha512;
         }
@@ -741,7 +726,7 @@ fn check_provenance(
             continue;
         }
         covering += 1;
-        if !is_sigstore_bundle(bundle.as_bytes()) {
+        if !sigstore::is_bundle(bundle.as_bytes()) {
             out.note(
                 &sig.name,
                 CheckResult::Skipped,
@@ -753,9 +738,7 @@ fn check_provenance(
             );
             continue;
         }
-        let roots = roots
-            .as_ref()
-            .map_err(|e| DownloadError::Refused(sigstore_unavailable(&sig.name, e)))?;
+        let roots = usable_roots(roots, &sig.name).map_err(DownloadError::Refused)?;
         let proof = sigstore::verify_bundle(
             roots,
             &bundle,
@@ -771,35 +754,6 @@ fn check_provenance(
         tracing::debug!("{name}: {} does not list it", sig.name);
     }
     Ok(out)
-}
-
-/// The subject digests (algorithm, hex) of a bundle's (or bare envelope's) in-toto statement.
-/// Only decides whether the envelope concerns a file; the verifier checks the binding itself.
-fn subject_digests(bundle: &str) -> Vec<(String, String)> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(bundle) else {
-        return Vec::new();
-    };
-    let envelope = value.get("dsseEnvelope").unwrap_or(&value);
-    let Some(payload) = envelope.get("payload").and_then(|p| p.as_str()) else {
-        return Vec::new();
-    };
-    let Ok(statement) = base64::engine::general_purpose::STANDARD.decode(payload) else {
-        return Vec::new();
-    };
-    let Ok(statement) = serde_json::from_slice::<serde_json::Value>(&statement) else {
-        return Vec::new();
-    };
-    let subjects = statement.get("subject").and_then(|s| s.as_array());
-    subjects
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.get("digest").and_then(|d| d.as_object()))
-        .flat_map(|digests| {
-            digests.iter().filter_map(|(alg, hex)| {
-                Some((alg.to_ascii_lowercase(), hex.as_str()?.to_string()))
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -844,22 +798,5 @@ mod tests {
             Authenticated::default().verification(&[]),
             (Vec::new(), VerifiedBy::None)
         );
-    }
-
-    #[test]
-    fn provenance_subjects_are_read_from_the_statement() {
-        let statement = serde_json::json!({
-            "_type": "https://in-toto.io/Statement/v1",
-            "subject": [{"name": "a", "digest": {"sha256": "AB".repeat(32)}}],
-        });
-        let payload = base64::engine::general_purpose::STANDARD.encode(statement.to_string());
-        let envelope =
-            serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": payload})
-                .to_string();
-        let expected = vec![("sha256".to_string(), "AB".repeat(32))];
-        assert_eq!(subject_digests(&envelope), expected);
-        let bundle = serde_json::json!({"dsseEnvelope": {"payload": payload}}).to_string();
-        assert_eq!(subject_digests(&bundle), expected);
-        assert!(subject_digests("not json").is_empty());
     }
 }

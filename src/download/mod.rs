@@ -227,36 +227,26 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
     // All the files of the release go at once: the transfer permits (`download.concurrency`,
     // shared by every release of the run) decide how many actually run, so the pool is filled
     // by assets, not by releases. Results keep the plan's order.
-    let mut outcomes: Vec<Option<Result<MirroredFile, (String, DownloadError)>>> = Vec::new();
-    let mut transfers = Vec::new();
+    let mut entries = Vec::new();
     for file in files {
         match file {
-            Err((name, e)) => outcomes.push(Some(Err((name, e)))),
             Ok(file) if ctx.opts.dry_run => {
                 let evidence = ctx.auth.checks_release_files().then_some(&*evidence);
                 out.planned.push(file.planned(&job, evidence));
             }
-            Ok(file) => {
-                outcomes.push(None);
-                transfers.push((outcomes.len() - 1, file));
-            }
+            entry => entries.push(entry),
         }
     }
-    let done = futures_util::future::join_all(transfers.iter().map(|(slot, file)| {
-        let (job, evidence) = (&job, &evidence);
-        async move {
-            let result = mirror_file(ctx, job, evidence, file)
-                .await
-                .map_err(|e| (failure_name(file), e));
-            (*slot, result)
-        }
+    let (job_ref, evidence_ref) = (&job, &evidence);
+    let results = futures_util::future::join_all(entries.into_iter().map(|entry| async move {
+        let file = entry?;
+        mirror_file(ctx, job_ref, evidence_ref, &file)
+            .await
+            .map_err(|e| (failure_name(&file), e))
     }))
     .await;
-    for (slot, result) in done {
-        outcomes[slot] = Some(result);
-    }
     let mut mirrored = Vec::new();
-    for result in outcomes.into_iter().flatten() {
+    for result in results {
         match result {
             Ok(file) => {
                 if file.how.is_deduplicated() {
@@ -321,19 +311,16 @@ async fn mirror_file(
     file: &PlannedFile,
 ) -> Result<MirroredFile, DownloadError> {
     // Held until the file is committed, so a file waiting for its twin finds it in the index.
-    let _same_digest = match file.expected().map(|e| e.checksum.hex().to_string()) {
-        Some(hex) if !file.is_archive() => {
-            let lock = ctx
-                .in_flight
-                .lock()
-                .map(|mut map| map.entry(hex).or_default().clone())
-                .ok();
-            match lock {
-                Some(lock) => Some(lock.lock_owned().await),
-                None => None,
-            }
-        }
-        _ => None,
+    let twin_lock = file
+        .expected()
+        .filter(|_| !file.is_archive())
+        .and_then(|e| {
+            let mut map = ctx.in_flight.lock().ok()?;
+            Some(map.entry(e.checksum.hex().to_string()).or_default().clone())
+        });
+    let _same_digest = match twin_lock {
+        Some(lock) => Some(lock.lock_owned().await),
+        None => None,
     };
     fetch_verify_commit(ctx, job, evidence, file).await
 }
@@ -347,12 +334,10 @@ async fn fetch_verify_commit(
     evidence: &Arc<Evidence>,
     file: &PlannedFile,
 ) -> Result<MirroredFile, DownloadError> {
-    let lists: Vec<&str> = file
-        .expected()
-        .map(|e| e.sources.iter().filter_map(|s| s.file.as_deref()).collect())
-        .unwrap_or_default();
     if !file.is_archive()
-        && let Some(e) = ctx.auth.doomed(evidence, &file.name, &lists)
+        && let Some(e) = ctx
+            .auth
+            .doomed(evidence, &file.name, &file.checksum_files())
     {
         return Err(DownloadError::Refused(e));
     }

@@ -328,16 +328,20 @@ impl PlannedFile {
         matches!(self.source, Source::Archive { .. })
     }
 
+    /// The checksum files and sidecars that list it (their signatures cover it once its bytes
+    /// match them).
+    pub fn checksum_files(&self) -> Vec<&str> {
+        self.expected()
+            .map(|e| e.sources.iter().filter_map(|s| s.file.as_deref()).collect())
+            .unwrap_or_default()
+    }
+
     /// The dry run's report entry for it, with the signatures found for it (`evidence`, when
     /// signatures are checked).
     pub fn planned(&self, job: &Job, evidence: Option<&Evidence>) -> Planned {
         let signatures = match (evidence, &self.source) {
             (Some(evidence), Source::Asset { .. }) => {
-                let lists: Vec<&str> = self
-                    .expected()
-                    .map(|e| e.sources.iter().filter_map(|s| s.file.as_deref()).collect())
-                    .unwrap_or_default();
-                evidence.plan_notes(&job.trust, &self.name, &lists)
+                evidence.plan_notes(&job.trust, &self.name, &self.checksum_files())
             }
             _ => Vec::new(),
         };

@@ -559,6 +559,48 @@ pub fn looks_like_cosign_signature(bytes: &[u8]) -> bool {
         .is_ok_and(|der| der.first() == Some(&0x30))
 }
 
+/// Whether JSON bytes are a Sigstore bundle (they name a bundle `mediaType`), not cosign's older
+/// `.bundle` or a bare DSSE envelope: the downloader skips those as not checkable offline.
+pub fn is_bundle(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("mediaType")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle"))
+}
+
+/// The subject digests (algorithm, hex) of a bundle's (or bare envelope's) in-toto statement.
+/// Only decides whether the envelope concerns a file; the verifier checks the binding itself.
+pub fn subject_digests(bundle: &str) -> Vec<(String, String)> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(bundle) else {
+        return Vec::new();
+    };
+    let envelope = value.get("dsseEnvelope").unwrap_or(&value);
+    let Some(payload) = envelope.get("payload").and_then(|p| p.as_str()) else {
+        return Vec::new();
+    };
+    let Ok(statement) = BASE64.decode(payload) else {
+        return Vec::new();
+    };
+    let Ok(statement) = serde_json::from_slice::<serde_json::Value>(&statement) else {
+        return Vec::new();
+    };
+    let subjects = statement.get("subject").and_then(|s| s.as_array());
+    subjects
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("digest").and_then(|d| d.as_object()))
+        .flat_map(|digests| {
+            digests.iter().filter_map(|(alg, hex)| {
+                Some((alg.to_ascii_lowercase(), hex.as_str()?.to_string()))
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1263,5 +1305,22 @@ mod tests {
         assert!(!looks_like_cosign_signature(b"aGVsbG8="));
         assert!(!looks_like_cosign_signature(b""));
         assert!(!looks_like_cosign_signature(b"  \n"));
+    }
+
+    #[test]
+    fn provenance_subjects_are_read_from_the_statement() {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "a", "digest": {"sha256": "AB".repeat(32)}}],
+        });
+        let payload = BASE64.encode(statement.to_string());
+        let envelope =
+            serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": payload})
+                .to_string();
+        let expected = vec![("sha256".to_string(), "AB".repeat(32))];
+        assert_eq!(subject_digests(&envelope), expected);
+        let bundle = serde_json::json!({"dsseEnvelope": {"payload": payload}}).to_string();
+        assert_eq!(subject_digests(&bundle), expected);
+        assert!(subject_digests("not json").is_empty());
     }
 }
