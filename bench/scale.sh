@@ -6,8 +6,9 @@
 # The version database holds every repository's newest release, so nothing is new. Each path is
 # run twice with the same state file; the second run is the re-check:
 #   - with a token: GraphQL, 50 repositories per query (the default);
-#   - without a token: REST with the ETag state (a 304 is free), at the default concurrency of 4
-#     and at REST_CONCURRENCY (default 32).
+#   - without a token: REST with the ETag state (a 304 is free), with the defaults (the adaptive
+#     API limit, ceiling `settings.concurrency` 32), and with `settings.concurrency: 4` (the
+#     old default) for comparison.
 #
 #   bench/scale.sh                       # needs: python3
 #   REPOS=200 LATENCY_MS=100 bench/scale.sh
@@ -16,7 +17,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 REPOS="${REPOS:-1000}"
 LATENCY_MS="${LATENCY_MS:-50}"
-REST_CONCURRENCY="${REST_CONCURRENCY:-32}"
 TOKEN="bench-token-0123456789"
 
 command -v python3 >/dev/null || { echo "bench/scale.sh: python3 is missing" >&2; exit 2; }
@@ -65,10 +65,10 @@ ca="$(sed -n 's/^ca_cert=//p' "$work/fake.out")"
 api="$(sed -n 's/^api_url=//p' "$work/fake.out")"
 [[ -n "$ca" && -n "$api" ]] || { echo "the fake GitHub did not start" >&2; cat "$work/fake.err" >&2; exit 1; }
 
-write_config() { # $1 = name, $2 = concurrency, $3 = graphql (true/false)
+write_config() { # $1 = name, $2 = concurrency ("": the default), $3 = graphql (true/false)
     {
         cat "$work/repos.yaml"
-        echo "settings: {concurrency: $2}"
+        [[ -n "$2" ]] && echo "settings: {concurrency: $2}"
         echo "github: {api_url: \"$api\", ca_cert: \"$ca\", timeout: 60, graphql: $3}"
         echo "download: {version_db: \"$work/version_db.json\"}"
     } >"$work/$1.yaml"
@@ -85,23 +85,25 @@ run() { # $1 = label, $2 = config name, $3 = token or "", $4 = run (first / re-c
     python3 - "$1" "$4" "$start" "$end" "$work/$2.err" "$work/$2.json" <<'EOF'
 import json, re, sys
 label, which, start, end, err, out = sys.argv[1:]
+text = open(err).read()
 calls = re.search(r"API calls: (\d+) requests \((\d+) GraphQL queries costing (\d+) points, (\d+) REST\), "
-                  r"(\d+) answered 304 \(free\), (\d+) counted against the rate limit", open(err).read())
+                  r"(\d+) answered 304 \(free\), (\d+) counted against the rate limit", text)
+peak = re.search(r"API concurrency limit: peaked at (\d+)", text)
 report = json.load(open(out))
 requests, queries, cost, rest, free, limited = (int(g) for g in calls.groups())
-print(f"{label:<28} {which:<9} {float(end) - float(start):7.2f} s  {limited:5d} rate-limited  "
-      f"({queries} GraphQL, cost {cost}; {rest} REST, {free} of them 304)  "
+print(f"{label:<34} {which:<9} {float(end) - float(start):7.2f} s  {limited:5d} rate-limited  "
+      f"({queries} GraphQL, cost {cost}; {rest} REST, {free} of them 304; limit peaked at {peak.group(1)})  "
       f"new {report['new_releases_found']}, errors {len(report['errors'])}")
 EOF
 }
 
 echo "$REPOS unchanged repositories, ${LATENCY_MS} ms added latency per response"
-write_config graphql 4 true
-run "token: GraphQL (concurrency 4)" graphql "$TOKEN" first
-run "token: GraphQL (concurrency 4)" graphql "$TOKEN" re-check
+write_config graphql "" true
+run "token: GraphQL, defaults" graphql "$TOKEN" first
+run "token: GraphQL, defaults" graphql "$TOKEN" re-check
+write_config rest "" false
+run "no token: REST+ETag, defaults" rest "" first
+run "no token: REST+ETag, defaults" rest "" re-check
 write_config rest4 4 false
-run "no token: REST+ETag (c. 4)" rest4 "" first
-run "no token: REST+ETag (c. 4)" rest4 "" re-check
-write_config rest32 "$REST_CONCURRENCY" false
-run "no token: REST+ETag (c. $REST_CONCURRENCY)" rest32 "" first
-run "no token: REST+ETag (c. $REST_CONCURRENCY)" rest32 "" re-check
+run "no token: REST+ETag, concurrency 4" rest4 "" first
+run "no token: REST+ETag, concurrency 4" rest4 "" re-check

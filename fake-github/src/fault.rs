@@ -104,6 +104,9 @@ pub enum FaultKind {
     CorruptAt(u64),
     /// Answer `302 Found` with this `Location`, whatever the request was.
     RedirectTo(String),
+    /// Ignore the request's `Range` and send the whole body with `200`, as a server without
+    /// range support does.
+    IgnoreRange,
 }
 
 impl FaultMatch {
@@ -179,7 +182,8 @@ impl Fault {
             | FaultKind::StallAfter(_)
             | FaultKind::ResetAfter(_)
             | FaultKind::CorruptAt(_)
-            | FaultKind::RedirectTo(_) => Ok(()),
+            | FaultKind::RedirectTo(_)
+            | FaultKind::IgnoreRange => Ok(()),
         }
     }
 }
@@ -214,6 +218,8 @@ struct FaultSpec {
     corrupt_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     redirect_to: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    ignore_range: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -290,12 +296,15 @@ impl TryFrom<FaultSpec> for Fault {
         if let Some(url) = spec.redirect_to {
             kinds.push(FaultKind::RedirectTo(url));
         }
+        if spec.ignore_range {
+            kinds.push(FaultKind::IgnoreRange);
+        }
         let kind = match kinds.len() {
             1 => kinds.remove(0),
             0 => {
                 return Err("a fault needs one of responses, rate_limited, \
                             secondary_rate_limit, truncate_after, stall_after, reset_after, \
-                            corrupt_at, redirect_to"
+                            corrupt_at, redirect_to, ignore_range"
                     .into());
             }
             _ => {
@@ -367,6 +376,7 @@ impl From<Fault> for FaultSpec {
             FaultKind::ResetAfter(n) => spec.reset_after = Some(n),
             FaultKind::CorruptAt(n) => spec.corrupt_at = Some(n),
             FaultKind::RedirectTo(url) => spec.redirect_to = Some(url),
+            FaultKind::IgnoreRange => spec.ignore_range = true,
         }
         spec
     }

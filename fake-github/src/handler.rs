@@ -164,7 +164,7 @@ pub(crate) fn resource_header_values(
 }
 
 /// The parts of a request the handlers look at.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Req {
     pub origin: Origin,
     pub method: String,
@@ -326,6 +326,13 @@ pub(crate) fn handle(urls: &Urls, state: &mut State, req: &Req) -> Reply {
             reply.corrupt(offset);
             reply
         }
+        Some(FaultKind::IgnoreRange) => {
+            let mut whole = req.clone();
+            whole
+                .headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("range"));
+            serve(urls, state, &whole, now).noted("fault: range ignored")
+        }
         Some(kind) => fault_reply(state, req, kind, now),
         None => serve(urls, state, req, now),
     };
@@ -415,7 +422,8 @@ fn fault_reply(state: &mut State, req: &Req, kind: FaultKind, now: u64) -> Reply
         FaultKind::TruncateAfter(_)
         | FaultKind::StallAfter(_)
         | FaultKind::ResetAfter(_)
-        | FaultKind::CorruptAt(_) => error_reply(500, "Server Error"),
+        | FaultKind::CorruptAt(_)
+        | FaultKind::IgnoreRange => error_reply(500, "Server Error"),
     }
 }
 

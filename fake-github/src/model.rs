@@ -157,7 +157,10 @@ impl World {
                             .map(|asset| {
                                 let bytes = match (asset.literal_bytes(), asset.size) {
                                     (Some(bytes), _) => Bytes::from(bytes),
-                                    (None, Some(size)) => pseudo_random_bytes(&asset.name, size),
+                                    (None, Some(size)) => pseudo_random_bytes(
+                                        asset.seed.as_deref().unwrap_or(&asset.name),
+                                        size,
+                                    ),
                                     (None, None) => Bytes::new(),
                                 };
                                 let hash = sha256(&bytes);

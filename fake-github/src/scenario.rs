@@ -161,6 +161,10 @@ pub struct Asset {
     /// `content`. With neither, the asset is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Seeds the `size` bytes instead of the name: the same asset re-uploaded with other bytes of
+    /// the same size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
     /// What the `digest` field says (default: the true SHA-256).
     #[serde(default)]
     pub digest: Digest,

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::{Ipv6Addr, SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -47,6 +47,11 @@ pub struct RecordedRequest {
     pub received_at: SystemTime,
     /// The status we answered.
     pub status: u16,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
+    /// Which connection it came on: a number per accepted connection, so tests can count the
+    /// connections a client opened.
+    pub connection: u64,
 }
 
 impl RecordedRequest {
@@ -96,6 +101,8 @@ struct Shared {
     meter: Arc<Meter>,
     /// Added before every response (`--latency-ms`, [`Options::latency`]).
     latency: Duration,
+    /// Connections accepted so far, on both origins (numbers them).
+    connections: AtomicU64,
 }
 
 impl Shared {
@@ -215,6 +222,7 @@ impl FakeGithub {
             log_requests: options.log_requests,
             meter: Arc::new(Meter::default()),
             latency: options.latency,
+            connections: AtomicU64::new(0),
         });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -415,6 +423,7 @@ async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let shared = Arc::clone(&shared);
+        let connection = shared.connections.fetch_add(1, Ordering::Relaxed);
         // A reset fault on any request of this connection resets the whole connection.
         let reset = Arc::new(AtomicBool::new(false));
         let tcp = ResettableIo::new(tcp, Arc::clone(&reset));
@@ -446,7 +455,14 @@ async fn accept_loop(
                     if !shared.latency.is_zero() {
                         tokio::time::sleep(shared.latency).await;
                     }
-                    let response = respond(&shared, origin, &reset, &parts, body, received_at);
+                    let response = respond(
+                        &shared,
+                        (origin, connection),
+                        &reset,
+                        &parts,
+                        body,
+                        received_at,
+                    );
                     Ok::<_, Infallible>(response)
                 }
             });
@@ -463,7 +479,7 @@ const MAX_REQUEST_BODY: usize = 1 << 20;
 /// Answers, records and (optionally) logs one request.
 fn respond(
     shared: &Shared,
-    origin: Origin,
+    (origin, connection): (Origin, u64),
     reset: &Arc<AtomicBool>,
     request: &hyper::http::request::Parts,
     body: Bytes,
@@ -499,6 +515,8 @@ fn respond(
             body: String::from_utf8_lossy(&req.body).into_owned(),
             received_at,
             status: reply.status,
+            version: format!("{:?}", request.version),
+            connection,
         });
         reply
     };

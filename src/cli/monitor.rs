@@ -32,6 +32,13 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
             "{}",
             explain_calls(&client.stats(), client.budget(), client.graphql_budget())
         );
+        let limit = client.api_limit();
+        eprintln!(
+            "API concurrency limit: peaked at {}, now {} (adaptive between 1 and \
+             settings.concurrency)",
+            limit.peak(),
+            limit.current()
+        );
     }
     let checked = report.total_repositories_checked;
     let found = report.new_releases_found;

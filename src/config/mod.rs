@@ -44,7 +44,7 @@ pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
     GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
+    Segments, Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;

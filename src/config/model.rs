@@ -148,7 +148,9 @@ pub struct Settings {
     pub max_releases_per_repo: u32,
     /// The last fallback for `include_prereleases` (default false).
     pub include_prereleases: bool,
-    /// Repositories checked at once, 1..=64 (default 4).
+    /// The most API calls (and repositories checked) at once, 1..=100 (default 32): the ceiling
+    /// of the adaptive limit, which starts at 8, grows while answers are clean and fast and
+    /// halves on a rate limit or a server error.
     pub concurrency: u32,
 }
 
@@ -203,8 +205,10 @@ pub struct DownloadSettings {
     pub cleanup_old_versions: bool,
     /// How many versions cleanup keeps (default 5, at least 1).
     pub keep_versions: u32,
-    /// Parallel downloads, 1..=64 (default 4).
+    /// Connections transferring at once, across all files, 1..=64 (default 16).
     pub concurrency: u32,
+    /// How large assets are fetched in ranged pieces.
+    pub segments: Segments,
     /// Upload to S3 (the plan's `storage: {type: s3}` is folded in here).
     pub s3_storage: S3Storage,
     /// Upload to Artifactory.
@@ -219,6 +223,19 @@ pub struct DownloadSettings {
     pub version_strategy: Strategy,
     /// Steps after a download (the plan's `post_download:`).
     pub post_download: PostDownload,
+}
+
+/// `download.segments:` — ranged pieces over several connections for large assets.
+///
+/// It exists because asset hosts limit each connection: one large file over one connection is
+/// only as fast as that limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Segments {
+    /// Connections one asset may use, 1..=64 (default 16; 1 turns segmenting off). They come
+    /// out of `download.concurrency`.
+    pub connections: u32,
+    /// Only assets of at least this many bytes are segmented (default 16 MiB).
+    pub min_size: u64,
 }
 
 /// `source_archives:` — the `.tar.gz` / `.zip` GitHub generates from a tag.

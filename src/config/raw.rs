@@ -167,7 +167,7 @@ pub(crate) struct RawSettings {
     pub rate_limit_delay: Option<NonNegSecs>,
     pub max_releases_per_repo: Option<Bounded<1, 1000>>,
     pub include_prereleases: Option<bool>,
-    pub concurrency: Option<Bounded<1, 64>>,
+    pub concurrency: Option<Bounded<1, 100>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +194,7 @@ pub(crate) struct RawDownload {
     pub cleanup_old_versions: Option<bool>,
     pub keep_versions: Option<Bounded<1, { u32::MAX }>>,
     pub concurrency: Option<Bounded<1, 64>>,
+    pub segments: Option<RawSegments>,
     pub s3_storage: Option<RawS3Storage>,
     pub artifactory_storage: Option<RawArtifactory>,
     pub repository_overrides: Option<BTreeMap<FullName, RawOverride>>,
@@ -202,6 +203,12 @@ pub(crate) struct RawDownload {
     pub storage: Option<RawStorage>,
     pub version_strategy: Option<RawStrategyBlock>,
     pub post_download: Option<RawPostDownload>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSegments {
+    pub connections: Option<Bounded<1, 64>>,
+    pub min_size: Option<ByteCount>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

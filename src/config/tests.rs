@@ -217,6 +217,9 @@ fn defaults_are_filled() {
     assert!(!d.cleanup_old_versions);
     assert_eq!(d.keep_versions, 5);
     assert_eq!(d.concurrency, 16);
+    assert_eq!(d.segments.connections, 16);
+    assert_eq!(d.segments.min_size, 16 * 1024 * 1024);
+    assert_eq!(c.settings.concurrency, 32);
     assert_eq!(d.s3_storage, S3Storage::default());
     assert_eq!(d.s3_storage.prefix, "release-monitor/");
     assert_eq!(d.artifactory_storage, ArtifactoryStorage::default());
@@ -337,6 +340,17 @@ fn range_errors_have_positions() {
             "download.keep_versions",
         ),
         ("download:\n  concurrency: 65\n", 2, "download.concurrency"),
+        ("settings:\n  concurrency: 101\n", 2, "settings.concurrency"),
+        (
+            "download:\n  segments:\n    connections: 0\n",
+            3,
+            "download.segments.connections",
+        ),
+        (
+            "download:\n  segments:\n    min_size: 0\n",
+            3,
+            "download.segments.min_size",
+        ),
         (
             "download:\n  retry:\n    max_attempts: 0\n",
             3,

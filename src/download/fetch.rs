@@ -106,7 +106,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
 }
 
 /// A JSON or HTML body where the asset is neither.
-fn wrong_body(headers: &HeaderMap, asset_type: Option<&str>) -> Option<String> {
+pub(super) fn wrong_body(headers: &HeaderMap, asset_type: Option<&str>) -> Option<String> {
     let got = headers
         .get(CONTENT_TYPE)?
         .to_str()
@@ -120,11 +120,24 @@ fn wrong_body(headers: &HeaderMap, asset_type: Option<&str>) -> Option<String> {
     (suspicious && !same_kind).then_some(got)
 }
 
-/// The start of a `Content-Range: bytes START-END/TOTAL` header.
-fn range_start(headers: &HeaderMap) -> Option<u64> {
+/// A `Content-Range: bytes FIRST-LAST/TOTAL` header (`TOTAL` may be `*`): the first and last
+/// byte and the total, when known.
+pub(super) fn content_range(headers: &HeaderMap) -> Option<(u64, u64, Option<u64>)> {
     let v = headers.get(CONTENT_RANGE)?.to_str().ok()?;
     let rest = v.trim().strip_prefix("bytes ")?;
-    rest.split('-').next()?.trim().parse().ok()
+    let (span, total) = rest.split_once('/')?;
+    let (first, last) = span.split_once('-')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    let (first, last) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
+    (first <= last).then_some((first, last, total))
+}
+
+/// The start of a `Content-Range` header.
+fn range_start(headers: &HeaderMap) -> Option<u64> {
+    content_range(headers).map(|(first, _, _)| first)
 }
 
 /// Hashes what is already in the part file, so a resumed transfer still yields the hash of the
@@ -435,5 +448,17 @@ mod tests {
             None
         );
         assert_eq!(range_start(&HeaderMap::new()), None);
+        assert_eq!(
+            content_range(&headers(&[("content-range", "bytes 0-99/4096")])),
+            Some((0, 99, Some(4096)))
+        );
+        assert_eq!(
+            content_range(&headers(&[("content-range", "bytes 5-9/*")])),
+            Some((5, 9, None))
+        );
+        assert_eq!(
+            content_range(&headers(&[("content-range", "bytes 9-5/10")])),
+            None
+        );
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! 1. `plan` — which releases and files, where each goes, what each must hash
 //!    to (the upstream checksums are fetched here); a dry run stops after it;
-//! 2. `fetch` — stream a file to its `.part` file, resuming an interrupted transfer;
+//! 2. `fetch` — stream a file to its `.part` file, resuming an interrupted transfer; a large
+//!    asset goes as ranged pieces over several connections (`segmented`);
 //! 3. `verify` — keep a mirrored copy that still verifies, or check a completed transfer
 //!    against its upstream checksum (the rules are in [`checksum`]);
 //!    then `authenticate` — with `verification.signature`, check every signature, bundle,
@@ -28,6 +29,7 @@ pub mod fetch;
 mod plan;
 mod record;
 mod report;
+mod segmented;
 mod upload;
 mod verify;
 
@@ -121,8 +123,10 @@ struct Context {
     artifacts: Option<Arc<dyn ArtifactStore>>,
     /// Where files go in the mirror.
     layout: Layout,
-    /// One permit per transfer or upload (`download.concurrency`).
+    /// One permit per connection of a transfer, or per upload (`download.concurrency`).
     permits: Semaphore,
+    /// `download.segments`.
+    segmenting: segmented::Segmenting,
     /// The mirror's files by digest, extended as files are committed.
     dedup: Mutex<DedupIndex>,
     /// One lock per expected SHA-256 being mirrored in this run: two selected files with the same
@@ -176,6 +180,10 @@ impl Context {
             artifacts,
             layout,
             permits: Semaphore::new(config.download.concurrency.max(1) as usize),
+            segmenting: segmented::Segmenting {
+                connections: config.download.segments.connections.max(1) as usize,
+                min_size: config.download.segments.min_size,
+            },
             dedup: Mutex::new(dedup),
             in_flight: Mutex::new(std::collections::HashMap::new()),
             bars,
@@ -368,22 +376,23 @@ async fn fetch_verify_commit(
     let request = file.request()?;
     let mut second_try = false;
     loop {
-        // A permit is a connection: it is held for the transfer only, so the next transfer
-        // starts while this file is verified, authenticated and committed.
-        let fetched = {
-            let _permit = ctx.permits.acquire().await?;
-            let bar = match (&ctx.bars, file.size()) {
-                (Some(multi), Some(size)) => {
-                    Some(new_bar(multi, &job.repo, job.tag(), &file.name, size))
-                }
-                _ => None,
-            };
-            let fetched = fetch::fetch(&ctx.client, &request, bar.as_ref()).await;
-            if let Some(b) = bar {
-                b.finish_and_clear();
+        // A permit is a connection: it is held while bytes flow only, so the next transfer
+        // starts while this file is verified, authenticated and committed. A large asset may
+        // take several (`download.segments`).
+        let make_bar = || match (&ctx.bars, file.size()) {
+            (Some(multi), Some(size)) => {
+                Some(new_bar(multi, &job.repo, job.tag(), &file.name, size))
             }
-            fetched?
+            _ => None,
         };
+        let fetched = segmented::transfer(
+            &ctx.client,
+            &ctx.permits,
+            &request,
+            ctx.segmenting,
+            &make_bar,
+        )
+        .await?;
         let part = part_path(&file.destination);
         let checked = match verify::check_fetched(file, &fetched) {
             Ok(verified_by) => authenticate(ctx, job, evidence, file, &part, &fetched.digests)

@@ -13,6 +13,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MAT
 use url::Url;
 
 use super::GithubError;
+use super::limit::ApiLimit;
 use super::link::next_link;
 use super::models::ErrorBody;
 use super::ratelimit::{Api, ApiObserver, CallStats, Counters, RateBudget, format_epoch};
@@ -48,6 +49,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Retries and rate-limit waits.
     pub policy: RetryPolicy,
+    /// The most API calls at once (`settings.concurrency`): the ceiling of the adaptive limit.
+    pub api_concurrency: usize,
 }
 
 impl ClientOptions {
@@ -58,6 +61,7 @@ impl ClientOptions {
             api_url: config.github.api_url.as_str().to_string(),
             ca_cert: config.github.ca_cert.clone(),
             timeout: config.github.timeout.as_duration(),
+            api_concurrency: config.settings.concurrency as usize,
             policy: RetryPolicy {
                 max_attempts: retry.max_attempts.max(1),
                 base_delay: retry.delay.as_duration(),
@@ -102,6 +106,7 @@ pub struct GithubClient {
     api: Url,
     token: Option<Token>,
     counters: Counters,
+    limit: ApiLimit,
 }
 
 impl GithubClient {
@@ -126,6 +131,7 @@ impl GithubClient {
             api,
             token,
             counters: Counters::default(),
+            limit: ApiLimit::new(opts.api_concurrency),
         })
     }
 
@@ -203,20 +209,37 @@ impl GithubClient {
     }
 
     /// Sends `req` (already [authorized](GithubClient::authorize)) through the one
-    /// send-with-retry and reads the answer; `api` says how it is counted.
+    /// send-with-retry and reads the answer; `api` says how it is counted. It holds one of the
+    /// adaptive API permits meanwhile, and tells the limit how the call went.
     pub(super) async fn request(&self, req: &Request, api: Api) -> Result<Reply, GithubError> {
-        let observer = self.observer(&req.url, api);
-        self.http
+        let _permit = self.limit.acquire().await;
+        let started = std::time::Instant::now();
+        let observer = self.observer(&req.url, api, Some(&self.limit));
+        let reply = self
+            .http
             .fetch(req, &observer)
             .await
-            .map_err(|e| self.error(&req.url, e))
+            .map_err(|e| self.error(&req.url, e))?;
+        self.limit.answered(started.elapsed());
+        Ok(reply)
     }
 
-    fn observer<'a>(&'a self, url: &'a Url, api: Api) -> ApiObserver<'a> {
+    /// The adaptive limit on API calls at once (see `limit`).
+    pub fn api_limit(&self) -> &ApiLimit {
+        &self.limit
+    }
+
+    fn observer<'a>(
+        &'a self,
+        url: &'a Url,
+        api: Api,
+        limit: Option<&'a ApiLimit>,
+    ) -> ApiObserver<'a> {
         ApiObserver {
             counters: &self.counters,
             url,
             api,
+            limit,
         }
     }
 
@@ -306,7 +329,8 @@ impl GithubClient {
         extra: &HeaderMap,
     ) -> Result<reqwest::Response, GithubError> {
         let req = self.get_request(url, accept, extra)?;
-        let observer = self.observer(url, Api::Rest);
+        // Transfers have their own permits (`download.concurrency`), not the API's.
+        let observer = self.observer(url, Api::Rest, None);
         self.http
             .send(&req, &observer)
             .await
@@ -366,6 +390,7 @@ mod tests {
                 api_url: api.to_string(),
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
+                api_concurrency: 8,
                 policy: RetryPolicy::default(),
             },
             Some(Token::new("t0k3n")),
@@ -426,6 +451,7 @@ mod tests {
                 api_url: "http://github.example.com".into(),
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
+                api_concurrency: 8,
                 policy: RetryPolicy::default(),
             },
             None,

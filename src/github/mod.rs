@@ -3,13 +3,15 @@
 //! GitHub), its REST calls (`Link` pagination, ETag caching), GraphQL batches, rate-limit
 //! budgets and request counts, and the release and asset models.
 //!
-//! Files, each using only those listed before it: `token`, `models`, `link`, `etag`,
-//! `ratelimit` (counts, budgets, GitHub's error body as retry signals), `client` (the client and
-//! its one way of sending), `rest` and `graphql` (the calls, on top of the client).
+//! Files, each using only those listed before it: `token`, `models`, `link`, `etag`, `limit`
+//! (the adaptive limit on API calls at once), `ratelimit` (counts, budgets, GitHub's error body
+//! as retry signals), `client` (the client and its one way of sending), `rest` and `graphql`
+//! (the calls, on top of the client).
 
 mod client;
 pub mod etag;
 mod graphql;
+mod limit;
 pub mod link;
 mod models;
 mod ratelimit;
@@ -23,6 +25,7 @@ pub use client::{
 };
 pub use etag::{CachedPage, EtagCache};
 pub use graphql::{BATCH_SIZE, Listing, MAX_FIRST};
+pub use limit::{ApiLimit, ApiPermit, MAX_CONCURRENT};
 pub use models::{Asset, ErrorBody, Release};
 pub use ratelimit::{CallStats, RateBudget};
 pub use token::Token;

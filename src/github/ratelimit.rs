@@ -4,7 +4,8 @@
 //! GitHub's error body (`message`, `documentation_url`, which name a secondary rate limit) to the
 //! retry [`Signals`].
 //!
-//! Both `client` (REST) and `graphql` use it; it uses neither.
+//! Both `client` (REST) and `graphql` use it; it uses neither (only `limit`, which it tells of
+//! answers that want fewer calls at once).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use url::Url;
 
+use super::limit::ApiLimit;
 use super::models::ErrorBody;
 use crate::http::{Observer, Signals, redact};
 
@@ -145,6 +147,21 @@ pub(super) struct ApiObserver<'a> {
     pub(super) url: &'a Url,
     /// REST or GraphQL.
     pub(super) api: Api,
+    /// The adaptive API limit, told of rate limits, server errors and transport failures
+    /// (`None` for transfers, which do not count against it).
+    pub(super) limit: Option<&'a ApiLimit>,
+}
+
+/// A rate-limit answer (`429`, or `403` with `Retry-After` or no budget left) or a server
+/// error: the API wants fewer calls at once.
+fn wants_fewer(status: StatusCode, headers: &HeaderMap) -> bool {
+    let no_budget = headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || (status == StatusCode::FORBIDDEN && (headers.contains_key("retry-after") || no_budget))
 }
 
 impl Observer for ApiObserver<'_> {
@@ -162,6 +179,11 @@ impl Observer for ApiObserver<'_> {
     }
 
     fn response(&self, status: StatusCode, headers: &HeaderMap) {
+        if let Some(limit) = self.limit
+            && wants_fewer(status, headers)
+        {
+            limit.troubled();
+        }
         match self.api {
             Api::Rest => {
                 self.counters.note_rest_budget(headers);
@@ -198,6 +220,10 @@ impl Observer for ApiObserver<'_> {
             redact(self.url),
             after.as_secs_f64()
         );
+        if let Some(limit) = self.limit {
+            // Also a connection or a timeout failure; a status was already counted.
+            limit.troubled();
+        }
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -229,6 +255,7 @@ mod tests {
             counters: &counters,
             url: &url,
             api: Api::Rest,
+            limit: None,
         };
         let h = headers(&[
             ("x-ratelimit-remaining", "0"),

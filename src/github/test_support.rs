@@ -14,6 +14,7 @@ pub(super) fn client(api: &str) -> GithubClient {
             api_url: api.to_string(),
             ca_cert: None,
             timeout: Duration::from_secs(5),
+            api_concurrency: 8,
             policy: RetryPolicy::default(),
         },
         Some(Token::new("t0k3n")),

@@ -1,8 +1,9 @@
 //! The one HTTP client and its one send-with-retry loop.
 //!
-//! [`HttpClient`] holds the connection pool (rustls, the system roots plus an optional extra CA,
+//! [`HttpClient`] holds the connection pools (rustls, the system roots plus an optional extra CA,
 //! connect and read timeouts, the user agent, a redirect policy that refuses plain-http redirects
-//! and loops) and the [`RetryPolicy`]. Every request goes through one loop (`run`), which checks
+//! and loops; HTTP/2 where offered for requests read whole, HTTP/1.1 for streamed transfers, so
+//! each has a connection of its own) and the [`RetryPolicy`]. Every request goes through one loop (`run`), which checks
 //! the HTTPS rule, sends, asks the policy after each failure or error status, waits and tries
 //! again. [`HttpClient::send`] hands back a response with its body unread (a download streams
 //! it), [`HttpClient::fetch`] reads the body inside the loop (a cut-off body counts as a failed
@@ -47,11 +48,18 @@ pub struct HttpOptions {
 #[error("{0}")]
 pub struct SetupError(pub String);
 
-/// The one HTTP client of the tool. Cheap to clone (the pool is shared) and safe to use from
+/// The one HTTP client of the tool. Cheap to clone (the pools are shared) and safe to use from
 /// concurrent tasks.
+///
+/// It keeps two connection pools built alike (same roots, timeouts, user agent, redirect rule,
+/// retry policy): one for requests read whole, which may multiplex over HTTP/2, and one for
+/// streamed transfers ([`HttpClient::send`]), held to HTTP/1.1 so each transfer has a connection
+/// of its own. Asset hosts limit each connection; over HTTP/2 every transfer to a host would
+/// share one connection and one limit.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    transfers: reqwest::Client,
     policy: RetryPolicy,
 }
 
@@ -222,27 +230,39 @@ impl HttpClient {
     /// Builds the client: rustls with the system roots plus `ca_cert`, the timeouts, this tool's
     /// user agent and the redirect policy.
     pub fn new(opts: &HttpOptions) -> Result<HttpClient, SetupError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("release-monitor/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(opts.timeout)
-            .read_timeout(opts.timeout)
-            .redirect(redirect_policy());
-        if let Some(path) = &opts.ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| SetupError(format!("cannot read ca_cert {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                SetupError(format!(
-                    "ca_cert {} is not a PEM bundle: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let inner = builder
-            .build()
-            .map_err(|e| SetupError(format!("cannot build the HTTP client: {e}")))?;
+        let certs = match &opts.ca_cert {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    SetupError(format!("cannot read ca_cert {}: {e}", path.display()))
+                })?;
+                Some(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    SetupError(format!(
+                        "ca_cert {} is not a PEM bundle: {e}",
+                        path.display()
+                    ))
+                })?)
+            }
+        };
+        let build = |http1_only: bool| {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(concat!("release-monitor/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(opts.timeout)
+                .read_timeout(opts.timeout)
+                .redirect(redirect_policy());
+            if http1_only {
+                builder = builder.http1_only();
+            }
+            if let Some(certs) = &certs {
+                builder = builder.tls_certs_merge(certs.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| SetupError(format!("cannot build the HTTP client: {e}")))
+        };
         Ok(HttpClient {
-            inner,
+            inner: build(false)?,
+            transfers: build(true)?,
             policy: opts.policy,
         })
     }
@@ -254,20 +274,25 @@ impl HttpClient {
     }
 
     /// Sends `req` with retries and returns the final response with its body unread, for
-    /// streaming.
+    /// streaming: a transfer, over HTTP/1.1 on a connection of its own.
     pub async fn send(
         &self,
         req: &Request,
         observer: &dyn Observer,
     ) -> Result<reqwest::Response, SendError> {
-        self.run(req, observer, |resp| async move { Ok(resp) })
-            .await
+        self.run(
+            &self.transfers,
+            req,
+            observer,
+            |resp| async move { Ok(resp) },
+        )
+        .await
     }
 
     /// Sends `req` with retries and reads the final response's body; a body cut off mid-way
     /// counts as a failed attempt and is retried like a connection error.
     pub async fn fetch(&self, req: &Request, observer: &dyn Observer) -> Result<Reply, SendError> {
-        self.run(req, observer, |resp| async move {
+        self.run(&self.inner, req, observer, |resp| async move {
             let status = resp.status();
             let headers = resp.headers().clone();
             resp.bytes().await.map(|body| Reply {
@@ -301,7 +326,7 @@ impl HttpClient {
         let req = Request::post(url.clone(), headers, body);
         let observer = Labelled(label);
         let outcome = self
-            .run(&req, &observer, |resp| async move {
+            .run(&self.inner, &req, &observer, |resp| async move {
                 let status = resp.status().as_u16();
                 Ok(PostResponse {
                     status,
@@ -341,6 +366,7 @@ impl HttpClient {
     /// final response into the caller's value; its failure (a cut-off body) is retried.
     async fn run<T, F, Fut>(
         &self,
+        pool: &reqwest::Client,
         req: &Request,
         observer: &dyn Observer,
         finish: F,
@@ -354,8 +380,7 @@ impl HttpClient {
         loop {
             attempt += 1;
             observer.attempt(attempt);
-            let mut builder = self
-                .inner
+            let mut builder = pool
                 .request(req.method.clone(), req.url.clone())
                 .headers(req.headers.clone());
             if let Some(body) = &req.body {

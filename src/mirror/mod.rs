@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 pub use commit::commit;
 pub use dedup::{DedupIndex, LinkKind, link_or_copy};
 pub use layout::{Layout, TRASH_DIR, check_asset_name, decode_tag, encode_tag};
-pub use part::{discard_part, part_path, validator_path};
+pub use part::{discard_part, part_path, pieces_path, validator_path};
 pub use sidecar::{
     SIDECAR_SUFFIX, ensure_sidecar, read_sidecar, sidecar_line, sidecar_path, write_sidecar,
 };

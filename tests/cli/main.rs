@@ -7,6 +7,7 @@
 
 mod support;
 
+mod api_concurrency;
 mod architecture;
 mod book;
 mod concourse_files;
@@ -25,5 +26,6 @@ mod monitor_graphql;
 mod notify;
 mod retention;
 mod s3_storage;
+mod segmented;
 mod signatures;
 mod version;

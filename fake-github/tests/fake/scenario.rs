@@ -21,6 +21,7 @@ fn the_readme_example_parses_with_every_feature() {
     assert_eq!(tool.releases[0].tag_name, "v1.2.0");
     let assets = &tool.releases[0].assets;
     assert_eq!(assets[0].size, Some(1_048_576));
+    assert_eq!(assets[0].seed.as_deref(), Some("v2"));
     assert_eq!(assets[1].digest, Digest::Auto);
     assert_eq!(assets[2].digest, Digest::Omit);
     assert!(matches!(assets[3].digest, Digest::Literal(_)));
@@ -32,7 +33,7 @@ fn the_readme_example_parses_with_every_feature() {
     assert!(scenario.repositories[1].private);
 
     let faults = &scenario.faults;
-    assert_eq!(faults.len(), 8);
+    assert_eq!(faults.len(), 9);
     assert_eq!(faults[0].kind, FaultKind::Statuses(vec![502, 502]));
     assert_eq!(
         faults[1].kind,
@@ -61,6 +62,7 @@ fn the_readme_example_parses_with_every_feature() {
         FaultKind::RedirectTo("http://127.0.0.1:9/x".into())
     );
     assert_eq!(faults[7].rule.method.as_deref(), Some("GET"));
+    assert_eq!(faults[8].kind, FaultKind::IgnoreRange);
 
     // It also serves.
     drop(FakeGithub::start(scenario).unwrap());
