@@ -10,6 +10,8 @@
 #
 #   bench/cdn.sh                          # needs: nginx, openssl, curl, aria2c, /usr/bin/time
 #   RELEASES=10 ASSET_MIB=4 RATE=8m bench/cdn.sh
+#   H2=1 UNLIMITED=0 bench/cdn.sh   # nginx also offers HTTP/2: curl multiplexes its transfers
+#                                   # over one connection, and `curl --http1.1` is added
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source bench/lib/cdn.sh
@@ -22,6 +24,9 @@ API_PORT="${API_PORT:-28463}"
 ASSET_PORT="${ASSET_PORT:-28464}"
 NGINX_PORT="${NGINX_PORT:-28465}"
 REPEAT="${REPEAT:-3}"           # runs per tool and limit, in turn; the median is printed
+H2="${H2:-0}"                   # 1: nginx offers HTTP/2 too
+UNLIMITED="${UNLIMITED:-1}"     # 0: skip the run without a limit
+if [[ "$H2" == 1 ]]; then NGINX_HTTP2=1; fi
 
 bench_need nginx openssl curl aria2c /usr/bin/time python3
 bench_setup
@@ -54,7 +59,12 @@ run_all() { # $1 = rate; each tool REPEAT times, in turn, into fresh folders; pr
         mkdir -p "$work/curl" "$work/aria2"
         t=$(bench_measure rm-defaults "$rm_bin" -q --config "$work/c1.yaml" monitor --download --state-file "$work/s1.state" -o "$work/r1.json"); rows+=("release-monitor, defaults|$t")
         t=$(bench_measure rm-32 "$rm_bin" -q --config "$work/c2.yaml" monitor --download --state-file "$work/s2.state" -o "$work/r2.json"); rows+=("release-monitor, concurrency 32|$t")
-        t=$(bench_measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
+        if [[ "$H2" == 1 ]]; then
+            t=$(bench_measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16, HTTP/2|$t")
+            t=$(bench_measure curl1 curl --http1.1 --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16 --http1.1|$t")
+        else
+            t=$(bench_measure curl curl --parallel --parallel-max 16 --cacert "$work/ca.crt" -sS -K "$work/curl.cfg"); rows+=("curl --parallel-max 16|$t")
+        fi
         t=$(bench_measure aria2c aria2c -j 16 --ca-certificate="$work/ca.crt" -d "$work/aria2" -i "$work/urls.txt" \
             --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false); rows+=("aria2c -j 16|$t")
     done
@@ -65,4 +75,4 @@ run_all() { # $1 = rate; each tool REPEAT times, in turn, into fresh folders; pr
 
 echo "$RELEASES releases x $ASSETS assets x $ASSET_MIB MiB"
 run_all "$RATE"
-run_all 0
+if [[ "$UNLIMITED" == 1 ]]; then run_all 0; fi

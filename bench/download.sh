@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Downloader benchmark: RELEASES releases × ASSETS assets of ASSET_MB MB each (default 50 × 4 × 8 MB,
-# about 1.6 GB) from the local fake GitHub over HTTPS, with `release-monitor monitor --download`,
+# about 1.6 GB) from the local fake GitHub over HTTPS (loopback, no limit), with
+# `release-monitor monitor --download` (its defaults, or `download.concurrency: $CONCURRENCY`),
 # then the same files with `curl --parallel` and `aria2c -j 16`. Prints wall time, MB/s and peak
 # RSS (/usr/bin/time -v) for each. With BIG=1 it also downloads one 2 GiB asset (less one byte,
 # a limit of the fake) and prints the peak RSS (the goal is at most 64 MiB).
@@ -13,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RELEASES="${RELEASES:-50}"
 ASSETS="${ASSETS:-4}"
 ASSET_MB="${ASSET_MB:-8}"
-CONCURRENCY="${CONCURRENCY:-16}"
+CONCURRENCY="${CONCURRENCY:-}"   # download.concurrency; unset: release-monitor's default
 API_PORT="${API_PORT:-28443}"
 ASSET_PORT="${ASSET_PORT:-28444}"
 BIG="${BIG:-0}"
@@ -65,9 +66,8 @@ ca="$(sed -n 's/^ca_cert=//p' "$work/fake.out")"
 write_config() { # $1 = file, $2 = repositories (YAML flow list)
     cat >"$1" <<EOF
 repositories: $2
-settings: {concurrency: 16}
 github: {api_url: "https://127.0.0.1:$API_PORT", ca_cert: "$ca", timeout: 60}
-download: {enabled: true, directory: "$work/rm", version_db: "$work/version_db.json", concurrency: $CONCURRENCY}
+download: {enabled: true, directory: "$work/rm", version_db: "$work/version_db.json"${CONCURRENCY:+, concurrency: $CONCURRENCY}}
 EOF
 }
 repos="$(python3 -c "print('[' + ', '.join('{owner: bench, repo: r%d}' % i for i in range($RELEASES)) + ']')")"
@@ -76,6 +76,9 @@ write_config "$work/config.yaml" "$repos"
 measure() { # $1 = label, $2 = bytes, rest = command; prints one row
     local label="$1" bytes="$2"
     shift 2
+    # Each tool starts with no dirty pages to write back from the one before.
+    sync
+    if [[ -w /proc/sys/vm/drop_caches ]]; then echo 3 >/proc/sys/vm/drop_caches; fi
     /usr/bin/time -v -o "$work/time.txt" "$@" >"$work/$label.out" 2>"$work/$label.err" || {
         echo "$label failed:" >&2; tail -5 "$work/$label.err" >&2; return 1; }
     python3 - "$work/time.txt" "$label" "$bytes" <<'EOF'

@@ -84,7 +84,7 @@ download: {enabled: true, directory: "$2", version_db: "$2.db.json"$3}
 EOF
 }
 
-bench_nginx() { # $1 = rate per request ("0": no limit)
+bench_nginx() { # $1 = rate per request ("0": no limit); NGINX_HTTP2=1 also offers HTTP/2
     [[ -f "$work/nginx.pid" ]] && { kill "$(cat "$work/nginx.pid")"; sleep 0.5; rm -f "$work/nginx.pid"; }
     cat >"$work/nginx.conf" <<EOF
 user root;
@@ -97,7 +97,7 @@ http {
     sendfile on;
     keepalive_requests 10000;
     server {
-        listen 127.0.0.1:$NGINX_PORT ssl;
+        listen 127.0.0.1:$NGINX_PORT ssl${NGINX_HTTP2:+ http2};
         ssl_certificate $work/nginx.crt;
         ssl_certificate_key $work/nginx.key;
         root $work/www;

@@ -205,7 +205,7 @@ pub struct DownloadSettings {
     pub cleanup_old_versions: bool,
     /// How many versions cleanup keeps (default 5, at least 1).
     pub keep_versions: u32,
-    /// Connections transferring at once, across all files, 1..=64 (default 16).
+    /// Connections transferring at once, across all files and pieces, 1..=64 (default 24).
     pub concurrency: u32,
     /// How large assets are fetched in ranged pieces.
     pub segments: Segments,

@@ -216,7 +216,7 @@ fn defaults_are_filled() {
     assert!(d.verify_downloads);
     assert!(!d.cleanup_old_versions);
     assert_eq!(d.keep_versions, 5);
-    assert_eq!(d.concurrency, 16);
+    assert_eq!(d.concurrency, 24);
     assert_eq!(d.segments.connections, 16);
     assert_eq!(d.segments.min_size, 16 * 1024 * 1024);
     assert_eq!(c.settings.concurrency, 32);

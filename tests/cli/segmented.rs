@@ -334,3 +334,22 @@ fn an_asset_changed_between_runs_starts_over_and_verifies() {
     );
     assert!(s.fake.asset_bytes_sent() - sent_before >= SIZE);
 }
+
+#[test]
+fn a_piece_corrupted_in_flight_fails_the_hash_and_the_file_comes_again_whole() {
+    let s = setup(4);
+    with_faults(&s, "  - {origin: assets, corrupt_at: 1000, times: 1}\n");
+    let report = run(&s, 0);
+    assert_eq!(stored(&s), true_bytes(&s));
+    assert_eq!(
+        report["download_results"]["downloaded"][0]["files"][0]["how"],
+        "downloaded"
+    );
+    // The damaged bytes were never resumed from: the whole file came twice.
+    assert_eq!(s.fake.asset_bytes_sent(), 2 * SIZE);
+    assert!(
+        !s.path("downloads/acme_big/v1.0.0")
+            .join(format!("{ASSET}.part.pieces"))
+            .exists()
+    );
+}
