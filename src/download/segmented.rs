@@ -347,12 +347,14 @@ async fn probe<'p>(
         path: part.to_path_buf(),
         source,
     };
-    let file = File::create(part).map_err(io)?;
-    file.set_len(size).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    // The map first: a pre-sized part file is never on disk without the map that says which of
+    // its bytes are real (a kill in between leaves a map without its part, which is discarded).
     std::fs::write(validator_path(part), &validator).map_err(io)?;
     let map = PieceMap::new(size, piece, validator);
     map.save(&pieces_path(part))?;
+    let file = File::create(part).map_err(io)?;
+    file.set_len(size).map_err(io)?;
+    file.sync_all().map_err(io)?;
     Ok(Some((
         map,
         First {

@@ -10,7 +10,8 @@
 //! - `release-monitor db check` accepts the database, and it records only releases whose files
 //!   are all stored with their true bytes;
 //! - every final file holds its asset's true bytes, every sidecar matches its file, and every
-//!   `.part` file is a prefix of the true bytes;
+//!   `.part` file is a prefix of the true bytes, or, for a segmented transfer (alpha's 12 MiB
+//!   asset comes in three ranged pieces), holds the true bytes wherever its piece map says;
 //! - no file that was final before a run is fetched again during it (the fake's request log).
 //!
 //! When a run completes instead of being killed, the next round starts: the fake publishes a new
@@ -42,7 +43,7 @@ use crate::support::{FakeSetup, files_under, sha256_hex};
 const REPOS: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 const KILLS: u32 = 20;
 /// The test pause points inside atomic writes (see `fsutil::PAUSE_VAR`).
-const PAUSE_POINTS: [&str; 9] = [
+const PAUSE_POINTS: [&str; 12] = [
     "db-write-half",
     "db-before-rename",
     "db-after-rename",
@@ -52,7 +53,13 @@ const PAUSE_POINTS: [&str; 9] = [
     "state-write-half",
     "state-before-rename",
     "state-after-rename",
+    "pieces-write-half",
+    "pieces-before-rename",
+    "pieces-after-rename",
 ];
+
+/// Assets of 8 MiB or more (alpha's image) come in ranged pieces over 3 connections.
+const SEGMENTS: &str = "  segments: {connections: 3, min_size: 8388608}\n";
 
 /// Rounds 1..=`round`: every repository has one release per round (the newest is the one
 /// downloaded) with a binary of 1-1.75 MB, a small text file and, in alpha and beta, the same
@@ -75,6 +82,12 @@ fn scenario(round: u32) -> String {
                     "          - {{name: libshared-1.{r}.so, size: 750000}}\n"
                 ));
             }
+            if i == 0 {
+                // Segmented (see `SEGMENTS`): three pieces of 4 MiB.
+                yaml.push_str(&format!(
+                    "          - {{name: {repo}-1.{r}-full.img, size: 12582912}}\n"
+                ));
+            }
         }
     }
     yaml
@@ -91,6 +104,17 @@ struct Harness {
     /// The repositories whose files are refused: a completed run exits 1 with failures of
     /// theirs only.
     refused: Vec<String>,
+}
+
+/// A segmented transfer's piece map: the piece size and the bytes recorded in each piece.
+fn piece_map(path: &Path) -> Option<(u64, Vec<u64>)> {
+    let map: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let done = map["done"]
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    Some((map["piece"].as_u64()?, done))
 }
 
 /// How a run ended.
@@ -123,10 +147,10 @@ impl Harness {
         h
     }
 
-    /// The plain world of [`scenario`] (no signatures), watching `repos`.
+    /// The plain world of [`scenario`] (no signatures), watching `repos`, with [`SEGMENTS`].
     fn plain(repos: &[&str]) -> Harness {
         let world = |round| Scenario::from_yaml(&scenario(round)).expect("scenario parses");
-        Harness::new(Box::new(world), repos, &[], "")
+        Harness::new(Box::new(world), repos, &[], SEGMENTS)
     }
 
     fn downloads(&self) -> PathBuf {
@@ -168,10 +192,12 @@ impl Harness {
                 if path.exists() {
                     return 0;
                 }
-                let part = std::fs::metadata(format!("{}.part", path.display()))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                (a.bytes.len() as u64).saturating_sub(part)
+                let part = format!("{}.part", path.display());
+                let on_disk = match piece_map(Path::new(&format!("{part}.pieces"))) {
+                    Some((_, done)) => done.iter().sum(),
+                    None => std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0),
+                };
+                (a.bytes.len() as u64).saturating_sub(on_disk)
             })
             .sum()
     }
@@ -291,11 +317,26 @@ impl Harness {
                 .find(|a| a.rel_path == final_rel)
                 .unwrap_or_else(|| panic!("{rel}: a .part file of no asset"));
             let part = std::fs::read(self.downloads().join(&rel)).expect("read .part");
-            assert!(
-                asset.bytes.starts_with(&part),
-                "{rel}: {} bytes that are not a prefix of the asset",
-                part.len()
-            );
+            let map = self.downloads().join(format!("{rel}.pieces"));
+            match piece_map(&map) {
+                // Segmented: pre-sized; the bytes the map records are the true ones.
+                Some((piece, done)) => {
+                    assert_eq!(part.len(), asset.bytes.len(), "{rel}: not pre-sized");
+                    for (i, d) in done.iter().enumerate() {
+                        let start = i * piece as usize;
+                        let end = start + *d as usize;
+                        assert!(
+                            part[start..end] == asset.bytes[start..end],
+                            "{rel}: piece {i} ({d} bytes recorded) does not hold the true bytes"
+                        );
+                    }
+                }
+                None => assert!(
+                    asset.bytes.starts_with(&part),
+                    "{rel}: {} bytes that are not a prefix of the asset",
+                    part.len()
+                ),
+            }
         }
         self.assets
             .iter()
@@ -456,7 +497,7 @@ fn kill_at_random(
     h.assert_round_complete();
     let stray_parts: Vec<String> = files_under(&h.downloads())
         .into_iter()
-        .filter(|f| f.ends_with(".part"))
+        .filter(|f| f.ends_with(".part") || f.ends_with(".part.pieces"))
         .collect();
     assert_eq!(stray_parts, Vec::<String>::new(), "no .part left behind");
     println!(
