@@ -42,6 +42,9 @@ pub struct Fault {
     /// How many matching requests it hits (`None`: every one). Ignored by
     /// [`FaultKind::Statuses`], whose list length is the count.
     pub times: Option<u32>,
+    /// How many matching requests it lets through before it starts (`0`: none), to hit a
+    /// later request of a sequence (the second piece of a transfer, say).
+    pub after: u32,
 }
 
 /// Which requests a fault applies to.
@@ -136,6 +139,7 @@ impl Fault {
             },
             kind,
             times: None,
+            after: 0,
         }
     }
 
@@ -149,7 +153,14 @@ impl Fault {
             },
             kind,
             times: None,
+            after: 0,
         }
+    }
+
+    /// Lets the first `after` matching requests through (builder style).
+    pub fn after(mut self, after: u32) -> Fault {
+        self.after = after;
+        self
     }
 
     /// Limits the fault to the first `times` matching requests (builder style).
@@ -202,6 +213,8 @@ struct FaultSpec {
     method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     times: Option<u32>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    after: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     responses: Option<Vec<u16>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,6 +255,10 @@ struct SecondarySpec {
     retry_after: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     times: Option<u32>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_limited_status() -> u16 {
@@ -321,6 +338,7 @@ impl TryFrom<FaultSpec> for Fault {
             },
             kind,
             times,
+            after: spec.after,
         };
         fault.validate()?;
         Ok(fault)
@@ -347,6 +365,7 @@ impl From<Fault> for FaultSpec {
             origin: fault.rule.origin,
             method: fault.rule.method,
             times: fault.times,
+            after: fault.after,
             ..FaultSpec::default()
         };
         match fault.kind {

@@ -111,12 +111,16 @@ impl State {
             if !fault.rule.matches(origin, method, path) {
                 continue;
             }
-            let used = self.fault_used.get(index).copied().unwrap_or(0);
+            let seen = self.fault_used.get(index).copied().unwrap_or(0);
+            if let Some(slot) = self.fault_used.get_mut(index) {
+                *slot = seen.saturating_add(1);
+            }
+            // The first `after` matching requests go through; then the fault's own count.
+            let Some(used) = seen.checked_sub(fault.after) else {
+                continue;
+            };
             if fault.budget().is_some_and(|budget| used >= budget) {
                 continue;
-            }
-            if let Some(slot) = self.fault_used.get_mut(index) {
-                *slot = used.saturating_add(1);
             }
             return Some(match &fault.kind {
                 FaultKind::Statuses(list) => {

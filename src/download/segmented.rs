@@ -8,6 +8,10 @@
 //!   `Content-Range` is exactly that piece of exactly the asset's size, with an `ETag` or
 //!   `Last-Modified`, starts a segmented transfer (that answer is the first piece's stream);
 //!   anything else falls back to one stream ([`super::fetch::fetch`]).
+//! - **One API call.** The probe goes to the asset's API URL; every later piece goes straight
+//!   to the storage link it redirected to (asked again only if that link fails, as a signed
+//!   link does when it expires), so a transfer costs one call of the rate limit, not one per
+//!   piece.
 //! - **Pieces.** Pieces are a few MiB each and handed out in order to at most
 //!   `download.segments.connections` workers; each worker holds one transfer permit (one
 //!   connection, shared with every other transfer of the run) while it fetches a piece, and
@@ -380,6 +384,9 @@ struct Pieces<'a, 'b> {
     validator: HeaderValue,
     shared: Arc<Shared>,
     bar: &'a (dyn Fn() -> Option<&'b ProgressBar> + Sync),
+    /// Where the asset's URL last redirected (a signed storage link): pieces go there directly,
+    /// so a segmented transfer costs one API call, not one per piece.
+    direct: Mutex<Option<url::Url>>,
 }
 
 /// Runs the workers and the hasher until every piece is in: the digests of the whole file, or
@@ -435,6 +442,12 @@ async fn run_pieces<'p, 'b>(
         validator,
         shared: shared.clone(),
         bar,
+        direct: Mutex::new(
+            first
+                .as_ref()
+                .map(|f| f.resp.url().clone())
+                .filter(|u| *u != req.url),
+        ),
     };
     let mut first = first;
     let jobs = (0..workers).map(|_| pieces.worker(first.take()));
@@ -496,6 +509,42 @@ impl Pieces<'_, '_> {
         }
     }
 
+    /// Sends a piece's request: to the storage link the asset's URL redirected to, when known
+    /// (the API is asked once, not once per piece: each API call counts against the rate
+    /// limit), else to the asset's URL, remembering where it redirected. A storage link that
+    /// fails (a signed link expires) is dropped and the API asked again.
+    async fn request(&self, headers: &HeaderMap) -> Result<reqwest::Response, Stop> {
+        let direct = self.direct_link();
+        if let Some(link) = &direct {
+            match self.client.send(link, ACCEPT_OCTET, headers).await {
+                Ok(r) => return Ok(r),
+                Err(e) => {
+                    tracing::debug!(
+                        "{}: the storage link failed ({e}); asking the API again",
+                        redact(link)
+                    );
+                    *self.direct.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+            }
+        }
+        let r = self
+            .client
+            .send(&self.req.url, ACCEPT_OCTET, headers)
+            .await
+            .map_err(|e| Stop::Failed(e.into()))?;
+        if *r.url() != self.req.url {
+            *self.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.url().clone());
+        }
+        Ok(r)
+    }
+
+    fn direct_link(&self) -> Option<url::Url> {
+        self.direct
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn next_piece(&self) -> Option<usize> {
         let mut p = self.shared.lock();
         if p.stop.is_some() {
@@ -541,10 +590,7 @@ impl Pieces<'_, '_> {
                         headers.insert(RANGE, v);
                     }
                     headers.insert(IF_RANGE, self.validator.clone());
-                    self.client
-                        .send(&self.req.url, ACCEPT_OCTET, &headers)
-                        .await
-                        .map_err(|e| Stop::Failed(e.into()))?
+                    self.request(&headers).await?
                 }
             };
             if let Some(content_type) = wrong_body(r.headers(), self.req.content_type.as_deref()) {

@@ -57,6 +57,15 @@ fn asset_gets(s: &FakeSetup) -> Vec<RecordedRequest> {
         .collect()
 }
 
+/// The asset's API URL requests (each one counts against the rate limit).
+fn api_asset_calls(s: &FakeSetup) -> usize {
+    s.fake
+        .requests()
+        .iter()
+        .filter(|r| r.origin == Origin::Api && r.path.contains("/releases/assets/"))
+        .count()
+}
+
 /// `bytes=A-B` as `(A, B)`.
 fn range(r: &RecordedRequest) -> Option<(u64, u64)> {
     let (a, b) = r.header("range")?.strip_prefix("bytes=")?.split_once('-')?;
@@ -117,6 +126,8 @@ fn a_large_asset_comes_in_ranged_pieces_over_several_connections() {
     let connections: std::collections::BTreeSet<u64> = gets.iter().map(|r| r.connection).collect();
     assert!((2..=4).contains(&connections.len()), "{connections:?}");
     assert_eq!(s.fake.asset_bytes_sent(), SIZE);
+    // One API call for the whole transfer: the pieces go straight to the storage link.
+    assert_eq!(api_asset_calls(&s), 1);
     // Nothing of ours is left beside the file but its sidecar.
     let files = files_under(&s.path("downloads"));
     assert_eq!(
@@ -352,4 +363,21 @@ fn a_piece_corrupted_in_flight_fails_the_hash_and_the_file_comes_again_whole() {
             .join(format!("{ASSET}.part.pieces"))
             .exists()
     );
+}
+
+#[test]
+fn a_storage_link_that_fails_is_asked_for_again_through_the_api() {
+    let s = setup(4);
+    // The second request to the storage host (the first piece after the probe) is refused, as
+    // an expired signed link is.
+    with_faults(&s, "  - {origin: assets, responses: [403], after: 1}\n");
+    run(&s, 0);
+    assert_eq!(stored(&s), true_bytes(&s));
+    // The API was asked again (by the worker that met the refusal, and by any other that
+    // needed the link before a fresh one was known), not once per piece (5 pieces).
+    let calls = api_asset_calls(&s);
+    assert!((2..=4).contains(&calls), "{calls} API calls");
+    // Every byte of the asset once (plus the refusal's short error body).
+    let sent = s.fake.asset_bytes_sent();
+    assert!((SIZE..SIZE + 1024).contains(&sent), "{sent}");
 }

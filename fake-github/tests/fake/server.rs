@@ -819,6 +819,7 @@ fn transfer_faults_truncate_stall_and_redirect() {
             },
             kind: FaultKind::RedirectTo("http://127.0.0.1:9/x".into()),
             times: Some(1),
+            after: 0,
         });
     let server = start(scenario);
     let client = client(&server);
