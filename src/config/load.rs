@@ -202,9 +202,13 @@ fn message_for(err: &YamlError, text: &str) -> String {
                 .zip(span.byte_len())
                 .and_then(|(o, l)| text.get(o as usize..(o + l) as usize))
                 .map(unquote);
+            // The value itself is never quoted: it may be a secret pasted into the wrong key,
+            // and the position already shows where it is.
             match scalar {
-                Some(s) if s.parse::<f64>().is_ok() => format!("invalid value: {s}, expected {ty}"),
-                Some(s) => format!("invalid type: string {s:?}, expected {ty}"),
+                Some(s) if s.parse::<f64>().is_ok() => {
+                    format!("invalid value: a number that does not fit {ty}")
+                }
+                Some(_) => format!("invalid type: a string, expected {ty}"),
                 None => format!("invalid value, expected {ty}"),
             }
         }

@@ -104,7 +104,7 @@ impl Serialize for AssetPattern {
 impl<'de> Deserialize<'de> for AssetPattern {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        AssetPattern::parse(&text).map_err(|e| de::Error::custom(format!("pattern {text:?}: {e}")))
+        AssetPattern::parse(&text).map_err(|e| de::Error::custom(format!("invalid pattern: {e}")))
     }
 }
 
@@ -153,7 +153,7 @@ impl<'de> Deserialize<'de> for FilterEntry {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<FilterEntry, E> {
                 AssetPattern::parse(v)
                     .map(FilterEntry)
-                    .map_err(|e| E::custom(format!("pattern {v:?}: {e}")))
+                    .map_err(|e| E::custom(format!("invalid pattern: {e}")))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FilterEntry, A::Error> {
                 let m = FilterMap::deserialize(de::value::MapAccessDeserializer::new(map))?;

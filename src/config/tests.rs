@@ -307,12 +307,12 @@ fn type_error_has_line_column_and_key() {
             6,
             26,
             "settings.max_releases_per_repo",
-            "invalid type: string \"ten\", expected u32"
+            "invalid type: a string, expected u32"
         )
     );
     assert_eq!(
         e.to_string(),
-        "config.yaml:6:26: settings.max_releases_per_repo: invalid type: string \"ten\", expected u32"
+        "config.yaml:6:26: settings.max_releases_per_repo: invalid type: a string, expected u32"
     );
 }
 
@@ -377,7 +377,10 @@ fn range_errors_have_positions() {
     let e = err(&format!(
         "{ONE_REPO}settings:\n  max_releases_per_repo: -1\n"
     ));
-    assert_eq!(invalid(&e).3, "invalid value: -1, expected u32");
+    assert_eq!(
+        invalid(&e).3,
+        "invalid value: a number that does not fit u32"
+    );
 }
 
 #[test]
@@ -405,7 +408,7 @@ fn unknown_version_strategy_has_position() {
             4,
             23,
             "repositories[0].version_strategy",
-            "unknown variant `semverx`, expected one of `auto`, `semver`, `semver-strict`, `calver`, `date`"
+            "unknown variant, expected one of `auto`, `semver`, `semver-strict`, `calver`, `date`"
         )
     );
     let e = err(&format!(

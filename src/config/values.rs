@@ -26,19 +26,25 @@ pub(crate) fn parse_strategy<E: de::Error>(s: &str) -> Result<Strategy, E> {
     s.parse().map_err(|_| unknown_variant(s, STRATEGY_NAMES))
 }
 
-/// serde's "unknown variant" message, as a positioned custom error.
-pub(crate) fn unknown_variant<E: de::Error>(s: &str, names: &[&str]) -> E {
+/// serde's "unknown variant" message, as a positioned custom error. The value is not quoted
+/// (no config error quotes a value: it may be a secret pasted into the wrong key).
+pub(crate) fn unknown_variant<E: de::Error>(_s: &str, names: &[&str]) -> E {
     E::custom(format!(
-        "unknown variant `{s}`, expected one of {}",
+        "unknown variant, expected one of {}",
         quoted_list(names)
     ))
 }
 
-/// serde's "invalid value" message, as a positioned custom error.
+/// serde's "invalid value" message, as a positioned custom error, without the value (no config
+/// error quotes a value: it may be a secret pasted into the wrong key). `unexpected` only says
+/// what kind of value it was.
 fn invalid_value<E: de::Error>(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> E {
-    E::custom(format_args!(
-        "invalid value: {unexpected}, expected {expected}"
-    ))
+    let kind = match unexpected {
+        Unexpected::Unsigned(_) | Unexpected::Signed(_) => "an integer out of range",
+        Unexpected::Float(_) => "a number out of range",
+        _ => "a value",
+    };
+    E::custom(format_args!("invalid value: {kind}, expected {expected}"))
 }
 
 /// Formats `a, b` as `` `a`, `b` ``.
@@ -185,26 +191,25 @@ pub(crate) fn secure_base_url(text: &str) -> Result<String, String> {
     let url = parse_base_url(text)?;
     match url.scheme() {
         "https" | "http" => crate::http::check_transport(&url).map_err(|_| {
-            format!(
-                "{text:?} uses http://, which is only allowed for loopback hosts \
-                 (127.0.0.0/8, ::1, localhost); use https://"
-            )
+            "the URL uses http://, which is only allowed for loopback hosts \
+             (127.0.0.0/8, ::1, localhost); use https://"
+                .to_string()
         })?,
-        other => return Err(format!("{text:?} has scheme `{other}`, expected https")),
+        other => return Err(format!("the URL has scheme `{other}`, expected https")),
     }
     Ok(trim_slash(&url))
 }
 
 fn parse_base_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let url = url::Url::parse(text).map_err(|e| format!("the value is not a URL: {e}"))?;
     if url.cannot_be_a_base() || url.host().is_none() {
-        return Err(format!("{text:?} is not an http(s) URL with a host"));
+        return Err("the value is not an http(s) URL with a host".to_string());
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("the URL must not contain a user name or password".to_string());
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{text:?} must not have a query or fragment"));
+        return Err("the URL must not have a query or fragment".to_string());
     }
     Ok(url)
 }
@@ -406,7 +411,7 @@ impl<'de> Deserialize<'de> for MailAddress {
         let s = String::deserialize(deserializer)?;
         s.trim().parse::<lettre::message::Mailbox>().map_err(|e| {
             de::Error::custom(format!(
-                "invalid e-mail address {s:?} ({e}); expected `name@example.com` or \
+                "invalid e-mail address ({e}); expected `name@example.com` or \
                      `Name <name@example.com>`"
             ))
         })?;

@@ -81,10 +81,11 @@ impl FromStr for Strategy {
             "semver-strict" => Ok(Strategy::SemverStrict),
             "calver" => Ok(Strategy::Calver),
             "date" => Ok(Strategy::Date),
-            _ => Err(format!(
-                "unknown variant `{s}`, expected one of `auto`, `semver`, `semver-strict`, \
+            _ => Err(
+                "unknown variant, expected one of `auto`, `semver`, `semver-strict`, \
                  `calver`, `date`"
-            )),
+                    .to_string(),
+            ),
         }
     }
 }

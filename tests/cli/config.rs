@@ -96,9 +96,75 @@ fn a_type_error_exits_2_with_file_line_column_and_key() {
         .code(2)
         .stdout("")
         .stderr(predicate::str::contains(format!(
-            "{}:5:26: settings.max_releases_per_repo: invalid type: string \"ten\"",
+            "{}:5:26: settings.max_releases_per_repo: invalid type: a string, expected u32",
             path.display()
         )));
+}
+
+/// A secret pasted into the wrong key is never quoted back, whatever the key's type, at any
+/// verbosity or log format: the error names file, line, column and key, and that is enough.
+#[test]
+fn a_secret_pasted_into_the_wrong_key_is_never_quoted() {
+    const SECRET: &str = "ghp_PASTEDINTOTHEWRONGKEY0123456789abcd";
+    let cases = [
+        (
+            "settings:\n  max_releases_per_repo: SECRET\n",
+            "settings.max_releases_per_repo",
+        ),
+        ("settings:\n  concurrency: SECRET\n", "settings.concurrency"),
+        (
+            "download:\n  version_strategy: SECRET\n",
+            "download.version_strategy",
+        ),
+        ("github:\n  api_url: SECRET\n", "github.api_url"),
+        (
+            "github:\n  api_url: https://example.com/SECRET?x=1\n",
+            "github.api_url",
+        ),
+        (
+            "download:\n  asset_patterns: [\"SECRET[\"]\n",
+            "download.asset_patterns[0]",
+        ),
+        (
+            "download:\n  segments: {min_size: SECRET}\n",
+            "download.segments.min_size",
+        ),
+        (
+            "notify:\n  email: {smtp_host: mail.example.com, from: SECRET, to: [a@example.com]}\n",
+            "notify.email.from",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (i, (section, key)) in cases.iter().enumerate() {
+        let text = format!(
+            "repositories:\n  - owner: a\n    repo: b\n{}",
+            section.replace("SECRET", SECRET)
+        );
+        let path = write(&dir, &format!("bad{i}.yaml"), &text);
+        for args in [
+            vec!["config", "check"],
+            vec!["-vv", "monitor"],
+            vec!["--log-format", "json", "monitor"],
+        ] {
+            let out = rm()
+                .env("GITHUB_TOKEN", SECRET)
+                .env("RUST_LOG", "trace")
+                .args(&args)
+                .arg("--config")
+                .arg(&path)
+                .assert()
+                .code(2)
+                .get_output()
+                .clone();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stderr.contains(key), "{args:?} {key}: {stderr}");
+            assert!(
+                !stderr.contains("PASTEDINTO") && !stdout.contains("PASTEDINTO"),
+                "{args:?} {key}: the secret was quoted: {stderr}"
+            );
+        }
+    }
 }
 
 #[test]
