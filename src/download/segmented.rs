@@ -124,6 +124,14 @@ pub(super) async fn transfer(
     fetched
 }
 
+/// A blocking task or the syncer panicked or was cancelled while working on `part`.
+fn join_failed(path: &Path, e: tokio::task::JoinError) -> FetchError {
+    FetchError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
 /// The permits are never closed; were they, the transfer could not go on.
 fn closed(req: &FetchRequest) -> FetchError {
     FetchError::Io {
@@ -458,14 +466,8 @@ async fn run_pieces<'p, 'b>(
     }
     shared.wake.notify_all();
     shared.sync.notify_one();
-    let synced = syncer.await.map_err(|e| FetchError::Io {
-        path: part.clone(),
-        source: std::io::Error::other(e.to_string()),
-    });
-    let hashed = hasher.await.map_err(|e| FetchError::Io {
-        path: part.clone(),
-        source: std::io::Error::other(e.to_string()),
-    });
+    let synced = syncer.await.map_err(|e| join_failed(&part, e));
+    let hashed = hasher.await.map_err(|e| join_failed(&part, e));
     match shared.lock().stop.take() {
         Some(Stop::Failed(e)) => return Err(e),
         Some(Stop::Changed(why)) => return Ok(Err(why)),
@@ -523,7 +525,7 @@ impl Pieces<'_, '_> {
                         "{}: the storage link failed ({e}); asking the API again",
                         redact(link)
                     );
-                    *self.direct.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    self.set_direct_link(None);
                 }
             }
         }
@@ -533,7 +535,7 @@ impl Pieces<'_, '_> {
             .await
             .map_err(|e| Stop::Failed(e.into()))?;
         if *r.url() != self.req.url {
-            *self.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(r.url().clone());
+            self.set_direct_link(Some(r.url().clone()));
         }
         Ok(r)
     }
@@ -543,6 +545,10 @@ impl Pieces<'_, '_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    fn set_direct_link(&self, link: Option<url::Url>) {
+        *self.direct.lock().unwrap_or_else(|e| e.into_inner()) = link;
     }
 
     fn next_piece(&self) -> Option<usize> {
@@ -568,7 +574,7 @@ impl Pieces<'_, '_> {
             let (start, end) = p.map.range(i);
             (start, end, p.map.size)
         };
-        let mut file = Some(
+        let file = Arc::new(
             std::fs::OpenOptions::new()
                 .write(true)
                 .open(part)
@@ -610,7 +616,7 @@ impl Pieces<'_, '_> {
                     "the server sent another range or size than asked for".to_string(),
                 ));
             }
-            let problem = self.stream(i, offset, end, r, &mut file).await?;
+            let problem = self.stream(i, offset, end, r, &file).await?;
             match problem {
                 None => return Ok(()),
                 Some(problem) => match self.client.policy().after_failure(attempt) {
@@ -648,7 +654,7 @@ impl Pieces<'_, '_> {
         offset: u64,
         end: u64,
         mut resp: reqwest::Response,
-        file: &mut Option<File>,
+        file: &Arc<File>,
     ) -> Result<Option<String>, Stop> {
         let mut at = offset;
         let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
@@ -697,28 +703,24 @@ impl Pieces<'_, '_> {
         i: usize,
         at: u64,
         buf: Vec<u8>,
-        file: &mut Option<File>,
+        file: &Arc<File>,
     ) -> Result<Vec<u8>, Stop> {
-        let part = self.req.part.clone();
-        let Some(mut f) = file.take() else {
-            return Err(Stop::Failed(FetchError::Io {
-                path: part,
-                source: std::io::Error::other("the part file is not open"),
-            }));
-        };
-        let done = tokio::task::spawn_blocking(move || {
+        let part = self.req.part.as_path();
+        // This worker's own handle, used by one write at a time: the seek is its own.
+        let f = Arc::clone(file);
+        let (mut buf, r) = tokio::task::spawn_blocking(move || {
+            let mut f = &*f;
             let r = f.seek(SeekFrom::Start(at)).and_then(|_| f.write_all(&buf));
-            (f, buf, r)
+            (buf, r)
         })
-        .await;
-        let (f, mut buf, r) = done.map_err(|e| {
+        .await
+        .map_err(|e| Stop::Failed(join_failed(part, e)))?;
+        r.map_err(|source| {
             Stop::Failed(FetchError::Io {
-                path: part.clone(),
-                source: std::io::Error::other(e.to_string()),
+                path: part.to_path_buf(),
+                source,
             })
         })?;
-        *file = Some(f);
-        r.map_err(|source| Stop::Failed(FetchError::Io { path: part, source }))?;
         let n = buf.len() as u64;
         buf.clear();
         let sync_now = {
@@ -743,7 +745,7 @@ async fn syncer(shared: Arc<Shared>, part: std::path::PathBuf) -> Result<(), Fet
         path: part.clone(),
         source,
     };
-    let mut file = Some(
+    let file = Arc::new(
         std::fs::OpenOptions::new()
             .write(true)
             .open(&part)
@@ -760,17 +762,11 @@ async fn syncer(shared: Arc<Shared>, part: std::path::PathBuf) -> Result<(), Fet
         if halted && complete {
             return Ok(());
         }
-        let Some(f) = file.take() else {
-            return Ok(());
-        };
-        let (f, synced) = tokio::task::spawn_blocking(move || {
-            let r = f.sync_data();
-            (f, r)
-        })
-        .await
-        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        file = Some(f);
-        synced.map_err(io)?;
+        let f = Arc::clone(&file);
+        tokio::task::spawn_blocking(move || f.sync_data())
+            .await
+            .map_err(|e| join_failed(&part, e))?
+            .map_err(io)?;
         let map = {
             let mut p = shared.lock();
             for (done, w) in p.map.done.iter_mut().zip(&written) {
@@ -781,7 +777,7 @@ async fn syncer(shared: Arc<Shared>, part: std::path::PathBuf) -> Result<(), Fet
         let path = pieces_path(&part);
         tokio::task::spawn_blocking(move || map.save(&path))
             .await
-            .map_err(|e| io(std::io::Error::other(e.to_string())))??;
+            .map_err(|e| join_failed(&part, e))??;
         if halted {
             return Ok(());
         }

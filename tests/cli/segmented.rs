@@ -14,6 +14,7 @@ const MIB: u64 = 1024 * 1024;
 /// Five pieces of 4 MiB (the smallest piece).
 const SIZE: u64 = 20 * MIB;
 const ASSET: &str = "big-linux-amd64.tar.gz";
+const TOKEN: &str = "ghp_SEGMENTS0123456789SECRET";
 
 fn scenario(size: u64) -> String {
     with_seed(size, ASSET)
@@ -23,7 +24,7 @@ fn scenario(size: u64) -> String {
 /// bytes of the same size.
 fn with_seed(size: u64, seed: &str) -> String {
     format!(
-        "token: ghp_SEGMENTS0123456789SECRET\n\
+        "token: {TOKEN}\n\
          repositories:\n  - owner: acme\n    repo: big\n    releases:\n\
          \x20     - tag_name: v1.0.0\n        assets:\n\
          \x20         - {{name: {ASSET}, size: {size}, seed: {seed}}}\n"
@@ -74,7 +75,7 @@ fn range(r: &RecordedRequest) -> Option<(u64, u64)> {
 
 fn run(s: &FakeSetup, code: i32) -> Value {
     let out = s
-        .command(Some("ghp_SEGMENTS0123456789SECRET"))
+        .command(Some(TOKEN))
         .args(["monitor", "--download"])
         .assert()
         .code(code)
@@ -211,16 +212,14 @@ fn synced_bytes(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
-    let s = setup(2);
-    // Hold every body once 10 MiB are out: each of the two connections is past its first piece
-    // (4 MiB, synced when complete) and into its second.
-    s.fake.hold_assets_after(10 * MIB);
+/// Starts `monitor --download` with every asset body held once `bytes` are out, and returns it
+/// once the hold is reached, with the deadline for whatever the caller waits for next.
+fn run_until_held(s: &FakeSetup, bytes: u64) -> (std::process::Child, Instant) {
+    s.fake.hold_assets_after(bytes);
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("release-monitor"))
         .current_dir(s.dir.path())
         .env_clear()
-        .env("GITHUB_TOKEN", "ghp_SEGMENTS0123456789SECRET")
+        .env("GITHUB_TOKEN", TOKEN)
         .args(["monitor", "--download"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -234,6 +233,15 @@ fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
             "the transfer never reached the hold"
         );
     }
+    (child, deadline)
+}
+
+#[test]
+fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
+    let s = setup(2);
+    // Hold every body once 10 MiB are out: each of the two connections is past its first piece
+    // (4 MiB, synced when complete) and into its second.
+    let (mut child, deadline) = run_until_held(&s, 10 * MIB);
     // The syncer records the completed pieces off the transfers' path: wait until it has.
     let dir = s.path("downloads/acme_big/v1.0.0");
     let map_path = dir.join(format!("{ASSET}.part.pieces"));
@@ -305,24 +313,7 @@ fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
 #[test]
 fn an_asset_changed_between_runs_starts_over_and_verifies() {
     let s = setup(2);
-    s.fake.hold_assets_after(6 * MIB);
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("release-monitor"))
-        .current_dir(s.dir.path())
-        .env_clear()
-        .env("GITHUB_TOKEN", "ghp_SEGMENTS0123456789SECRET")
-        .args(["monitor", "--download"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !s.fake.wait_for_hold(Duration::from_millis(20)) {
-        assert!(child.try_wait().expect("try_wait").is_none(), "it ended");
-        assert!(
-            Instant::now() < deadline,
-            "the transfer never reached the hold"
-        );
-    }
+    let (mut child, _) = run_until_held(&s, 6 * MIB);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     s.fake.release_assets();
