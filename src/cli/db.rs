@@ -102,9 +102,11 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
             let id = parse_repo(&repo)?;
             let db = store.load()?;
             let record = db.get(&id).ok_or_else(|| not_found(&id))?;
+            // Newest first, as the seed tool shows it; the file keeps them oldest first.
+            let history: Vec<&HistoryEntry> = record.history_newest_first().collect();
             match format {
-                OutputFormat::Json => print_json(&record.download_history)?,
-                OutputFormat::Table => print_text(&history_table(&record.download_history))?,
+                OutputFormat::Json => print_json(&history)?,
+                OutputFormat::Table => print_text(&history_table(&history))?,
             }
         }
         DbCommand::Set { repo, version } => {
@@ -216,7 +218,7 @@ fn records_table(records: &[&RepoRecord]) -> String {
     )
 }
 
-fn history_table(history: &[HistoryEntry]) -> String {
+fn history_table(history: &[&HistoryEntry]) -> String {
     let rows = history
         .iter()
         .map(|h| {

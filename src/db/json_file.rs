@@ -141,7 +141,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Database, DbError> {
         });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let db: Database = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut db: Database = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();
         DbError::Corrupt {
@@ -169,6 +169,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Database, DbError> {
             found: db.metadata.version.clone(),
         });
     }
+    db.order_histories();
     Ok(db)
 }
 

@@ -149,7 +149,7 @@ pub trait VersionDb: Send + Sync {
         Ok(self
             .load()?
             .get(repo)
-            .map(|r| r.download_history.clone())
+            .map(|r| r.history_newest_first().cloned().collect())
             .unwrap_or_default())
     }
 

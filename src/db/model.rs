@@ -2,7 +2,9 @@
 //!
 //! Users switch between that tool and this one with the same file, so the layout is theirs:
 //! `metadata` plus `repositories{"owner/repo": {owner, repo, current_version, last_updated,
-//! download_history[]}}`, history newest first and capped at 50. Keys this project adds (each
+//! download_history[]}}`, history appended (oldest first, newest last) and trimmed to the last
+//! 50, exactly as that tool keeps it. Files an earlier release of this project wrote newest
+//! first are read in either order and stored oldest first from then on. Keys this project adds (each
 //! file's size, sha256 and `verified_by`) sit inside objects that tool already has, where its
 //! loader ignores them; keys we do not know are kept as they were.
 
@@ -18,7 +20,7 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// The `metadata.description` the seed tool writes, kept for files we create.
 pub const DESCRIPTION: &str = "GitHub Release Monitor Version Database";
 
-/// How many history entries are kept per repository, newest first (the seed tool's cap).
+/// How many history entries are kept per repository: the last 50 appended (the seed tool's cap).
 pub const HISTORY_LIMIT: usize = 50;
 
 /// The whole database file.
@@ -65,12 +67,70 @@ pub struct RepoRecord {
     /// When this record last changed.
     #[serde(default)]
     pub last_updated: Option<String>,
-    /// What was recorded, newest first, at most [`HISTORY_LIMIT`] entries.
+    /// What was recorded, oldest first (the seed tool appends), at most [`HISTORY_LIMIT`]
+    /// entries.
     #[serde(default)]
     pub download_history: Vec<HistoryEntry>,
     /// Keys we do not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl RepoRecord {
+    /// Appends `entry` and keeps the last [`HISTORY_LIMIT`] entries, as the seed tool does
+    /// (`append`, then `[-50:]`), so that tool's trim never drops what we wrote last.
+    fn push_history(&mut self, entry: HistoryEntry) {
+        self.download_history.push(entry);
+        let excess = self.download_history.len().saturating_sub(HISTORY_LIMIT);
+        self.download_history.drain(..excess);
+    }
+
+    /// The history newest first, as people read it (the seed tool's `get_download_history`
+    /// reverses the file's order the same way).
+    pub fn history_newest_first(&self) -> impl Iterator<Item = &HistoryEntry> {
+        self.download_history.iter().rev()
+    }
+
+    /// Puts the history oldest first when a file holds it in another order: an earlier release
+    /// of this project wrote it newest first, and the seed tool may then have appended to such a
+    /// file. Entries are ordered by `downloaded_at` (stable, so entries of one instant keep
+    /// their order); when a timestamp cannot be read, the order is left as it is. Returns
+    /// whether anything moved.
+    fn order_history(&mut self) -> bool {
+        let Some(times) = self
+            .download_history
+            .iter()
+            .map(|h| parse_time(&h.downloaded_at))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return false;
+        };
+        if times.windows(2).all(|w| w[0] <= w[1]) {
+            return false;
+        }
+        if times.windows(2).all(|w| w[0] >= w[1]) {
+            self.download_history.reverse();
+            return true;
+        }
+        let mut keyed: Vec<_> = times
+            .into_iter()
+            .zip(std::mem::take(&mut self.download_history))
+            .collect();
+        keyed.sort_by_key(|(t, _)| *t);
+        self.download_history = keyed.into_iter().map(|(_, h)| h).collect();
+        true
+    }
+}
+
+/// A history timestamp as an instant: ISO 8601 with an offset (what both tools write), or
+/// without one (read as UTC).
+fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// One recorded version of a repository.
@@ -263,6 +323,17 @@ impl Database {
         }
     }
 
+    /// Puts every repository's history oldest first (see [`RepoRecord::order_history`]);
+    /// called on every file read, so the next write stores the seed tool's order. Returns how
+    /// many histories were reordered.
+    pub fn order_histories(&mut self) -> usize {
+        self.repositories
+            .values_mut()
+            .map(RepoRecord::order_history)
+            .filter(|moved| *moved)
+            .count()
+    }
+
     /// The key of `repo`'s record: its exact `owner/repo`, or an existing key that differs only
     /// in case (GitHub names are case-insensitive).
     fn key_of(&self, repo: &RepoId) -> Option<String> {
@@ -301,33 +372,29 @@ impl Database {
         entry.last_updated = Some(now.to_string());
         let total_size = rec.files.iter().map(|f| f.size).sum();
         let count = rec.files.len() as u64;
-        entry.download_history.insert(
-            0,
-            HistoryEntry {
-                version: rec.version.clone(),
-                previous_version: previous.clone(),
-                downloaded_at: now.to_string(),
-                metadata: HistoryMetadata {
-                    download_count: Some(count),
-                    total_assets: Some(count),
-                    downloaded_files: Some(rec.files.iter().map(|f| f.name.clone()).collect()),
-                    download_time: Some(rec.download_time),
-                    total_size: Some(total_size),
-                    files: rec.files.clone(),
-                    recorded_by: rec.recorded_by.clone(),
-                    deleted: Vec::new(),
-                    extra: Map::new(),
-                },
+        entry.push_history(HistoryEntry {
+            version: rec.version.clone(),
+            previous_version: previous.clone(),
+            downloaded_at: now.to_string(),
+            metadata: HistoryMetadata {
+                download_count: Some(count),
+                total_assets: Some(count),
+                downloaded_files: Some(rec.files.iter().map(|f| f.name.clone()).collect()),
+                download_time: Some(rec.download_time),
+                total_size: Some(total_size),
+                files: rec.files.clone(),
+                recorded_by: rec.recorded_by.clone(),
+                deleted: Vec::new(),
                 extra: Map::new(),
             },
-        );
-        entry.download_history.truncate(HISTORY_LIMIT);
+            extra: Map::new(),
+        });
         self.metadata.last_updated = Some(now.to_string());
         previous
     }
 
     /// Records in `repo`'s history that the stored files of `version` were deleted by
-    /// retention: a new entry, newest first, with `recorded_by: "retention"` and the deleted
+    /// retention: a new entry, appended, with `recorded_by: "retention"` and the deleted
     /// paths. The held version is not changed (an older version was deleted, or the held one is
     /// still kept). Does nothing for a repository without a record.
     pub fn record_deletion(
@@ -343,21 +410,17 @@ impl Database {
         let Some(entry) = self.repositories.get_mut(&key) else {
             return;
         };
-        entry.download_history.insert(
-            0,
-            HistoryEntry {
-                version: version.to_string(),
-                previous_version: None,
-                downloaded_at: now.to_string(),
-                metadata: HistoryMetadata {
-                    recorded_by: Some(RETENTION.to_string()),
-                    deleted,
-                    ..HistoryMetadata::default()
-                },
-                extra: Map::new(),
+        entry.push_history(HistoryEntry {
+            version: version.to_string(),
+            previous_version: None,
+            downloaded_at: now.to_string(),
+            metadata: HistoryMetadata {
+                recorded_by: Some(RETENTION.to_string()),
+                deleted,
+                ..HistoryMetadata::default()
             },
-        );
-        entry.download_history.truncate(HISTORY_LIMIT);
+            extra: Map::new(),
+        });
         entry.last_updated = Some(now.to_string());
         self.metadata.last_updated = Some(now.to_string());
     }
@@ -434,7 +497,11 @@ impl Database {
                     r.download_history.len()
                 ));
             }
-            if let (Some(cur), Some(newest)) = (&r.current_version, r.download_history.first())
+            // Retention entries name the version deleted, not the one held.
+            let newest = r
+                .history_newest_first()
+                .find(|h| h.metadata.recorded_by.as_deref() != Some(RETENTION));
+            if let (Some(cur), Some(newest)) = (&r.current_version, newest)
                 && cur != &newest.version
             {
                 out.push(format!(
@@ -471,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn record_keeps_history_newest_first_and_capped() {
+    fn record_appends_history_and_keeps_the_last_50() {
         let mut db = Database::new("t0");
         let r = id("a/b");
         for i in 0..60 {
@@ -480,13 +547,91 @@ mod tests {
         let rec = db.get(&r).unwrap();
         assert_eq!(rec.current_version.as_deref(), Some("v1.59"));
         assert_eq!(rec.download_history.len(), HISTORY_LIMIT);
-        assert_eq!(rec.download_history[0].version, "v1.59");
+        assert_eq!(rec.download_history[49].version, "v1.59");
         assert_eq!(
-            rec.download_history[0].previous_version.as_deref(),
+            rec.download_history[49].previous_version.as_deref(),
             Some("v1.58")
         );
-        assert_eq!(rec.download_history[49].version, "v1.10");
+        assert_eq!(rec.download_history[0].version, "v1.10");
+        assert_eq!(rec.history_newest_first().next().unwrap().version, "v1.59");
         assert_eq!(db.metadata.last_updated.as_deref(), Some("t59"));
+    }
+
+    fn at(version: &str, time: &str) -> HistoryEntry {
+        HistoryEntry {
+            version: version.into(),
+            previous_version: None,
+            downloaded_at: time.into(),
+            metadata: HistoryMetadata::default(),
+            extra: Map::new(),
+        }
+    }
+
+    fn versions(r: &RepoRecord) -> Vec<&str> {
+        r.download_history
+            .iter()
+            .map(|h| h.version.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn histories_are_put_oldest_first_whatever_order_the_file_has() {
+        let mut db = Database::new("t0");
+        db.record(&id("a/b"), &set("x"), "t1");
+        let record = db.repositories.get_mut("a/b").unwrap();
+        let jan = "2026-01-01T10:00:00.000000+00:00";
+        let feb = "2026-02-01T10:00:00+00:00";
+        let mar = "2026-03-01T11:00:00.5+01:00"; // 10:00:00.5 UTC
+        let apr = "2026-04-01T10:00:00.000001"; // no offset: read as UTC
+        let cases: [(Vec<HistoryEntry>, bool); 4] = [
+            // The seed tool's order stays as it is.
+            (
+                vec![at("1", jan), at("2", feb), at("3", mar), at("4", apr)],
+                false,
+            ),
+            // Newest first (an earlier release of this project) is reversed.
+            (
+                vec![at("4", apr), at("3", mar), at("2", feb), at("1", jan)],
+                true,
+            ),
+            // Newest first with the seed tool's entries appended: sorted by time.
+            (
+                vec![at("2", feb), at("1", jan), at("3", mar), at("4", apr)],
+                true,
+            ),
+            // Two entries of one instant keep their order.
+            (vec![at("1", jan), at("3", mar), at("2", jan)], true),
+        ];
+        for (history, moved) in cases {
+            record.download_history = history;
+            assert_eq!(record.order_history(), moved);
+            let got = versions(record);
+            let want: Vec<&str> = if got.len() == 3 {
+                vec!["1", "2", "3"]
+            } else {
+                vec!["1", "2", "3", "4"]
+            };
+            assert_eq!(got, want);
+        }
+        // A time that cannot be read leaves the order alone.
+        record.download_history = vec![at("2", feb), at("1", "yesterday")];
+        assert!(!record.order_history());
+        assert_eq!(versions(record), ["2", "1"]);
+    }
+
+    #[test]
+    fn lint_compares_the_held_version_with_the_newest_download_not_a_retention_entry() {
+        let mut db = Database::new("t0");
+        db.record(&id("a/b"), &set("v1"), "2026-01-01T00:00:00+00:00");
+        db.record(&id("a/b"), &set("v2"), "2026-01-02T00:00:00+00:00");
+        db.record_deletion(
+            &id("a/b"),
+            "v1",
+            vec!["a_b/v1/x".into()],
+            "2026-01-03T00:00:00+00:00",
+        );
+        assert_eq!(db.lint(), Vec::<String>::new());
+        assert_eq!(db.order_histories(), 0);
     }
 
     #[test]

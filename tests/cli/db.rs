@@ -228,18 +228,20 @@ fn the_python_tools_file_round_trips_in_its_own_layout() {
         after["repositories"]["kubernetes/kubernetes"],
         before["repositories"]["kubernetes/kubernetes"]
     );
-    // A touched record keeps its old history below the new entry, in the tool's shape.
+    // A touched record keeps its old history and appends the new entry after it (the seed
+    // tool's order: oldest first), in the tool's shape.
     let jq = &after["repositories"]["jqlang/jq"];
     assert_eq!(jq["current_version"], "jq-1.8.0");
     let history = jq["download_history"].as_array().expect("history");
     assert_eq!(history.len(), 2);
     assert_eq!(
-        history[1],
+        history[0],
         before["repositories"]["jqlang/jq"]["download_history"][0]
     );
-    assert_eq!(history[0]["previous_version"], "jq-1.7.1");
+    assert_eq!(history[1]["version"], "jq-1.8.0");
+    assert_eq!(history[1]["previous_version"], "jq-1.7.1");
     for key in ["version", "previous_version", "downloaded_at", "metadata"] {
-        assert!(history[0].get(key).is_some(), "history entry has {key}");
+        assert!(history[1].get(key).is_some(), "history entry has {key}");
     }
     for key in [
         "download_count",
@@ -249,7 +251,7 @@ fn the_python_tools_file_round_trips_in_its_own_layout() {
         "total_size",
     ] {
         assert!(
-            history[0]["metadata"].get(key).is_some(),
+            history[1]["metadata"].get(key).is_some(),
             "metadata has {key}"
         );
     }
@@ -402,4 +404,157 @@ fn check_reports_a_missing_file_and_inconsistencies() {
     let out = stdout_json(rm(dir.path()).args(["db", "check"]));
     assert_eq!(out["valid"], true);
     assert_eq!(out["warnings"].as_array().map(Vec::len), Some(1));
+}
+
+/// The seed tool's version-database code as `seed-system.md` describes it: `record` appends the
+/// entry and keeps `download_history[-50:]`; `history` reads the tail and reverses it (most
+/// recent first). Run with python3: `seed.py DB record REPO VERSION` or `seed.py DB history REPO`.
+const SEED_TOOL: &str = r#"
+import json, os, sys
+from datetime import datetime, timezone
+
+path, command, repo = sys.argv[1], sys.argv[2], sys.argv[3]
+now = datetime.now(timezone.utc).isoformat()
+if os.path.exists(path):
+    db = json.load(open(path))
+else:
+    db = {"metadata": {"created_at": now, "version": "1.0"}, "repositories": {}}
+if command == "record":
+    owner, name = repo.split("/")
+    rec = db["repositories"].setdefault(repo, {"owner": owner, "repo": name,
+        "current_version": None, "last_updated": None, "download_history": []})
+    rec["download_history"].append({"version": sys.argv[4],
+        "previous_version": rec["current_version"], "downloaded_at": now,
+        "metadata": {"download_count": 0, "total_assets": 0, "downloaded_files": [],
+                     "download_time": 0.0, "total_size": 0}})
+    rec["download_history"] = rec["download_history"][-50:]
+    rec["current_version"] = sys.argv[4]
+    rec["last_updated"] = now
+    db["metadata"]["last_updated"] = now
+    json.dump(db, open(path, "w"), indent=2)
+elif command == "history":
+    history = db["repositories"][repo]["download_history"]
+    print(json.dumps([h["version"] for h in reversed(history)]))
+"#;
+
+fn seed_tool(dir: &Path, args: &[&str]) -> String {
+    let script = dir.join("seed.py");
+    std::fs::write(&script, SEED_TOOL).expect("write seed.py");
+    let out = StdCommand::new("python3")
+        .arg(&script)
+        .arg(dir.join("version_db.json"))
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "seed tool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn file_history(dir: &Path, repo: &str) -> Vec<String> {
+    read_json(&dir.join("version_db.json"))["repositories"][repo]["download_history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["version"].as_str().expect("version").to_string())
+        .collect()
+}
+
+#[test]
+fn history_round_trips_with_the_seed_tool_in_its_append_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let k8s = "kubernetes/kubernetes";
+    seed_tool(dir.path(), &["record", k8s, "v1.29.0"]);
+    seed_tool(dir.path(), &["record", k8s, "v1.30.0"]);
+    // The seed tool's file passes `db check` without a warning.
+    let check = stdout_json(rm(dir.path()).args(["db", "check"]));
+    assert_eq!(check["valid"], true);
+    assert_eq!(check["warnings"], serde_json::json!([]), "{check}");
+
+    rm(dir.path())
+        .args(["-q", "db", "set", k8s, "v1.31.0"])
+        .assert()
+        .success();
+    assert_eq!(
+        file_history(dir.path(), k8s),
+        ["v1.29.0", "v1.30.0", "v1.31.0"]
+    );
+    assert_eq!(
+        seed_tool(dir.path(), &["history", k8s]),
+        r#"["v1.31.0", "v1.30.0", "v1.29.0"]"#
+    );
+    seed_tool(dir.path(), &["record", k8s, "v1.32.0"]);
+    let shown = stdout_json(rm(dir.path()).args(["db", "history", k8s]));
+    let shown: Vec<&str> = shown
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["version"].as_str())
+        .collect();
+    assert_eq!(shown, ["v1.32.0", "v1.31.0", "v1.30.0", "v1.29.0"]);
+    assert_eq!(
+        stdout_json(rm(dir.path()).args(["db", "check"]))["warnings"],
+        serde_json::json!([])
+    );
+
+    // At the cap, either tool's trim drops the oldest entries and keeps what the other wrote last.
+    for i in 0..46 {
+        seed_tool(dir.path(), &["record", k8s, &format!("v2.{i}.0")]);
+    }
+    rm(dir.path())
+        .args(["-q", "db", "set", k8s, "v3.0.0"])
+        .assert()
+        .success();
+    let history = file_history(dir.path(), k8s);
+    assert_eq!(history.len(), 50);
+    assert_eq!(history.first().map(String::as_str), Some("v1.30.0"));
+    assert_eq!(history.last().map(String::as_str), Some("v3.0.0"));
+    seed_tool(dir.path(), &["record", k8s, "v3.1.0"]);
+    let history = file_history(dir.path(), k8s);
+    assert_eq!(history.len(), 50);
+    assert_eq!(history[0], "v1.31.0");
+    assert_eq!(history[48..], ["v3.0.0", "v3.1.0"]);
+}
+
+#[test]
+fn a_newest_first_history_is_read_and_rewritten_oldest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("version_db.json");
+    let entry = |version: &str, at: &str| {
+        serde_json::json!({"version": version, "previous_version": null, "downloaded_at": at,
+                           "metadata": {}})
+    };
+    // An earlier release of this project wrote a/b newest first; the seed tool then appended
+    // to c/d's newest-first history, mixing the orders.
+    let json = serde_json::json!({
+        "metadata": {"version": "1.0"},
+        "repositories": {
+            "a/b": {"owner": "a", "repo": "b", "current_version": "v3",
+                    "download_history": [entry("v3", "2026-03-01T00:00:00.000000+00:00"),
+                                         entry("v2", "2026-02-01T00:00:00.000000+00:00"),
+                                         entry("v1", "2026-01-01T00:00:00+01:00")]},
+            "c/d": {"owner": "c", "repo": "d", "current_version": "v4",
+                    "download_history": [entry("v2", "2026-02-01T00:00:00.000000+00:00"),
+                                         entry("v1", "2026-01-01T00:00:00.000000+00:00"),
+                                         entry("v3", "2026-03-01T00:00:00.000000+00:00"),
+                                         entry("v4", "2026-04-01T00:00:00.000000+00:00")]}
+        }
+    });
+    std::fs::write(&db, json.to_string()).expect("write db");
+    let check = stdout_json(rm(dir.path()).args(["db", "check"]));
+    assert_eq!(check["warnings"], serde_json::json!([]), "{check}");
+    let shown = stdout_json(rm(dir.path()).args(["db", "history", "c/d"]));
+    assert_eq!(shown[0]["version"], "v4");
+    assert_eq!(shown[3]["version"], "v1");
+    // Reading changes nothing on disk; the next write stores both oldest first.
+    assert_eq!(read_json(&db), json);
+    rm(dir.path())
+        .args(["-q", "db", "set", "e/f", "v1"])
+        .assert()
+        .success();
+    assert_eq!(file_history(dir.path(), "a/b"), ["v1", "v2", "v3"]);
+    assert_eq!(file_history(dir.path(), "c/d"), ["v1", "v2", "v3", "v4"]);
 }
