@@ -1,4 +1,4 @@
-# Shared by bench/cdn.sh and bench/big.sh (sourced, not run): the fake GitHub listing releases
+# Shared by bench/cdn.sh, bench/big.sh and bench/download.sh (sourced, not run): the fake GitHub listing releases
 # whose downloads redirect to nginx, nginx over HTTPS with `limit_rate` per request (one
 # connection per request under HTTP/1.1: a per-connection limit, as asset hosts have), a CA of
 # the bench's, the assets' bytes laid out for nginx, and a timing helper.
@@ -32,11 +32,12 @@ bench_cleanup() {
     rm -rf "$work"
 }
 
-# Starts the fake on $work/scenario.yaml, makes nginx's certificate, copies every asset into
-# $work/www/download/<id>, and writes $work/urls.txt (nginx URLs) and $total (bytes).
-bench_start() {
+# Starts the fake GitHub on $work/scenario.yaml (extra fake-github flags as arguments) and waits
+# until it listens: it makes every asset's bytes first, which takes a while for big assets. Sets
+# $fake_pid and $fake_ca (the CA file it wrote).
+bench_fake() {
     "$fake_bin" --scenario "$work/scenario.yaml" --api-port "$API_PORT" --asset-port "$ASSET_PORT" \
-        --public-asset-origin "https://127.0.0.1:$NGINX_PORT" --quiet >"$work/fake.out" 2>"$work/fake.err" &
+        "$@" --quiet >"$work/fake.out" 2>"$work/fake.err" &
     fake_pid=$!
     for _ in $(seq 1 1200); do
         grep -q '^ca_cert=' "$work/fake.out" 2>/dev/null && break
@@ -45,6 +46,12 @@ bench_start() {
     done
     fake_ca="$(sed -n 's/^ca_cert=//p' "$work/fake.out")"
     [[ -n "$fake_ca" ]] || { echo "the fake GitHub did not start" >&2; cat "$work/fake.err" >&2; exit 1; }
+}
+
+# Starts the fake on $work/scenario.yaml, makes nginx's certificate, copies every asset into
+# $work/www/download/<id>, and writes $work/urls.txt (nginx URLs) and $total (bytes).
+bench_start() {
+    bench_fake --public-asset-origin "https://127.0.0.1:$NGINX_PORT"
 
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
         -subj "/CN=release-monitor bench CA" -addext "basicConstraints=critical,CA:TRUE" \
@@ -117,7 +124,7 @@ EOF
 bench_settle() {
     sync
     if [[ -w /proc/sys/vm/drop_caches ]]; then echo 3 >/proc/sys/vm/drop_caches; fi
-    cat "$work"/www/download/* >/dev/null
+    if [[ -d "$work/www/download" ]]; then cat "$work"/www/download/* >/dev/null; fi
 }
 
 bench_measure() { # $1 = label, rest = command; prints "seconds peak-RSS-KiB user-s sys-s"
