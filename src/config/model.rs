@@ -139,10 +139,11 @@ fn serialize_repo_download<S: Serializer>(v: &Option<bool>, s: S) -> Result<S::O
 /// `settings:` — the monitor's pacing and defaults.
 ///
 /// It exists to keep the seed tool's keys and meanings: `max_releases_per_repo` is the page size
-/// when listing releases, `rate_limit_delay` the pause before each API call.
+/// when listing releases, `rate_limit_delay` the least time between the starts of two API calls.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
-    /// Pause before each GitHub API call (default 1.0 s).
+    /// The least time between the starts of two GitHub API calls (default 0: paced by the
+    /// rate-limit headers and the adaptive limit alone).
     pub rate_limit_delay: Seconds,
     /// Releases listed per repository, 1..=1000 (default 10).
     pub max_releases_per_repo: u32,

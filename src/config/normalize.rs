@@ -65,7 +65,7 @@ pub(crate) fn version_db_from_env(env: &Env) -> Option<PathBuf> {
     Some(PathBuf::from(format!("s3://{bucket}/{key}")))
 }
 
-const DEFAULT_RATE_LIMIT_DELAY: Seconds = Seconds::from_const(1.0);
+const DEFAULT_RATE_LIMIT_DELAY: Seconds = Seconds::from_const(0.0);
 const DEFAULT_MAX_RELEASES: u32 = 10;
 const DEFAULT_GITHUB_TIMEOUT: Seconds = Seconds::from_const(30.0);
 const DEFAULT_MAX_RATE_LIMIT_WAIT: Seconds = Seconds::from_const(900.0);

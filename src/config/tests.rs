@@ -196,7 +196,7 @@ fn normalised_output_reloads_identically() {
 #[test]
 fn defaults_are_filled() {
     let c = ok(ONE_REPO).config;
-    assert_eq!(c.settings.rate_limit_delay.as_secs_f64(), 1.0);
+    assert_eq!(c.settings.rate_limit_delay.as_secs_f64(), 0.0);
     assert_eq!(c.settings.max_releases_per_repo, 10);
     assert!(!c.settings.include_prereleases);
     assert_eq!(c.github.api_url.as_str(), "https://api.github.com");

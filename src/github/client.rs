@@ -51,6 +51,9 @@ pub struct ClientOptions {
     pub policy: RetryPolicy,
     /// The most API calls at once (`settings.concurrency`): the ceiling of the adaptive limit.
     pub api_concurrency: usize,
+    /// The least time between the starts of two API calls (`settings.rate_limit_delay`, the
+    /// seed tool's pause); zero paces by the rate-limit headers and the adaptive limit alone.
+    pub min_interval: Duration,
 }
 
 impl ClientOptions {
@@ -62,6 +65,7 @@ impl ClientOptions {
             ca_cert: config.github.ca_cert.clone(),
             timeout: config.github.timeout.as_duration(),
             api_concurrency: config.settings.concurrency as usize,
+            min_interval: config.settings.rate_limit_delay.as_duration(),
             policy: RetryPolicy {
                 max_attempts: retry.max_attempts.max(1),
                 base_delay: retry.delay.as_duration(),
@@ -107,6 +111,36 @@ pub struct GithubClient {
     token: Option<Token>,
     counters: Counters,
     limit: ApiLimit,
+    pacing: Pacing,
+}
+
+/// `settings.rate_limit_delay`: API calls start at least `interval` apart, across every task
+/// that shares the client. Each call takes the next free start time, so waiting callers keep
+/// their order and no two share a slot.
+#[derive(Debug)]
+struct Pacing {
+    interval: Duration,
+    next: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacing {
+    /// Waits for this call's start time.
+    async fn wait(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = tokio::time::Instant::now();
+            let start = next.map_or(now, |at| at.max(now));
+            *next = Some(start + self.interval);
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
 }
 
 impl GithubClient {
@@ -132,6 +166,10 @@ impl GithubClient {
             token,
             counters: Counters::default(),
             limit: ApiLimit::new(opts.api_concurrency),
+            pacing: Pacing {
+                interval: opts.min_interval,
+                next: std::sync::Mutex::new(None),
+            },
         })
     }
 
@@ -213,6 +251,7 @@ impl GithubClient {
     /// adaptive API permits meanwhile, and tells the limit how the call went.
     pub(super) async fn request(&self, req: &Request, api: Api) -> Result<Reply, GithubError> {
         let _permit = self.limit.acquire().await;
+        self.pacing.wait().await;
         let started = std::time::Instant::now();
         let observer = self.observer(&req.url, api, Some(&self.limit));
         let reply = self
@@ -391,11 +430,39 @@ mod tests {
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
                 api_concurrency: 8,
+                min_interval: Duration::ZERO,
                 policy: RetryPolicy::default(),
             },
             Some(Token::new("t0k3n")),
         )
         .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_gives_each_call_the_next_free_start() {
+        let pacing = Pacing {
+            interval: Duration::from_secs(1),
+            next: std::sync::Mutex::new(None),
+        };
+        let t0 = tokio::time::Instant::now();
+        let started = std::sync::Mutex::new(Vec::new());
+        let call = || async {
+            pacing.wait().await;
+            started.lock().unwrap().push(t0.elapsed().as_secs());
+        };
+        tokio::join!(call(), call(), call());
+        assert_eq!(*started.lock().unwrap(), [0, 1, 2]);
+        // Once idle for longer than the interval, the next call starts at once.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let before = tokio::time::Instant::now();
+        pacing.wait().await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+        let none = Pacing {
+            interval: Duration::ZERO,
+            next: std::sync::Mutex::new(None),
+        };
+        none.wait().await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
     }
 
     #[test]
@@ -452,6 +519,7 @@ mod tests {
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
                 api_concurrency: 8,
+                min_interval: Duration::ZERO,
                 policy: RetryPolicy::default(),
             },
             None,

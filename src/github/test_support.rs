@@ -15,6 +15,7 @@ pub(super) fn client(api: &str) -> GithubClient {
             ca_cert: None,
             timeout: Duration::from_secs(5),
             api_concurrency: 8,
+            min_interval: Duration::ZERO,
             policy: RetryPolicy::default(),
         },
         Some(Token::new("t0k3n")),

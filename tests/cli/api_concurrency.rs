@@ -97,3 +97,29 @@ fn rate_limits_and_server_errors_cut_it_and_every_repository_is_still_checked() 
     let (peak, now) = limits(&stderr);
     assert!(now <= peak, "{stderr}");
 }
+
+#[test]
+fn rate_limit_delay_spaces_the_starts_of_api_calls() {
+    // The seed tool's pause, kept as a spacing between API calls however many run at once.
+    let (yaml, _) = scenario("");
+    let names: Vec<String> = (0..4).map(|i| format!("acme/r{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let s = FakeSetup::new(&yaml, &names, "settings:\n  rate_limit_delay: 0.4\n");
+    let out = s.monitor(None).assert().success().get_output().clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["total_repositories_checked"], 4);
+    let mut times: Vec<std::time::SystemTime> = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/repos/"))
+        .map(|r| r.received_at)
+        .collect();
+    times.sort();
+    assert_eq!(times.len(), 4, "one listing per repository");
+    // Starts are 0.4 s apart; arrival adds a little jitter (a new connection's handshake).
+    for pair in times.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).unwrap_or_default();
+        assert!(gap.as_secs_f64() >= 0.3, "calls {gap:?} apart: {times:?}");
+    }
+}

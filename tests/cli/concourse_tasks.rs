@@ -420,7 +420,10 @@ fn download_releases_downloads_records_and_bundles() {
     assert_eq!(tool["current_version"], "v1.2.0");
     // Appended after the input's history, as the seed tool appends.
     let newest = tool["download_history"].as_array().and_then(|h| h.last());
-    assert_eq!(newest.map(|h| &h["previous_version"]), Some(&Value::from("v1.1.0")));
+    assert_eq!(
+        newest.map(|h| &h["previous_version"]),
+        Some(&Value::from("v1.1.0"))
+    );
     assert_eq!(
         db["repositories"]["acme/other"]["current_version"],
         "v0.3.0"

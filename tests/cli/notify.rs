@@ -489,6 +489,7 @@ fn client_for(api_url: &str, attempts: u32) -> GithubClient {
             ca_cert: None,
             timeout: Duration::from_secs(5),
             api_concurrency: 8,
+            min_interval: Duration::ZERO,
             policy: RetryPolicy {
                 max_attempts: attempts,
                 base_delay: Duration::from_millis(1),
