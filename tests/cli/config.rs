@@ -168,6 +168,35 @@ fn a_secret_pasted_into_the_wrong_key_is_never_quoted() {
 }
 
 #[test]
+fn artifactory_storage_enabled_is_refused_until_it_uploads() {
+    // Accepted, it would store nothing and say nothing; disabled (as in the seed tool's example)
+    // it is kept.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(
+        &dir,
+        "art.yaml",
+        "repositories:\n  - owner: a\n    repo: b\ndownload:\n  artifactory_storage:\n    \
+         enabled: true\n    base_url: https://artifactory.example.com/artifactory\n    \
+         repository: generic\n    password: pw-Zq81\n",
+    );
+    let out = rm()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("art.yaml:6:5: download.artifactory_storage"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("download.artifactory_storage"), "{stderr}");
+    assert!(stderr.contains("not supported"), "{stderr}");
+    assert!(!stderr.contains("pw-Zq81"), "{stderr}");
+}
+
+#[test]
 fn a_bad_value_exits_2_with_its_position() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(
