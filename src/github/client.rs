@@ -322,7 +322,13 @@ impl GithubClient {
                 max_wait_secs: self.policy().max_rate_limit_wait.as_secs(),
             },
             SendError::Status(r) => {
-                let body: ErrorBody = serde_json::from_slice(&r.body).unwrap_or_default();
+                let mut body: ErrorBody = serde_json::from_slice(&r.body).unwrap_or_default();
+                // A server that quotes the request back never prints the token.
+                if let (Some(token), Some(message)) = (&self.token, &mut body.message)
+                    && !token.expose().is_empty()
+                {
+                    *message = message.replace(token.expose(), "***");
+                }
                 final_error(r.status, url, body, r.attempts)
             }
         }

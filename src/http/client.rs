@@ -351,12 +351,16 @@ impl HttpClient {
             SendError::Status(r) | SendError::RateLimited { rejection: r, .. } => PostError::Http {
                 status: r.status.as_u16(),
                 label: label.to_string(),
-                message: quoted_body(&r.body).unwrap_or_else(|| {
-                    r.status
-                        .canonical_reason()
-                        .unwrap_or("no message")
-                        .to_string()
-                }),
+                // Some servers quote the request line back: never the secret URL's parts.
+                message: quoted_body(&r.body).map_or_else(
+                    || {
+                        r.status
+                            .canonical_reason()
+                            .unwrap_or("no message")
+                            .to_string()
+                    },
+                    |quoted| scrub_url(&quoted, url),
+                ),
                 attempts: r.attempts,
             },
         })
@@ -493,6 +497,32 @@ fn quoted_body(body: &[u8]) -> Option<String> {
     })
 }
 
+/// `text` with every part of the secret `url` that could identify it replaced by `***`: the
+/// whole URL, its path and query, and each path segment and query value of six characters or
+/// more (a webhook's token is one of those). Used on error bodies a server sends back, which
+/// may quote the request.
+fn scrub_url(text: &str, url: &Url) -> String {
+    let mut parts: Vec<String> = vec![url.as_str().to_string()];
+    let path = url.path();
+    if path.len() > 1 {
+        parts.push(path.to_string());
+    }
+    if let Some(query) = url.query() {
+        parts.push(format!("{path}?{query}"));
+        parts.push(query.to_string());
+        parts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+    }
+    parts.extend(path.split('/').map(str::to_string));
+    parts.retain(|p| p.len() >= 6);
+    // Longest first, so a part inside a longer one does not leave the rest behind.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut out = text.to_string();
+    for part in parts {
+        out = out.replace(&part, "***");
+    }
+    out
+}
+
 /// Follows up to ten redirects, each to `https://` (or loopback `http://`). reqwest itself drops
 /// `Authorization` when a redirect changes scheme, host or port.
 fn redirect_policy() -> reqwest::redirect::Policy {
@@ -581,6 +611,23 @@ mod tests {
         assert_eq!(h[CONTENT_TYPE], "text/plain");
         assert_eq!(h["x-a"], "1");
         assert_eq!(h.get_all("x-b").iter().count(), 2);
+    }
+
+    #[test]
+    fn a_secret_urls_parts_are_scrubbed_from_text() {
+        let url =
+            Url::parse("https://hooks.example.com/services/T0/B0/XyzToken123?key=sEcReT77&x=1")
+                .unwrap();
+        let text = "POST /services/T0/B0/XyzToken123?key=sEcReT77&x=1 refused; token XyzToken123, \
+                    key sEcReT77, url https://hooks.example.com/services/T0/B0/XyzToken123?key=sEcReT77&x=1";
+        let out = scrub_url(text, &url);
+        assert!(
+            !out.contains("XyzToken123") && !out.contains("sEcReT77"),
+            "{out}"
+        );
+        assert!(out.starts_with("POST *** refused"), "{out}");
+        // Short, common parts (`T0`, `x=1`'s value) are left alone.
+        assert_eq!(scrub_url("T0 1", &url), "T0 1");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod monitor_graphql;
 mod notify;
 mod retention;
 mod s3_storage;
+mod secrets;
 mod segmented;
 mod signatures;
 mod version;
