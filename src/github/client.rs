@@ -444,6 +444,26 @@ mod tests {
         .unwrap()
     }
 
+    #[test]
+    fn an_error_message_quoting_the_token_never_shows_it() {
+        let c = client("https://github.example.com/api/v3");
+        let url = Url::parse("https://github.example.com/api/v3/repos/a/b/releases").unwrap();
+        let rejection = crate::http::Rejection {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(br#"{"message": "Bad credentials: token t0k3n is revoked"}"#),
+            attempts: 1,
+        };
+        let text = c
+            .error(&url, SendError::Status(Box::new(rejection)))
+            .to_string();
+        assert!(
+            text.contains("Bad credentials: token *** is revoked"),
+            "{text}"
+        );
+        assert!(!text.contains("t0k3n"), "{text}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn pacing_gives_each_call_the_next_free_start() {
         let pacing = Pacing {
