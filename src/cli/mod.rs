@@ -352,7 +352,9 @@ impl CommandError {
             CommandError::Github(_) => exit::PARTIAL_FAILURE,
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
-            CommandError::Storage(crate::storage::StorageError::Setup(_)) => exit::USAGE,
+            CommandError::Storage(
+                crate::storage::StorageError::Setup(_) | crate::storage::StorageError::HttpSetup(_),
+            ) => exit::USAGE,
             CommandError::Storage(_) => exit::PARTIAL_FAILURE,
             CommandError::Resource(crate::concourse::ResourceError::Request(_)) => exit::USAGE,
             CommandError::Resource(_) => exit::PARTIAL_FAILURE,

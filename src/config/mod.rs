@@ -43,8 +43,9 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
-    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Segments, Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
+    GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository, RepositoryOverride,
+    Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives, Verification,
+    WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
@@ -151,11 +152,13 @@ pub fn load_str(text: &str, path: &Path, env: &Env) -> Result<Loaded, ConfigErro
         None => None,
     };
     let config = normalize::normalize(raw, env_repos, env, &mut warnings)?;
-    normalize::check_verification(&config).map_err(|(key, message)| ConfigError::Conflict {
-        path: path.to_path_buf(),
-        key,
-        message,
-    })?;
+    normalize::check_verification(&config)
+        .and_then(|()| normalize::check_storage(&config))
+        .map_err(|(key, message)| ConfigError::Conflict {
+            path: path.to_path_buf(),
+            key,
+            message,
+        })?;
     Ok(Loaded {
         config,
         warnings,

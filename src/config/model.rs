@@ -212,6 +212,8 @@ pub struct DownloadSettings {
     pub segments: Segments,
     /// Upload to S3 (the plan's `storage: {type: s3}` is folded in here).
     pub s3_storage: S3Storage,
+    /// Upload to a WebDAV or plain HTTP server.
+    pub http_storage: HttpStorage,
     /// Upload to Artifactory.
     pub artifactory_storage: ArtifactoryStorage,
     /// Per-repository overrides keyed by `owner/repo`.
@@ -294,6 +296,28 @@ impl Default for S3Storage {
             endpoint_url: None,
         }
     }
+}
+
+/// `http_storage:` — copy downloads to a WebDAV or plain HTTP server (PUT, GET, DELETE).
+///
+/// It exists for mirrors kept on servers that are not S3: Nexus raw repositories, nginx's dav
+/// module, Apache mod_dav, rclone. `password` and `token` are [`Secret`]s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HttpStorage {
+    /// Whether uploads happen (default false).
+    pub enabled: bool,
+    /// The collection the mirror's layout goes under (https, or http on loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// User for basic auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password for basic auth (redacted when printed; env `HTTP_STORAGE_PASSWORD` wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Bearer token (redacted when printed; env `HTTP_STORAGE_TOKEN` wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
 }
 
 pub(crate) const DEFAULT_PREFIX: &str = "release-monitor/";

@@ -11,13 +11,14 @@ use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
 use super::model::{
     ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
-    GithubSettings, NotifySettings, PostDownload, Repository, RepositoryOverride, Retry, S3Storage,
-    Segments, Settings, Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
+    GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository, RepositoryOverride,
+    Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives, Verification,
+    WebhookNotify,
 };
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
-    RawArtifactory, RawConfig, RawDownload, RawNotify, RawOverride, RawRepository, RawS3Storage,
-    RawSigning, RawSourceArchives, RawStorage,
+    RawArtifactory, RawConfig, RawDownload, RawHttpStorage, RawNotify, RawOverride, RawRepository,
+    RawS3Storage, RawSigning, RawSourceArchives, RawStorage,
 };
 use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType,
@@ -36,6 +37,10 @@ pub(crate) const VERSION_DB_PATH: &str = "VERSION_DB_PATH";
 pub(crate) const SLACK_WEBHOOK_URL: &str = "SLACK_WEBHOOK_URL";
 /// `SMTP_PASSWORD`: replaces `notify.email.password`.
 pub(crate) const SMTP_PASSWORD: &str = "SMTP_PASSWORD";
+/// `HTTP_STORAGE_PASSWORD`: replaces `download.http_storage.password`.
+pub(crate) const HTTP_STORAGE_PASSWORD: &str = "HTTP_STORAGE_PASSWORD";
+/// `HTTP_STORAGE_TOKEN`: replaces `download.http_storage.token`.
+pub(crate) const HTTP_STORAGE_TOKEN: &str = "HTTP_STORAGE_TOKEN";
 
 const DEFAULT_SMTP_PORT: u16 = 587;
 const DEFAULT_SUBJECT: &str = "[release-monitor]";
@@ -672,6 +677,7 @@ fn download(
             }
         },
         s3_storage,
+        http_storage: http_storage(d.http_storage, env),
         artifactory_storage: artifactory(d.artifactory_storage),
         repository_overrides,
         verification,
@@ -729,6 +735,59 @@ fn s3_storage(
             }
         }
     }
+}
+
+/// `download.http_storage`, with the password and token from the environment when set there.
+fn http_storage(h: Option<RawHttpStorage>, env: &Env) -> HttpStorage {
+    let mut out = h
+        .map(|h| HttpStorage {
+            enabled: h.enabled.unwrap_or(false),
+            url: h.url,
+            username: h.username,
+            password: h.password,
+            token: h.token,
+        })
+        .unwrap_or_default();
+    if let Some(v) = env.get_non_empty(HTTP_STORAGE_PASSWORD) {
+        tracing::debug!("HTTP_STORAGE_PASSWORD overrides download.http_storage.password");
+        out.password = Some(Secret::new(v));
+    }
+    if let Some(v) = env.get_non_empty(HTTP_STORAGE_TOKEN) {
+        tracing::debug!("HTTP_STORAGE_TOKEN overrides download.http_storage.token");
+        out.token = Some(Secret::new(v));
+    }
+    out
+}
+
+/// Remote stores that cannot hold together: two enabled at once (a run copies to one), or an
+/// HTTP store with half of basic auth, or basic auth and a token (from the file and the
+/// environment together).
+pub(crate) fn check_storage(config: &Config) -> Result<(), (String, String)> {
+    let d = &config.download;
+    let h = &d.http_storage;
+    if d.s3_storage.enabled && h.enabled {
+        return Err((
+            "download.http_storage.enabled".into(),
+            "`download.s3_storage` is enabled too; a run copies the mirror to one remote store, \
+             so enable one of them"
+                .into(),
+        ));
+    }
+    if h.token.is_some() && (h.username.is_some() || h.password.is_some()) {
+        return Err((
+            "download.http_storage.token".into(),
+            "a token (the file's `token` or HTTP_STORAGE_TOKEN) and basic auth (`username`, \
+             `password` or HTTP_STORAGE_PASSWORD) are both set; keep one"
+                .into(),
+        ));
+    }
+    if h.username.is_some() != h.password.is_some() {
+        return Err((
+            "download.http_storage.password".into(),
+            "basic auth needs both `username` and `password` (or HTTP_STORAGE_PASSWORD)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn artifactory(a: Option<RawArtifactory>) -> ArtifactoryStorage {

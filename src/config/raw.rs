@@ -196,6 +196,7 @@ pub(crate) struct RawDownload {
     pub concurrency: Option<Bounded<1, 64>>,
     pub segments: Option<RawSegments>,
     pub s3_storage: Option<RawS3Storage>,
+    pub http_storage: Option<RawHttpStorage>,
     pub artifactory_storage: Option<RawArtifactory>,
     pub repository_overrides: Option<BTreeMap<FullName, RawOverride>>,
     pub verification: Option<RawVerification>,
@@ -261,6 +262,50 @@ impl TryFrom<RawS3Map> for RawS3Storage {
             prefix: m.prefix,
             region: m.region.map(|r| r.0),
             endpoint_url: m.endpoint_url.map(|u| u.0),
+        })
+    }
+}
+
+/// `download.http_storage`, checked as a whole: one way to authenticate, a URL when enabled.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawHttpStorageMap")]
+pub(crate) struct RawHttpStorage {
+    pub enabled: Option<bool>,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub token: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+struct RawHttpStorageMap {
+    enabled: Option<bool>,
+    url: Option<SecureUrl>,
+    username: Option<NonEmpty>,
+    password: Option<EnvSecret>,
+    token: Option<EnvSecret>,
+}
+
+impl TryFrom<RawHttpStorageMap> for RawHttpStorage {
+    type Error = String;
+    fn try_from(m: RawHttpStorageMap) -> Result<Self, String> {
+        if m.enabled == Some(true) && m.url.is_none() {
+            return Err("`url` is required when `enabled` is true".to_string());
+        }
+        let password = m.password.and_then(|p| p.0);
+        let token = m.token.and_then(|t| t.0);
+        if token.is_some() && (m.username.is_some() || password.is_some()) {
+            return Err(
+                "give either `token` (a bearer token) or `username` and `password`, not both"
+                    .to_string(),
+            );
+        }
+        Ok(RawHttpStorage {
+            enabled: m.enabled,
+            url: m.url.map(|u| u.0),
+            username: m.username.map(|u| u.0),
+            password,
+            token,
         })
     }
 }

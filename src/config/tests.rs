@@ -1453,3 +1453,79 @@ fn malformed_trust_anchors_are_errors_at_their_position() {
         assert!(!format!("{e:?}").contains(token), "{key}: {e:?}");
     }
 }
+
+// --- download.http_storage ---
+
+#[test]
+fn http_storage_takes_basic_auth_or_a_token_and_secrets_from_the_environment() {
+    let text = format!(
+        "{ONE_REPO}download:\n  http_storage:\n    enabled: true\n    url: https://dav.example.com/mirror/\n    username: me\n    password: file-pw\n"
+    );
+    let h = ok(&text).config.download.http_storage;
+    assert!(h.enabled);
+    assert_eq!(h.url.as_deref(), Some("https://dav.example.com/mirror"));
+    assert_eq!(h.username.as_deref(), Some("me"));
+    assert_eq!(h.password.as_ref().map(Secret::expose), Some("file-pw"));
+    let env = Env::from_pairs([("HTTP_STORAGE_PASSWORD", "env-pw")]);
+    let h = ok_env(&text, &env).config.download.http_storage;
+    assert_eq!(h.password.as_ref().map(Secret::expose), Some("env-pw"));
+    // Printed back, the secrets are starred.
+    let json = serde_json::to_string(&ok(&text).config).unwrap();
+    assert!(
+        !json.contains("file-pw") && json.contains("\"password\":\"***\""),
+        "{json}"
+    );
+
+    let token = format!(
+        "{ONE_REPO}download:\n  http_storage: {{enabled: true, url: \"http://127.0.0.1:8080/dav\"}}\n"
+    );
+    let env = Env::from_pairs([("HTTP_STORAGE_TOKEN", "tok")]);
+    let h = ok_env(&token, &env).config.download.http_storage;
+    assert_eq!(h.token.as_ref().map(Secret::expose), Some("tok"));
+    // Off by default.
+    assert_eq!(
+        ok(ONE_REPO).config.download.http_storage,
+        HttpStorage::default()
+    );
+}
+
+#[test]
+fn http_storage_settings_that_cannot_work_exit_2_naming_the_key() {
+    let d = |body: &str| format!("{ONE_REPO}download:\n  http_storage: {body}\n");
+    // No URL, a plain-http URL off loopback, a URL with credentials in it.
+    for (body, key) in [
+        ("{enabled: true}", "download.http_storage"),
+        (
+            "{enabled: true, url: \"http://dav.example.com/m\"}",
+            "download.http_storage.url",
+        ),
+        (
+            "{enabled: true, url: \"https://u:p@dav.example.com/m\"}",
+            "download.http_storage.url",
+        ),
+        (
+            "{enabled: true, url: \"https://dav.example.com\", token: t, username: u, password: p}",
+            "download.http_storage",
+        ),
+    ] {
+        let e = err(&d(body));
+        assert_eq!(invalid(&e).2, key, "{body}: {e}");
+        assert!(!e.to_string().contains("u:p@"), "{e}");
+    }
+    // Half of basic auth; a token from the environment over basic auth from the file; two
+    // remote stores at once.
+    let e = err(&d(
+        "{enabled: true, url: \"https://d.example.com\", username: u}",
+    ));
+    assert_eq!(conflict(&e), "download.http_storage.password");
+    let env = Env::from_pairs([("HTTP_STORAGE_TOKEN", "tok")]);
+    let e = err_env(
+        &d("{enabled: true, url: \"https://d.example.com\", username: u, password: p}"),
+        &env,
+    );
+    assert_eq!(conflict(&e), "download.http_storage.token");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  s3_storage: {{enabled: true, bucket: b}}\n  http_storage: {{enabled: true, url: \"https://d.example.com\"}}\n"
+    ));
+    assert_eq!(conflict(&e), "download.http_storage.enabled");
+}

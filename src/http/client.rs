@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -73,7 +74,7 @@ pub struct Request {
     /// All headers (the client adds only its user agent).
     pub headers: HeaderMap,
     /// The body, if any.
-    pub body: Option<Bytes>,
+    pub body: Option<Body>,
     /// Statuses handed back as a response besides 2xx (`304` for a conditional GET, `416` for a
     /// resumed download); every other status is retried or becomes [`SendError::Status`].
     pub also_final: &'static [StatusCode],
@@ -97,10 +98,27 @@ impl Request {
             method: Method::POST,
             url,
             headers,
-            body: Some(body),
+            body: Some(Body::Bytes(body)),
             also_final: &[],
         }
     }
+}
+
+/// A request body the send loop can make again for every attempt: bytes in memory, or a stream
+/// opened afresh each time (a file uploaded to a store, never read whole into memory).
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Bytes, sent again as they are.
+    Bytes(Bytes),
+    /// A stream made by [`BodySource::open`] for each attempt.
+    Stream(Arc<dyn BodySource>),
+}
+
+/// Makes the stream of a [`Body::Stream`], once per attempt.
+pub trait BodySource: Send + Sync + std::fmt::Debug {
+    /// A fresh body for the next attempt, or why none can be made (the attempt then fails as a
+    /// transport error would).
+    fn open(&self) -> Result<reqwest::Body, String>;
 }
 
 /// A response read whole by [`HttpClient::fetch`].
@@ -384,12 +402,23 @@ impl HttpClient {
         loop {
             attempt += 1;
             observer.attempt(attempt);
-            let mut builder = pool
+            let builder = pool
                 .request(req.method.clone(), req.url.clone())
                 .headers(req.headers.clone());
-            if let Some(body) = &req.body {
-                builder = builder.body(body.clone());
-            }
+            let builder = match &req.body {
+                None => builder,
+                Some(Body::Bytes(bytes)) => builder.body(bytes.clone()),
+                Some(Body::Stream(source)) => match source.open() {
+                    Ok(body) => builder.body(body),
+                    // A local file that cannot be read does not get better by retrying.
+                    Err(message) => {
+                        return Err(SendError::Transport {
+                            message,
+                            attempts: attempt,
+                        });
+                    }
+                },
+            };
             let failure = match builder.send().await {
                 Err(e) => {
                     if let Some(msg) = insecure_redirect(&e) {

@@ -16,8 +16,8 @@ mod client;
 pub mod retry;
 
 pub use client::{
-    HttpClient, HttpOptions, MAX_REDIRECTS, Observer, PostError, PostResponse, Rejection, Reply,
-    Request, SendError, SetupError, merge_headers,
+    Body, BodySource, HttpClient, HttpOptions, MAX_REDIRECTS, Observer, PostError, PostResponse,
+    Rejection, Reply, Request, SendError, SetupError, merge_headers,
 };
 pub use retry::{Decision, RetryPolicy, Signals, parse_retry_after};
 

@@ -4,12 +4,13 @@
 //! copy of it and of its `.sha256` sidecar, under `{prefix}{owner}_{repo}/{tag}/{name}` (the
 //! local layout's relative path, so a mirror and its bucket look alike). [`S3ArtifactStore`] is
 //! the S3-compatible backend, built on the `object_store` crate (no hand-written requests or
-//! signing). The retention feature deletes old tag folders through
+//! signing); [`HttpArtifactStore`] the WebDAV / plain HTTP one, over the tool's own HTTP client. The retention feature deletes old tag folders through
 //! [`ArtifactStore::delete_prefix`].
 //!
 //! Connection settings ([`S3Connection`]) are shared with the S3 version database
 //! ([`crate::db::S3Db`]).
 
+mod http;
 mod s3;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use http::HttpArtifactStore;
 pub use s3::{S3_ENDPOINT_VARS, S3ArtifactStore, S3Connection};
 
 use crate::mirror::{SIDECAR_SUFFIX, check_asset_name, encode_tag, sidecar_line};
@@ -29,6 +31,19 @@ pub enum StorageError {
     /// The settings cannot work (bad endpoint, bad bucket or prefix). A configuration error.
     #[error("S3 storage: {0}")]
     Setup(String),
+    /// The HTTP storage settings cannot work. A configuration error.
+    #[error("HTTP storage: {0}")]
+    HttpSetup(String),
+    /// A WebDAV or HTTP server refused or failed a request.
+    #[error("{location}: {context}: {message}")]
+    Http {
+        /// The file's or folder's URL (it never holds credentials).
+        location: String,
+        /// What was being done.
+        context: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// A key would not be a plain object name.
     #[error("cannot store {name:?}: {reason}")]
     BadKey {

@@ -20,6 +20,7 @@ mod db;
 mod download;
 mod extract;
 mod faults;
+mod http_storage;
 mod fuzz_seeds;
 mod monitor;
 mod monitor_graphql;

@@ -7,6 +7,7 @@
 //! - [`moto`]: a real S3-compatible server (moto) for the S3 tests;
 //! - [`receivers`]: loopback HTTP and SMTP receivers for the notification tests;
 //! - [`signers`]: the real `minisign` and `gpg`, with fresh keys, for the signature tests;
+//! - [`webdav`]: a real WebDAV server (`rclone serve webdav`) for the HTTP storage tests;
 //! - `*_invariants`: the fuzz targets' invariants, also included by `fuzz/fuzz_targets/*.rs`
 //!   (through `#[path]`), so they must only use `release_monitor` and `std`.
 
@@ -19,6 +20,7 @@ pub mod mirror_checks;
 pub mod moto;
 pub mod receivers;
 pub mod signers;
+pub mod webdav;
 
 pub mod checksum_invariants;
 pub mod config_invariants;

@@ -1,0 +1,214 @@
+//! `download.http_storage` against a real WebDAV server (`rclone serve webdav`): verified files
+//! and their sidecars are PUT in the mirror's layout before the release is recorded, content the
+//! server already holds is not sent again, a refused upload fails the release without recording
+//! it or printing the password, and retention deletes old release folders on the server.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::FakeSetup;
+use crate::support::receivers::HttpReceiver;
+use crate::support::webdav::{PASSWORD, Rclone, USER};
+
+const SCENARIO: &str = r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: cli/v1.2.0
+        assets:
+          - {name: "tool linux.tar.gz", size: 300000}
+          - {name: tool.txt, content: "notes for 1.2.0"}
+      - tag_name: cli/v1.1.0
+        assets:
+          - {name: "tool linux.tar.gz", size: 1000}
+"#;
+
+fn storage(url: &str, password: &str) -> String {
+    format!(
+        "  http_storage:\n    enabled: true\n    url: \"{url}mirror\"\n    username: {USER}\n    \
+         password: \"{password}\"\n"
+    )
+}
+
+fn run(s: &FakeSetup, args: &[&str], code: i32) -> (Value, String) {
+    let out = s
+        .command(None)
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stderr.contains(PASSWORD) && !stdout.contains(PASSWORD),
+        "the password was printed"
+    );
+    (
+        serde_json::from_slice(&out.stdout).expect("JSON report"),
+        stderr,
+    )
+}
+
+fn how(report: &Value) -> Vec<String> {
+    report["download_results"]["downloaded"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["uploaded"].as_array().into_iter().flatten())
+        .map(|f| f["how"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn files_and_sidecars_go_to_the_server_before_the_release_is_recorded() {
+    let Some(dav) = Rclone::start() else { return };
+    std::fs::create_dir(dav.file("mirror")).expect("collection");
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &storage(&dav.url, PASSWORD));
+    let (report, _) = run(&s, &["-v", "monitor", "--download"], 0);
+    assert_eq!(how(&report), ["uploaded", "uploaded"], "{report}");
+    let url = report["download_results"]["downloaded"][0]["uploaded"][0]["url"].to_string();
+    assert!(
+        url.contains("/mirror/acme_tool/cli%252Fv1.2.0/tool%20linux.tar.gz"),
+        "{url}"
+    );
+    // The local mirror and the server hold the same files, in the same layout (the tag's `/`
+    // encoded as one folder), with the same sidecars.
+    let local = s.path("downloads/acme_tool/cli%2Fv1.2.0");
+    let remote = dav.file("mirror/acme_tool/cli%2Fv1.2.0");
+    for name in ["tool linux.tar.gz", "tool.txt"] {
+        assert_eq!(read(&remote.join(name)), read(&local.join(name)), "{name}");
+        let sidecar = format!("{name}.sha256");
+        assert_eq!(
+            read(&remote.join(&sidecar)),
+            read(&local.join(&sidecar)),
+            "{sidecar}"
+        );
+    }
+    let db: Value = serde_json::from_slice(&read(&s.path("version_db.json"))).expect("db");
+    assert_eq!(
+        db["repositories"]["acme/tool"]["current_version"],
+        "cli/v1.2.0"
+    );
+
+    // Forgotten and fetched again: the server already holds both files, nothing is re-sent.
+    s.command(None)
+        .args(["-q", "db", "forget", "acme/tool"])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(s.path("downloads")).expect("clear the local mirror");
+    let before = std::fs::metadata(remote.join("tool linux.tar.gz"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert_eq!(
+        how(&report),
+        ["already-present", "already-present"],
+        "{report}"
+    );
+    let after = std::fs::metadata(remote.join("tool linux.tar.gz"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(before, after, "not written again");
+}
+
+#[test]
+fn a_refused_upload_fails_the_release_and_it_is_not_recorded() {
+    let Some(dav) = Rclone::start() else { return };
+    std::fs::create_dir(dav.file("mirror")).expect("collection");
+    let wrong = "not-the-password-Zz9";
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &storage(&dav.url, wrong));
+    let (report, stderr) = run(&s, &["-vv", "monitor", "--download"], 1);
+    let failed = &report["download_results"]["failed"];
+    let error = failed[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("HTTP 401") && error.contains("/mirror/acme_tool/"),
+        "{report}"
+    );
+    assert!(!stderr.contains(wrong) && !report.to_string().contains(wrong));
+    // Nothing recorded (the database was never written).
+    assert!(!s.path("version_db.json").exists());
+    assert!(!dav.file("mirror/acme_tool").exists());
+}
+
+#[test]
+fn retention_deletes_old_release_folders_on_the_server() {
+    let Some(dav) = Rclone::start() else { return };
+    std::fs::create_dir(dav.file("mirror")).expect("collection");
+    let extra = format!(
+        "  cleanup_old_versions: true\n  keep_versions: 1\n{}",
+        storage(&dav.url, PASSWORD)
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    // The old release first (pinned), then the new one: retention then deletes the old.
+    let path = s.path("config.yaml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        text.replacen(
+            "  - {owner: acme, repo: tool}\n",
+            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
+            1,
+        ),
+    )
+    .expect("pin");
+    run(&s, &["monitor", "--download"], 0);
+    assert!(
+        dav.file("mirror/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz")
+            .is_file()
+    );
+    std::fs::write(&path, text).expect("unpin");
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert!(dav.file("mirror/acme_tool/cli%2Fv1.2.0/tool.txt").is_file());
+    assert!(
+        !dav.file("mirror/acme_tool/cli%2Fv1.1.0").exists(),
+        "the old release's folder is gone from the server: {report}"
+    );
+    let deleted = report["download_results"]["retention"]["deleted"].to_string();
+    assert!(
+        deleted.contains("/mirror/acme_tool/cli%252Fv1.1.0/tool%20linux.tar.gz"),
+        "{report}"
+    );
+}
+
+#[test]
+fn credentials_go_to_the_store_only_and_a_5xx_burst_is_retried() {
+    // A scripted server stands in for the store: two 503s, then it answers 200 to everything.
+    // Its HEAD cannot report the right size, so the upload is reported failed after the PUT
+    // went through, which is enough to see the retries and where the token goes.
+    let store = HttpReceiver::start();
+    store.script(&[(503, "busy"), (503, "busy")]);
+    let extra = format!(
+        "  http_storage: {{enabled: true, url: \"{}\", token: bearer-Tok-55}}\n",
+        store.url("/dav")
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    let (report, _) = run(&s, &["monitor", "--download"], 1);
+    let requests = store.requests();
+    // The first request (asking whether the file is there) met two 503s and was sent again;
+    // then the file was PUT.
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods[..3], ["HEAD", "HEAD", "HEAD"], "{methods:?}");
+    assert_eq!(requests[0].path, requests[2].path);
+    assert!(methods.contains(&"PUT"), "{methods:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer bearer-Tok-55")),
+        "every store request carries the token"
+    );
+    // Never to GitHub or its asset host.
+    assert!(
+        s.fake.requests().iter().all(|r| r
+            .header("authorization")
+            .is_none_or(|v| !v.contains("bearer-Tok-55"))),
+        "the store's token went to GitHub"
+    );
+    assert!(!report.to_string().contains("bearer-Tok-55"));
+}

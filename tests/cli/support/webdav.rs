@@ -1,0 +1,121 @@
+//! A real WebDAV server for the tests: `rclone serve webdav` (Debian's `rclone`) over a temp
+//! folder, on a free loopback port, with basic auth, killed when dropped.
+//!
+//! Under `CI=true` a server that cannot start fails the test; elsewhere the test is skipped
+//! with a loud message, so a machine without rclone still runs the rest of the suite.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The user the server accepts.
+pub const USER: &str = "mirror";
+/// Its password; it must never appear in any output.
+pub const PASSWORD: &str = "dav-Pa55-never-printed-77";
+
+/// A running WebDAV server.
+pub struct Rclone {
+    child: Child,
+    /// The folder it serves.
+    pub root: PathBuf,
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Rclone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+}
+
+impl Rclone {
+    /// Starts the server, or returns `None` (after saying so loudly) when rclone is not
+    /// available outside CI. Panics under `CI=true`.
+    pub fn start() -> Option<Rclone> {
+        match Rclone::try_start() {
+            Ok(r) => Some(r),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("rclone is required under CI=true but could not start: {e}")
+            }
+            Err(e) => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!(
+                        "\n**********************************************************************\n\
+                         SKIPPING a WebDAV test: rclone serve webdav could not start ({e}).\n\
+                         Install it with: apt-get install rclone\n\
+                         **********************************************************************\n"
+                    )
+                    .as_bytes(),
+                );
+                None
+            }
+        }
+    }
+
+    fn try_start() -> Result<Rclone, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let root = dir.path().join("dav");
+        std::fs::create_dir(&root).map_err(|e| e.to_string())?;
+        let mut child = Command::new("rclone")
+            .args(["serve", "webdav"])
+            .arg(&root)
+            .args(["--addr", "127.0.0.1:0", "--user", USER, "--pass", PASSWORD])
+            .args(["--config", "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run rclone: {e}"))?;
+        let (tx, rx) = mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            forward(out, tx.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            forward(err, tx);
+        }
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    if let Some(at) = line.find("http://127.0.0.1:") {
+                        let url = line[at..].trim().to_string();
+                        return Ok(Rclone {
+                            child,
+                            root,
+                            url,
+                            _dir: dir,
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "no address line from rclone; it said: {}",
+                        seen.join(" | ")
+                    ));
+                }
+            }
+        }
+    }
+
+    /// A file the server holds, by its path under the served folder.
+    pub fn file(&self, path: &str) -> PathBuf {
+        self.root.join(Path::new(path))
+    }
+}
