@@ -4,8 +4,8 @@
 //! Every request goes through the tool's HTTP client (its TLS roots, HTTPS rule, redirect rule
 //! and retry policy). `PUT` streams each file from disk, hashing it on the way; if the bytes no
 //! longer match the verified SHA-256 the body is cut off before its last chunk, so the server
-//! never completes the file. A `PUT` answered `409 Conflict` (a missing parent collection; rclone
-//! answers `404`) makes the collections with `MKCOL` and is sent again. Whether a file is already there is asked with
+//! never completes the file. The release's folders are made with `MKCOL` before its first `PUT`
+//! (once per run; nginx answers a `PUT` into a missing folder with `500`). Whether a file is already there is asked with
 //! `HEAD` (its size) and its uploaded sidecar (its SHA-256). `PROPFIND` (depth 1) lists a
 //! release's folder; `DELETE` removes a file or a whole folder. object_store's HTTP store was
 //! not used: it cannot stream an upload (a whole file would sit in memory) and brings its own
@@ -39,6 +39,16 @@ use crate::mirror::SIDECAR_SUFFIX;
 /// How much of a file is read (and hashed) at a time while it is sent.
 const CHUNK: usize = 256 * 1024;
 
+/// What a server without `MKCOL`, or with the folder already there, may answer to one.
+const NOT_A_FOLDER_MAKER: &[StatusCode] = &[
+    StatusCode::METHOD_NOT_ALLOWED,
+    StatusCode::CONFLICT,
+    StatusCode::NOT_FOUND,
+    StatusCode::BAD_REQUEST,
+    StatusCode::FORBIDDEN,
+    StatusCode::NOT_IMPLEMENTED,
+];
+
 /// A WebDAV or plain HTTP server holding the mirror's layout under one collection URL.
 pub struct HttpArtifactStore {
     http: HttpClient,
@@ -46,6 +56,8 @@ pub struct HttpArtifactStore {
     base: Url,
     /// `Authorization` for the base's origin (marked sensitive: never logged).
     auth: Option<HeaderValue>,
+    /// Folders made (or found) this run, so each is asked for once.
+    made: Mutex<std::collections::HashSet<String>>,
 }
 
 impl fmt::Debug for HttpArtifactStore {
@@ -100,7 +112,12 @@ impl HttpArtifactStore {
             })
             .transpose()?;
         let http = HttpClient::new(http).map_err(|e| StorageError::HttpSetup(e.0))?;
-        Ok(Some(HttpArtifactStore { http, base, auth }))
+        Ok(Some(HttpArtifactStore {
+            http,
+            base,
+            auth,
+            made: Mutex::new(std::collections::HashSet::new()),
+        }))
     }
 
     /// The URL of `key` (a file, or a folder when it ends in `/`), each segment percent-encoded
@@ -145,41 +162,54 @@ impl HttpArtifactStore {
             })
     }
 
-    /// Makes every collection above `key` that is missing, top down (`MKCOL`; `405` means it
-    /// exists).
-    async fn make_collections(&self, key: &str) -> Result<(), StorageError> {
-        let mut prefix = String::new();
+    /// Makes the folders above `key`, top down, once per run (`MKCOL`). nginx's dav module
+    /// answers a `PUT` into a missing folder with `500` (RFC 4918 says `409`; rclone makes it),
+    /// so the folders are made before the first `PUT` instead of after a refusal. A server
+    /// without `MKCOL` (a plain PUT server) answers with an error status, which is left to the
+    /// `PUT` to confirm or refute; a folder counts as made on `201` or `405` (already there).
+    async fn make_folders(&self, key: &str) -> Result<(), StorageError> {
+        let mut folder = String::new();
         let mut parts: Vec<&str> = key.split('/').collect();
         parts.pop();
         for part in parts {
-            prefix.push_str(part);
-            prefix.push('/');
+            folder.push_str(part);
+            folder.push('/');
+            if self
+                .made
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&folder)
+            {
+                continue;
+            }
             let mkcol = Method::from_bytes(b"MKCOL").unwrap_or(Method::PUT);
             let reply = self
                 .call(
                     mkcol,
-                    &prefix,
+                    &folder,
                     HeaderMap::new(),
                     None,
-                    &[StatusCode::METHOD_NOT_ALLOWED, StatusCode::CONFLICT],
+                    NOT_A_FOLDER_MAKER,
                     "cannot make the folder",
                 )
                 .await?;
-            if reply.status == StatusCode::CONFLICT {
-                return Err(StorageError::Http {
-                    location: self.url_of(&prefix),
-                    context: "cannot make the folder",
-                    message: "409 Conflict: the collection it goes in does not exist (is \
-                              `download.http_storage.url` an existing collection?)"
-                        .to_string(),
-                });
+            if reply.status.is_success() || reply.status == StatusCode::METHOD_NOT_ALLOWED {
+                self.made
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(folder.clone());
+            } else {
+                tracing::debug!(
+                    "{}: MKCOL answered {}; leaving it to the PUT",
+                    self.url_of(&folder),
+                    reply.status
+                );
             }
         }
         Ok(())
     }
 
-    /// PUTs `body` as `key`, making missing collections once if the server asks for them
-    /// (`409 Conflict` as RFC 4918 says, or `404` as rclone answers).
+    /// PUTs `body` as `key`, in folders made first.
     async fn put(
         &self,
         key: &str,
@@ -187,31 +217,10 @@ impl HttpArtifactStore {
         body: Body,
         context: &'static str,
     ) -> Result<(), StorageError> {
-        for first in [true, false] {
-            let reply = self
-                .call(
-                    Method::PUT,
-                    key,
-                    headers.clone(),
-                    Some(body.clone()),
-                    &[StatusCode::CONFLICT, StatusCode::NOT_FOUND],
-                    context,
-                )
-                .await?;
-            if reply.status != StatusCode::CONFLICT && reply.status != StatusCode::NOT_FOUND {
-                return Ok(());
-            }
-            if first {
-                self.make_collections(key).await?;
-            }
-        }
-        Err(StorageError::Http {
-            location: self.url_of(key),
-            context,
-            message: "the server still finds no folder for it (409 or 404) after its folders \
-                      were made"
-                .to_string(),
-        })
+        self.make_folders(key).await?;
+        self.call(Method::PUT, key, headers, Some(body), &[], context)
+            .await
+            .map(drop)
     }
 
     /// The size the server reports for `key` (`HEAD`), or `None` if it has no such file.
@@ -581,6 +590,10 @@ impl ArtifactStore for HttpArtifactStore {
             "cannot delete the folder",
         )
         .await?;
+        self.made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|made| !made.starts_with(&folder));
         Ok(keys.len())
     }
 }

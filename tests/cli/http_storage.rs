@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::FakeSetup;
 use crate::support::receivers::HttpReceiver;
-use crate::support::webdav::{PASSWORD, Rclone, USER};
+use crate::support::webdav::{NginxDav, PASSWORD, Rclone, USER};
 
 const SCENARIO: &str = r#"
 repositories:
@@ -211,4 +211,46 @@ fn credentials_go_to_the_store_only_and_a_5xx_burst_is_retried() {
         "the store's token went to GitHub"
     );
     assert!(!report.to_string().contains("bearer-Tok-55"));
+}
+
+#[test]
+fn nginx_dav_gets_its_folders_made_and_retention_deletes_without_a_listing() {
+    // nginx's dav module answers 409 for a missing folder and has no PROPFIND.
+    let Some(dav) = NginxDav::start() else { return };
+    let extra = format!(
+        "  cleanup_old_versions: true\n  keep_versions: 1\n{}",
+        storage(&dav.url, PASSWORD)
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    let path = s.path("config.yaml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        text.replacen(
+            "  - {owner: acme, repo: tool}\n",
+            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
+            1,
+        ),
+    )
+    .expect("pin");
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert_eq!(how(&report), ["uploaded"], "{report}");
+    let old = dav.file("mirror/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz");
+    assert_eq!(
+        read(&old),
+        read(&s.path("downloads/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz"))
+    );
+    std::fs::write(&path, text).expect("unpin");
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert_eq!(how(&report), ["uploaded", "uploaded"], "{report}");
+    assert!(
+        dav.file("mirror/acme_tool/cli%2Fv1.2.0/tool.txt.sha256")
+            .is_file()
+    );
+    assert!(
+        !dav.file("mirror/acme_tool/cli%2Fv1.1.0").exists(),
+        "deleted on the server: {report}"
+    );
+    let retention = &report["download_results"]["retention"];
+    assert_eq!(retention["failed"], serde_json::json!([]), "{retention}");
 }

@@ -119,3 +119,128 @@ impl Rclone {
         self.root.join(Path::new(path))
     }
 }
+
+/// A real nginx with its dav module (`PUT`, `DELETE`, `MKCOL`; no `PROPFIND`, and `409` for a
+/// missing folder, as RFC 4918 says) over a temp folder on a free loopback port, with basic
+/// auth, killed when dropped. Same skip rule as [`Rclone`].
+pub struct NginxDav {
+    child: Child,
+    /// The folder it serves.
+    pub root: PathBuf,
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for NginxDav {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NginxDav {
+    /// Starts nginx, or returns `None` (after saying so loudly) when it is not available
+    /// outside CI. Panics under `CI=true`.
+    pub fn start() -> Option<NginxDav> {
+        match NginxDav::try_start() {
+            Ok(n) => Some(n),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("nginx is required under CI=true but could not start: {e}")
+            }
+            Err(e) => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!(
+                        "\n**********************************************************************\n\
+                         SKIPPING a WebDAV test: nginx could not start ({e}).\n\
+                         Install it with: apt-get install nginx\n\
+                         **********************************************************************\n"
+                    )
+                    .as_bytes(),
+                );
+                None
+            }
+        }
+    }
+
+    fn try_start() -> Result<NginxDav, String> {
+        let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "nginx"]
+            .into_iter()
+            .find(|p| !p.starts_with('/') || Path::new(p).exists())
+            .unwrap_or("nginx");
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let root = dir.path().join("dav");
+        std::fs::create_dir_all(root.join("mirror")).map_err(|e| e.to_string())?;
+        std::fs::write(
+            dir.path().join("htpasswd"),
+            format!("{USER}:{{PLAIN}}{PASSWORD}\n"),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut last = String::new();
+        // A free port can be taken between the probe and nginx's bind: try a few.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| e.to_string())?
+                .port();
+            let d = dir.path().display();
+            // As root, nginx would switch its worker to `nobody`, who cannot write the folder.
+            let root_user = Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+            let user = if root_user { "user root;" } else { "" };
+            let conf = format!(
+                "{user}\ndaemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  \
+                 client_max_body_size 0;\n  server {{\n    listen 127.0.0.1:{port};\n    \
+                 root {root};\n    location / {{\n      dav_methods PUT DELETE MKCOL;\n      \
+                 create_full_put_path off;\n      auth_basic dav;\n      \
+                 auth_basic_user_file {d}/htpasswd;\n    }}\n  }}\n}}\n",
+                root = root.display(),
+            );
+            let conf_path = dir.path().join("nginx.conf");
+            std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+            let mut child = Command::new(nginx)
+                .arg("-p")
+                .arg(dir.path())
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run nginx: {e}"))?;
+            // Ready when it accepts a connection; gone if it could not bind.
+            for _ in 0..200 {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    last = format!("nginx exited ({status}): {err}");
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Ok(NginxDav {
+                        child,
+                        root,
+                        url: format!("http://127.0.0.1:{port}/"),
+                        _dir: dir,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Err(last)
+    }
+
+    /// A file the server holds, by its path under the served folder.
+    pub fn file(&self, path: &str) -> PathBuf {
+        self.root.join(Path::new(path))
+    }
+}
