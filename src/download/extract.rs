@@ -14,9 +14,11 @@ pub(super) async fn extract_all(
     files: &[MirroredFile],
     limits: ExtractLimits,
 ) -> Vec<Extraction> {
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let folders = extract::folders(&names);
     let mut extractions = Vec::new();
     for file in files {
-        if let Some(e) = extract_file(release, file, limits).await {
+        if let Some(e) = extract_file(release, file, folders.get(&file.name), limits).await {
             extractions.push(e);
         }
     }
@@ -29,20 +31,32 @@ pub(super) async fn extract_all(
 async fn extract_file(
     release: &ReportedRelease,
     file: &MirroredFile,
+    folder_name: Option<&String>,
     limits: ExtractLimits,
 ) -> Option<Extraction> {
     let (_, stem) = Format::detect(&file.name)?;
     let archive = file.path.clone();
-    let folder = crate::fsutil::dir_of(&archive).join(stem);
+    let chosen = folder_name.cloned();
+    let folder = crate::fsutil::dir_of(&archive).join(chosen.as_deref().unwrap_or(stem));
     let existing = if file.how == Placement::AlreadyPresent {
         Existing::Keep
     } else {
         Existing::Replace
     };
-    let result = tokio::task::spawn_blocking(move || extract::extract(&archive, &limits, existing))
+    let result = match chosen {
+        // Every name it could take is another file's: never extracted over it.
+        None => Err(format!(
+            "no folder to extract into: {stem:?} and {:?} are both names of other files of \
+             the release",
+            format!("{}{}", file.name, extract::FOLDER_SUFFIX)
+        )),
+        Some(name) => tokio::task::spawn_blocking(move || {
+            extract::extract_into(&archive, &name, &limits, existing)
+        })
         .await
         .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
+        .and_then(|r| r.map_err(|e| e.to_string())),
+    };
     let mut entry = Extraction {
         repository: release.repository.clone(),
         tag_name: release.tag_name.clone(),

@@ -192,3 +192,58 @@ fn bad_extract_limits_are_a_config_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn two_archives_with_one_stem_each_get_their_own_folder() {
+    // `tool.tar.gz` and `tool.zip` both used to go to `tool/`, the second replacing the first.
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    w.start_file("from-zip.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(b"zip").unwrap();
+    let zip = w.finish().unwrap().into_inner();
+    let release = Release::new("v2.0.0")
+        .with_asset(Asset::with_bytes("tool.tar.gz", &good_tar_gz()))
+        .with_asset(Asset::with_bytes("tool.zip", &zip))
+        .with_asset(Asset::with_content("tool", "a binary named like the stem"));
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(release))
+        .to_yaml()
+        .unwrap();
+    let s = FakeSetup::new(
+        &scenario,
+        &["acme/tool"],
+        "  post_download: {extract: true}\n",
+    );
+    let out = s
+        .command(None)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let results = &stdout_json(&out)["download_results"];
+    let dir = s.path("downloads/acme_tool/v2.0.0");
+    let extractions = results["extractions"].as_array().unwrap();
+    let paths: Vec<&str> = extractions
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            dir.join("tool.tar.gz.extracted").display().to_string(),
+            dir.join("tool.zip.extracted").display().to_string()
+        ],
+        "{results}"
+    );
+    assert!(extractions.iter().all(|e| e["status"] == "extracted"));
+    // Both trees are there, and the asset named `tool` is untouched.
+    assert!(dir.join("tool.tar.gz.extracted/tool-1.0/README").is_file());
+    assert_eq!(
+        std::fs::read(dir.join("tool.zip.extracted/from-zip.txt")).unwrap(),
+        b"zip"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("tool")).unwrap(),
+        b"a binary named like the stem"
+    );
+}

@@ -4,7 +4,9 @@
 //!
 //! - **Formats** by the asset's name (case-insensitive): `.tar.gz`/`.tgz`, `.tar.xz`/`.txz`,
 //!   `.tar.bz2`/`.tbz2`/`.tbz`, `.tar`, `.zip`. The folder is the name without that extension
-//!   (`tool-1.0-linux.tar.gz` → `tool-1.0-linux/`), checked like an asset name.
+//!   (`tool-1.0-linux.tar.gz` → `tool-1.0-linux/`), checked like an asset name, unless another
+//!   file of the release, a sidecar or another archive's folder has that name: then the whole
+//!   archive name plus `.extracted` ([`folders`]). No two archives share a folder.
 //! - **Names.** An entry name that is absolute, contains `..`, `\`, NUL or a control character,
 //!   or is not UTF-8, fails the extraction ([`entry_path`]).
 //! - **Links.** A symlink's target must be relative, with any `..` only at its start, and must
@@ -248,6 +250,48 @@ pub struct Extraction {
     pub error: Option<String>,
 }
 
+/// The suffix of an extraction folder named after the whole archive (see [`folders`]).
+pub const FOLDER_SUFFIX: &str = ".extracted";
+
+/// The folder each archive among a release's files `names` is extracted into, by archive name.
+///
+/// The rule: the archive's name without its extension (`tool-linux.tar.gz` →
+/// `tool-linux/`), unless that name is taken in the release folder, by another of its files
+/// (an asset named `tool-linux`), a file's sidecar, or the folder of another archive (`tool.zip`
+/// next to `tool.tar.gz`). Then every archive that wanted it uses its whole name plus
+/// [`FOLDER_SUFFIX`] (`tool.tar.gz.extracted/`, `tool.zip.extracted/`), so the choice does not
+/// depend on which archive comes first. An archive whose folder would still be taken has no
+/// entry (it is reported failed, never extracted over anything).
+pub fn folders(names: &[&str]) -> std::collections::BTreeMap<String, String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    for name in names {
+        taken.insert((*name).to_string());
+        taken.insert(format!("{name}{}", crate::mirror::SIDECAR_SUFFIX));
+    }
+    let mut wanted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for name in names {
+        if let Some((_, stem)) = Format::detect(name) {
+            wanted.entry(stem).or_default().push(name);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (stem, archives) in wanted {
+        let shared = archives.len() > 1 || taken.contains(stem);
+        for archive in archives {
+            let folder = if shared {
+                format!("{archive}{FOLDER_SUFFIX}")
+            } else {
+                stem.to_string()
+            };
+            if !taken.contains(&folder) {
+                out.insert(archive.to_string(), folder);
+            }
+        }
+    }
+    out
+}
+
 /// Extracts the archive at `archive` into `{its folder}/{its name without the extension}/`,
 /// under `limits`. See the module documentation for the rules.
 pub fn extract(
@@ -259,8 +303,27 @@ pub fn extract(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (format, stem) =
+    let stem = Format::detect(&name)
+        .map(|(_, stem)| stem.to_string())
+        .ok_or_else(|| ExtractError::NotAnArchive { name: name.clone() })?;
+    extract_into(archive, &stem, limits, existing)
+}
+
+/// Extracts the archive at `archive` into `{its folder}/{folder}/` (a name from [`folders`]),
+/// under `limits`. See the module documentation for the rules.
+pub fn extract_into(
+    archive: &Path,
+    folder: &str,
+    limits: &ExtractLimits,
+    existing: Existing,
+) -> Result<Extracted, ExtractError> {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (format, _) =
         Format::detect(&name).ok_or_else(|| ExtractError::NotAnArchive { name: name.clone() })?;
+    let stem = folder;
     check_asset_name(stem).map_err(ExtractError::FolderName)?;
     let release_dir = fsutil::dir_of(archive);
     let final_path = release_dir.join(stem);

@@ -596,3 +596,42 @@ fn a_file_or_symlink_under_the_folder_name_is_not_replaced() {
         0
     );
 }
+
+#[test]
+fn every_archive_gets_a_folder_of_its_own() {
+    let f = |names: &[&str]| {
+        folders(names)
+            .into_iter()
+            .collect::<Vec<(String, String)>>()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // Distinct stems: the name without the extension.
+    assert_eq!(
+        f(&["tool-linux.tar.gz", "tool-darwin.zip", "notes.txt"]),
+        [
+            pair("tool-darwin.zip", "tool-darwin"),
+            pair("tool-linux.tar.gz", "tool-linux")
+        ]
+    );
+    // One stem, two archives: both take their whole name, whatever the order.
+    for names in [["tool.tar.gz", "tool.zip"], ["tool.zip", "tool.tar.gz"]] {
+        assert_eq!(
+            f(&names),
+            [
+                pair("tool.tar.gz", "tool.tar.gz.extracted"),
+                pair("tool.zip", "tool.zip.extracted")
+            ]
+        );
+    }
+    // The stem is another file's name, or a sidecar's.
+    assert_eq!(
+        f(&["tool", "tool.tar.gz"]),
+        [pair("tool.tar.gz", "tool.tar.gz.extracted")]
+    );
+    assert_eq!(
+        f(&["x", "x.sha256.tar.gz"]),
+        [pair("x.sha256.tar.gz", "x.sha256.tar.gz.extracted")]
+    );
+    // Nothing free: no folder, so never extracted over a file.
+    assert_eq!(f(&["a", "a.tar.gz", "a.tar.gz.extracted"]), []);
+}
