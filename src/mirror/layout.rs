@@ -82,6 +82,10 @@ pub fn check_asset_name(name: &str) -> Result<(), MirrorError> {
         Some("an asset name must not be empty".to_string())
     } else if name == "." || name == ".." {
         Some("it is not a file name".to_string())
+    } else if name.starts_with('.') {
+        // GitHub renames such names; the mirror keeps dot names for its own files (part files,
+        // temp files), so an upstream name can never be one of them.
+        Some("it starts with a dot (the mirror's own files do)".to_string())
     } else if name.len() > MAX_NAME_BYTES {
         Some(format!(
             "it is {} bytes long (at most {MAX_NAME_BYTES})",
@@ -339,11 +343,15 @@ mod tests {
             "tool-1.0_linux-amd64.tar.gz",
             "My Tool Setup 1.0.exe",
             "outil-é-版本.zip",
-            "...",
-            ".hidden",
+            "tool.",
             &"a".repeat(255),
         ] {
             check_asset_name(good).unwrap();
+        }
+        // A leading dot is the mirror's own files' mark (GitHub renames such names).
+        for dotted in ["...", ".hidden", ".tool.tar.gz.part"] {
+            let err = check_asset_name(dotted).unwrap_err().to_string();
+            assert!(err.contains("starts with a dot"), "{err}");
         }
     }
 
@@ -376,7 +384,7 @@ mod tests {
         let fin = Path::new("/mirror/owner_repo/v1/tool.tar.gz");
         assert_eq!(
             part_path(fin),
-            PathBuf::from("/mirror/owner_repo/v1/tool.tar.gz.part")
+            PathBuf::from("/mirror/owner_repo/v1/.tool.tar.gz.part")
         );
         assert_eq!(
             sidecar_path(fin),

@@ -1,8 +1,12 @@
-//! Part files: a download streams into `<final>.part` and remembers, in
-//! `<final>.part.validator`, which response it came from (its `ETag` or `Last-Modified`), so an
+//! Part files: a download streams into `.<final>.part` and remembers, in
+//! `.<final>.part.validator`, which response it came from (its `ETag` or `Last-Modified`), so an
 //! interrupted transfer resumes with `Range` + `If-Range`. A segmented transfer of a large asset
-//! also keeps `<final>.part.pieces`, how far each of its ranged pieces got. [`discard_part`] is
+//! also keeps `.<final>.part.pieces`, how far each of its ranged pieces got. [`discard_part`] is
 //! the one place that removes them.
+//!
+//! The leading dot keeps them out of upstream's names: asset names never start with a dot
+//! ([`check_asset_name`](super::check_asset_name) refuses them, as GitHub renames them), so an
+//! asset named `x.part` can never be the part file of `x`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,11 +22,27 @@ const VALIDATOR_SUFFIX: &str = ".validator";
 /// Suffix of a segmented part file's piece map (see [`pieces_path`]).
 const PIECES_SUFFIX: &str = ".pieces";
 
-/// `<final>.part`: where a download streams to, and resumes from. It sits next to the final file
-/// (same file system, so [`commit`](super::commit) is a rename) and never under the final name, so an
-/// interrupted or unverified download is never mistaken for a finished one.
+/// `.<final>.part`: where a download streams to, and resumes from. It sits next to the final
+/// file (same file system, so [`commit`](super::commit) is a rename) and never under the final
+/// name, so an interrupted or unverified download is never mistaken for a finished one. A name
+/// too long for that (with `.validator` after it) becomes `.part-<SHA-256 of the path>`, the same
+/// on every run, so it still resumes.
 pub fn part_path(final_path: &Path) -> PathBuf {
-    with_suffix(final_path, PART_SUFFIX)
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let longest = 1 + name.len() + PART_SUFFIX.len() + VALIDATOR_SUFFIX.len();
+    let part = if longest <= super::layout::MAX_NAME_BYTES {
+        format!(".{name}{PART_SUFFIX}")
+    } else {
+        use sha2::{Digest, Sha256};
+        format!(
+            ".part-{}",
+            hex::encode(Sha256::digest(final_path.as_os_str().as_encoded_bytes()))
+        )
+    };
+    final_path.with_file_name(part)
 }
 
 /// `<part>.validator`: the file that remembers which response a `.part` file came from (its
@@ -59,9 +79,21 @@ mod tests {
 
     #[test]
     fn part_and_validator_names_and_removal() {
+        assert_eq!(part_path(Path::new("/d/a")), PathBuf::from("/d/.a.part"));
         assert_eq!(
-            validator_path(Path::new("/d/a.part")),
-            PathBuf::from("/d/a.part.validator")
+            validator_path(Path::new("/d/.a.part")),
+            PathBuf::from("/d/.a.part.validator")
+        );
+        // A long name still leaves room for the validator's suffix, and is the same each time.
+        let long = format!("/d/{}", "n".repeat(250));
+        let part = part_path(Path::new(&long));
+        assert!(part.file_name().unwrap().len() + ".validator".len() <= 255);
+        assert_eq!(part, part_path(Path::new(&long)));
+        assert!(
+            part.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".part-")
         );
         let dir = tempfile::tempdir().unwrap();
         let part = part_path(&dir.path().join("a"));

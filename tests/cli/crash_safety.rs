@@ -192,7 +192,9 @@ impl Harness {
                 if path.exists() {
                     return 0;
                 }
-                let part = format!("{}.part", path.display());
+                let part = release_monitor::mirror::part_path(&path)
+                    .display()
+                    .to_string();
                 let on_disk = match piece_map(Path::new(&format!("{part}.pieces"))) {
                     Some((_, done)) => done.iter().sum(),
                     None => std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0),
@@ -308,13 +310,14 @@ impl Harness {
         let finals = check_mirror(&self.downloads(), &self.assets);
         check_db(&self.db_path(), &self.downloads(), &self.assets);
         for rel in files_under(&self.downloads()) {
-            let Some(final_rel) = rel.strip_suffix(".part") else {
+            // `dir/.name.part` is the part file of `dir/name`.
+            let Some(final_rel) = part_of_what(&rel) else {
                 continue;
             };
             let asset = self
                 .assets
                 .iter()
-                .find(|a| a.rel_path == final_rel)
+                .find(|a| a.rel_path == final_rel.as_str())
                 .unwrap_or_else(|| panic!("{rel}: a .part file of no asset"));
             let part = std::fs::read(self.downloads().join(&rel)).expect("read .part");
             let map = self.downloads().join(format!("{rel}.pieces"));
@@ -949,4 +952,15 @@ fn a_stored_copy_that_is_refused_leaves_its_final_path() {
         "the refused {} has a sidecar",
         archive.rel_path
     );
+}
+
+/// The file a part file's relative path (`dir/.name.part`) belongs to (`dir/name`).
+fn part_of_what(rel: &str) -> Option<String> {
+    let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let name = name.strip_prefix('.')?.strip_suffix(".part")?;
+    Some(if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    })
 }

@@ -516,3 +516,43 @@ repositories:
     assert_eq!(fetched, 1, "one transfer for the three files");
     assert_eq!(results["bytes_deduplicated"], 64);
 }
+
+#[test]
+fn upstream_names_like_our_own_files_are_mirrored_as_they_are() {
+    // `tool.bin.part` is an upstream file here, not the part file of `tool.bin` (ours is
+    // `.tool.bin.part`); a name starting with a dot is refused, as GitHub never gives one.
+    let release = fake_github::Release::new("v1.0.0")
+        .with_asset(fake_github::Asset::with_content("tool.bin", "the tool"))
+        .with_asset(fake_github::Asset::with_content(
+            "tool.bin.part",
+            "an upstream file",
+        ))
+        .with_asset(fake_github::Asset::with_content(".hidden", "dot"));
+    let scenario = fake_github::Scenario::default()
+        .with_repository(fake_github::Repository::new("acme", "tool").with_release(release))
+        .to_yaml()
+        .unwrap();
+    let s = crate::support::FakeSetup::new(&scenario, &["acme/tool"], "");
+    let out = s
+        .command(None)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let dir = s.path("downloads/acme_tool/v1.0.0");
+    assert_eq!(std::fs::read(dir.join("tool.bin")).unwrap(), b"the tool");
+    assert_eq!(
+        std::fs::read(dir.join("tool.bin.part")).unwrap(),
+        b"an upstream file"
+    );
+    assert!(
+        !dir.join(".tool.bin.part").exists(),
+        "ours is gone once committed"
+    );
+    let failed = report["download_results"]["failed"].to_string();
+    assert!(
+        failed.contains(".hidden") && failed.contains("starts with a dot"),
+        "{report}"
+    );
+    assert!(!dir.join(".hidden").exists());
+}

@@ -174,12 +174,7 @@ impl Case {
             assert!(stored == asset.bytes, "{}", asset.rel_path);
             let sidecar = self.downloads().join(format!("{}.sha256", asset.rel_path));
             assert!(sidecar.exists(), "{}", sidecar.display());
-            assert!(
-                !self
-                    .downloads()
-                    .join(format!("{}.part", asset.rel_path))
-                    .exists()
-            );
+            assert!(!self.downloads().join(part_rel(&asset.rel_path)).exists());
             if asset.name == "tool.bin" {
                 how = file["how"].as_str().unwrap_or_default().to_string();
             }
@@ -306,7 +301,7 @@ fn a_connection_reset_mid_body_is_resumed_or_reported() {
     ));
     let report = case.run(1);
     case.assert_failed(&report, "cut off");
-    let part = case.downloads().join("acme_tool/v2.0.0/tool.bin.part");
+    let part = case.downloads().join("acme_tool/v2.0.0/.tool.bin.part");
     let kept = std::fs::read(&part).expect("the partial transfer is kept as .part");
     assert!(!kept.is_empty() && kept.len() < 300_000);
     let truth = &case.assets()[0];
@@ -357,7 +352,7 @@ fn bytes_corrupted_in_flight_are_never_stored() {
     assert!(
         !case
             .downloads()
-            .join("acme_tool/v2.0.0/tool.bin.part")
+            .join("acme_tool/v2.0.0/.tool.bin.part")
             .exists(),
         "bytes that failed verification are deleted"
     );
@@ -468,7 +463,7 @@ fn a_wrong_digest_fails_the_asset_and_its_release() {
     assert!(
         !case
             .downloads()
-            .join("acme_tool/v2.0.0/tool.bin.part")
+            .join("acme_tool/v2.0.0/.tool.bin.part")
             .exists()
     );
     // The next run does not record it either, and does not fetch the good asset again.
@@ -629,7 +624,7 @@ fn an_asset_whose_size_lies_is_reported() {
     assert!(
         !case
             .downloads()
-            .join("acme_tool/v2.0.0/tool.bin.part")
+            .join("acme_tool/v2.0.0/.tool.bin.part")
             .exists()
     );
 }
@@ -1093,5 +1088,13 @@ fn a_signature_fetch_error_does_not_show_the_signed_url() {
     let report = case.run(1);
     for (_, name, error) in Case::failures(&report) {
         assert!(!error.contains("sig="), "{name}: {error}");
+    }
+}
+
+/// The part file of the asset at `rel` (`dir/name` → `dir/.name.part`).
+fn part_rel(rel: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.part"),
+        None => format!(".{rel}.part"),
     }
 }

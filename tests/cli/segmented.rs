@@ -244,7 +244,7 @@ fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
     let (mut child, deadline) = run_until_held(&s, 10 * MIB);
     // The syncer records the completed pieces off the transfers' path: wait until it has.
     let dir = s.path("downloads/acme_big/v1.0.0");
-    let map_path = dir.join(format!("{ASSET}.part.pieces"));
+    let map_path = dir.join(format!(".{ASSET}.part.pieces"));
     while synced_bytes(&map_path) < 8 * MIB {
         assert!(child.try_wait().expect("try_wait").is_none(), "it ended");
         assert!(
@@ -257,10 +257,10 @@ fn killed_mid_piece_the_next_run_fetches_only_what_was_not_synced() {
     child.wait().expect("reaped");
     s.fake.release_assets();
 
-    let part = dir.join(format!("{ASSET}.part"));
+    let part = dir.join(format!(".{ASSET}.part"));
     assert_eq!(std::fs::metadata(&part).expect("the part file").len(), SIZE);
     let map: Value = serde_json::from_slice(
-        &std::fs::read(dir.join(format!("{ASSET}.part.pieces"))).expect("the piece map"),
+        &std::fs::read(dir.join(format!(".{ASSET}.part.pieces"))).expect("the piece map"),
     )
     .expect("it is JSON");
     let done: Vec<u64> = map["done"]
@@ -351,7 +351,7 @@ fn a_piece_corrupted_in_flight_fails_the_hash_and_the_file_comes_again_whole() {
     assert_eq!(s.fake.asset_bytes_sent(), 2 * SIZE);
     assert!(
         !s.path("downloads/acme_big/v1.0.0")
-            .join(format!("{ASSET}.part.pieces"))
+            .join(format!(".{ASSET}.part.pieces"))
             .exists()
     );
 }

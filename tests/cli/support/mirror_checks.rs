@@ -53,14 +53,15 @@ pub fn true_assets(fake: &FakeGithub, scenario: &Scenario) -> Vec<TrueAsset> {
 }
 
 /// Whether `rel` is a file the downloader may leave behind while a transfer is unfinished: a
-/// `.part` file, its `.validator` or `.pieces` map, or a temp file of an atomic write
-/// (`.name.XXXX.tmp`).
+/// `.name.part` file, its `.validator` or `.pieces` map, or a temp file of an atomic write
+/// (`.name.XXXX.tmp`). All of them start with a dot, which no asset name does.
 pub fn is_work_file(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    name.ends_with(".part")
-        || name.ends_with(".part.validator")
-        || name.ends_with(".part.pieces")
-        || (name.starts_with('.') && name.ends_with(".tmp"))
+    name.starts_with('.')
+        && (name.ends_with(".part")
+            || name.ends_with(".part.validator")
+            || name.ends_with(".part.pieces")
+            || name.ends_with(".tmp"))
 }
 
 /// Checks the download directory: every file is a work file, a known asset holding exactly its
