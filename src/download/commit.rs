@@ -28,6 +28,7 @@ pub(super) fn commit_fetched(
     commit(
         &part_path(destination),
         destination,
+        file.hidden_sidecar,
         &fetched.digests.sha256,
     )?;
     let how = if fetched.resumed_from > 0 {
@@ -106,9 +107,10 @@ pub(super) async fn place_duplicate(file: &PlannedFile, existing: &Path) -> Opti
     let destination = file.destination.as_path();
     let hex = expected.checksum.hex().to_string();
     let (from, to) = (existing.to_path_buf(), destination.to_path_buf());
+    let hidden = file.hidden_sidecar;
     let placed = tokio::task::spawn_blocking(move || -> Result<LinkKind, DownloadError> {
         let kind = link_or_copy(&from, &to)?;
-        write_sidecar(&to, &hex)?;
+        write_sidecar(&to, hidden, &hex)?;
         Ok(kind)
     })
     .await

@@ -353,7 +353,7 @@ async fn fetch_verify_commit(
         // Authenticated again: the configuration may have changed since it was stored.
         return match authenticate(ctx, job, evidence, file, &kept.path, &digests).await {
             Ok(proved) => {
-                verify::settle(&kept.path, &digests.sha256)?;
+                verify::settle(&kept.path, file.hidden_sidecar, &digests.sha256)?;
                 Ok(with_proofs(kept, proved))
             }
             Err(e) => {
@@ -361,7 +361,7 @@ async fn fetch_verify_commit(
                 // forced download of the held version): then it stays, and the refusal is
                 // reported.
                 if job.current.as_deref() != Some(job.tag()) {
-                    verify::withdraw(&kept.path);
+                    verify::withdraw(&kept.path, file.hidden_sidecar);
                 }
                 Err(e)
             }

@@ -18,7 +18,7 @@ use crate::config::{
 };
 use crate::db::{Database, VerifiedBy};
 use crate::github::{Asset, GithubClient};
-use crate::mirror::{Layout, check_asset_name, ensure_space};
+use crate::mirror::{Layout, SIDECAR_SUFFIX, check_asset_name, ensure_space};
 use crate::monitor::{ReportedRelease, Rules, is_new, version_of};
 use crate::repo::RepoId;
 
@@ -42,6 +42,14 @@ pub(super) struct Job {
 }
 
 impl Job {
+    /// Whether the sidecar of the file `name` is `.<name>.sha256`: the release publishes a
+    /// `<name>.sha256` of its own, and upstream names win, whether or not the patterns select it
+    /// (an earlier run's patterns may have).
+    pub fn hidden_sidecar(&self, name: &str) -> bool {
+        let sidecar = format!("{name}{SIDECAR_SUFFIX}");
+        self.release.assets.iter().any(|a| a.name == sidecar)
+    }
+
     /// The tag.
     pub fn tag(&self) -> &str {
         &self.release.tag_name
@@ -297,6 +305,9 @@ pub(super) struct PlannedFile {
     pub name: String,
     /// Where it goes in the mirror.
     pub destination: PathBuf,
+    /// Whether its sidecar is `.<name>.sha256` because the release publishes a `<name>.sha256`
+    /// of its own (see [`crate::mirror::sidecar_path_for`]).
+    pub hidden_sidecar: bool,
     /// Where it comes from.
     pub source: Source,
 }
@@ -414,9 +425,13 @@ pub(super) fn plan_files(
             .map(|destination| PlannedFile {
                 name: file_name(&destination),
                 destination,
+                hidden_sidecar: false,
                 source: Source::Archive { url: url.clone() },
             });
         files.push(planned.map_err(|e| ("source archive".to_string(), e.into())));
+    }
+    for file in files.iter_mut().flatten() {
+        file.hidden_sidecar = job.hidden_sidecar(&file.name);
     }
     files
 }
@@ -444,6 +459,7 @@ fn plan_asset(
     Ok(PlannedFile {
         name: name.to_string(),
         destination,
+        hidden_sidecar: false,
         source: Source::Asset {
             asset: Box::new(asset.clone()),
             expected,

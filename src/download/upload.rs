@@ -49,6 +49,7 @@ async fn upload_one(
         Path::new(&file.path),
         file.size,
         &file.sha256,
+        job.hidden_sidecar(&file.name),
     )
     .await?;
     Ok(UploadedObject {

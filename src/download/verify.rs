@@ -40,8 +40,9 @@ pub(super) async fn stored_copy(
     };
     let Source::Asset { asset, expected } = &file.source else {
         let path = destination.to_path_buf();
+        let hidden = file.hidden_sidecar;
         let matching = tokio::task::spawn_blocking(move || {
-            let recorded = read_sidecar(&path)?;
+            let recorded = read_sidecar(&path, hidden)?;
             let digests = hash_file(&path, false).ok()?;
             let size = std::fs::metadata(&path).ok()?.len();
             (recorded == digests.sha256).then_some((digests, size))
@@ -69,8 +70,12 @@ pub(super) async fn stored_copy(
 
 /// A kept stored copy, verified and authenticated: a crash between the rename and the sidecar
 /// write leaves no sidecar, so it is restored, and a stale part file is removed.
-pub(super) fn settle(destination: &Path, sha256: &str) -> Result<(), DownloadError> {
-    if ensure_sidecar(destination, sha256)? {
+pub(super) fn settle(
+    destination: &Path,
+    hidden_sidecar: bool,
+    sha256: &str,
+) -> Result<(), DownloadError> {
+    if ensure_sidecar(destination, hidden_sidecar, sha256)? {
         tracing::info!("{}: sidecar restored", destination.display());
     }
     discard_part(&part_path(destination));
@@ -80,8 +85,8 @@ pub(super) fn settle(destination: &Path, sha256: &str) -> Result<(), DownloadErr
 /// Takes a stored copy that authentication refused away from its final path (with its sidecar):
 /// a refused file is never left where a verified one belongs. Only for a release the database
 /// does not record (the caller checks), so no recorded file disappears.
-pub(super) fn withdraw(destination: &Path) {
-    let sidecar = crate::mirror::sidecar_path(destination);
+pub(super) fn withdraw(destination: &Path, hidden_sidecar: bool) {
+    let sidecar = crate::mirror::sidecar_path_for(destination, hidden_sidecar);
     for path in [destination, sidecar.as_path()] {
         match std::fs::remove_file(path) {
             Ok(()) => tracing::warn!("{}: removed, it was refused", path.display()),

@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 use super::sidecar::normalize_digest;
-use super::{MirrorError, discard_part, io_err, sidecar_path, write_sidecar};
+use super::{MirrorError, discard_part, io_err, sidecar_path_for, write_sidecar};
 use crate::fsutil;
 
 /// Makes a verified download final: fsyncs the `.part` file, renames it to `final_path`, removes
@@ -14,7 +14,13 @@ use crate::fsutil;
 /// Only called after verification, so the final path only ever holds verified bytes. A stale
 /// sidecar (from an earlier file under the same name) is removed before the rename, so a crash
 /// can leave a file without a sidecar but never a sidecar naming the wrong digest.
-pub fn commit(part: &Path, final_path: &Path, sha256_hex: &str) -> Result<(), MirrorError> {
+/// `hidden_sidecar`: see [`sidecar_path_for`].
+pub fn commit(
+    part: &Path,
+    final_path: &Path,
+    hidden_sidecar: bool,
+    sha256_hex: &str,
+) -> Result<(), MirrorError> {
     if normalize_digest(sha256_hex).is_none() {
         return Err(MirrorError::Io {
             path: final_path.to_path_buf(),
@@ -28,7 +34,7 @@ pub fn commit(part: &Path, final_path: &Path, sha256_hex: &str) -> Result<(), Mi
     fs::File::open(part)
         .and_then(|f| f.sync_all())
         .map_err(io_err(part, "cannot fsync the downloaded file"))?;
-    let sidecar = sidecar_path(final_path);
+    let sidecar = sidecar_path_for(final_path, hidden_sidecar);
     match fs::remove_file(&sidecar) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -41,13 +47,13 @@ pub fn commit(part: &Path, final_path: &Path, sha256_hex: &str) -> Result<(), Mi
     discard_part(part);
     let dir = fsutil::dir_of(final_path);
     fsutil::sync_dir(&dir).map_err(io_err(&dir, "cannot fsync the folder"))?;
-    write_sidecar(final_path, sha256_hex)
+    write_sidecar(final_path, hidden_sidecar, sha256_hex)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::part_path;
+    use crate::mirror::{part_path, sidecar_path};
     use sha2::{Digest, Sha256};
 
     fn sha256_hex(bytes: &[u8]) -> String {
@@ -63,7 +69,7 @@ mod tests {
         // A stale sidecar from an earlier file is replaced.
         fs::write(sidecar_path(&fin), "stale").unwrap();
         let hex = sha256_hex(b"verified bytes");
-        commit(&part, &fin, &hex.to_uppercase()).unwrap();
+        commit(&part, &fin, false, &hex.to_uppercase()).unwrap();
         assert_eq!(fs::read(&fin).unwrap(), b"verified bytes");
         assert!(!part.exists());
         assert_eq!(
@@ -80,7 +86,7 @@ mod tests {
         let fin = tmp.path().join("a");
         let part = part_path(&fin);
         fs::write(&part, b"x").unwrap();
-        assert!(commit(&part, &fin, "not-hex").is_err());
+        assert!(commit(&part, &fin, false, "not-hex").is_err());
         assert!(part.exists());
         assert!(!fin.exists());
     }

@@ -94,17 +94,23 @@ fn read_dir_sorted(dir: &Path) -> io::Result<Vec<(PathBuf, fs::FileType)>> {
 
 /// If `path` is a sidecar whose data file (a regular file, not a symlink) sits next to it and
 /// which [`read_sidecar`] accepts: the digest (lowercase) and the data file.
+/// A hidden sidecar (`.x.sha256`, see [`sidecar_path_for`](super::sidecar_path_for)) indexes
+/// `x` too.
 fn indexed(path: &Path) -> Option<(String, PathBuf)> {
     let file_name = path.file_name()?.to_str()?;
     let data_name = file_name.strip_suffix(SIDECAR_SUFFIX)?;
-    if data_name.is_empty() {
+    let (data_name, hidden) = match data_name.strip_prefix('.') {
+        Some(name) => (name, true),
+        None => (data_name, false),
+    };
+    if data_name.is_empty() || data_name.starts_with('.') {
         return None;
     }
     let data = path.with_file_name(data_name);
     if !fs::symlink_metadata(&data).ok()?.file_type().is_file() {
         return None;
     }
-    Some((read_sidecar(&data)?, data))
+    Some((read_sidecar(&data, hidden)?, data))
 }
 
 /// How [`link_or_copy`] placed a file: a hard link shares the existing file's storage, a copy
@@ -240,7 +246,7 @@ mod tests {
         let dir = layout.prepare_dir(&repo(), "v1").unwrap();
         let a = dir.join("a.bin");
         fs::write(part_path(&a), b"aaa").unwrap();
-        commit(&part_path(&a), &a, &sha256_hex(b"aaa")).unwrap();
+        commit(&part_path(&a), &a, false, &sha256_hex(b"aaa")).unwrap();
         // A sidecar without its data file is ignored.
         let ghost = dir.join("ghost.bin");
         fs::write(

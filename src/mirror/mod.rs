@@ -44,7 +44,8 @@ pub use dedup::{DedupIndex, LinkKind, link_or_copy};
 pub use layout::{Layout, TRASH_DIR, check_asset_name, decode_tag, encode_tag};
 pub use part::{discard_part, part_path, pieces_path, validator_path};
 pub use sidecar::{
-    SIDECAR_SUFFIX, ensure_sidecar, read_sidecar, sidecar_line, sidecar_path, write_sidecar,
+    SIDECAR_SUFFIX, ensure_sidecar, read_sidecar, sidecar_line, sidecar_path, sidecar_path_for,
+    write_sidecar,
 };
 pub use space::ensure_space;
 

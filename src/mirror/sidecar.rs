@@ -1,5 +1,7 @@
 //! Sidecars: `<file>.sha256` next to every verified file, holding `"<hex>  <file name>\n"` as
-//! the seed tool wrote it. This file is the one reader ([`read_sidecar`]) and the one writer
+//! the seed tool wrote it. When the release itself publishes a file named `<file>.sha256`, that
+//! name is upstream's and ours is `.<file>.sha256` instead (`hidden`: the plan decides, from the
+//! release's files), so our file never shares a path with an upstream one. This file is the one reader ([`read_sidecar`]) and the one writer
 //! ([`sidecar_line`], [`write_sidecar`]) of that format; the dedup index, the downloader and the
 //! artifact store all go through them.
 
@@ -26,6 +28,15 @@ pub fn sidecar_path(final_path: &Path) -> PathBuf {
     with_suffix(final_path, SIDECAR_SUFFIX)
 }
 
+/// Where `final_path`'s sidecar is: `<final>.sha256`, or `.<final>.sha256` when `hidden` (the
+/// release publishes a file named `<final>.sha256` itself).
+pub fn sidecar_path_for(final_path: &Path, hidden: bool) -> PathBuf {
+    if !hidden {
+        return sidecar_path(final_path);
+    }
+    final_path.with_file_name(format!(".{}{SIDECAR_SUFFIX}", name_of(final_path)))
+}
+
 /// Checks a SHA-256 digest in hex and lowercases it, so a sidecar never holds garbage.
 pub(super) fn normalize_digest(sha256_hex: &str) -> Option<String> {
     (sha256_hex.len() == SHA256_HEX_LEN && sha256_hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -50,10 +61,10 @@ fn name_of(path: &Path) -> String {
 /// exactly `"<64 hex>  <file name>\n"`, naming `final_path`'s own file name. Anything else (no
 /// sidecar, unreadable, too large, another format, another file's name) is `None`, so a sidecar
 /// is either trusted as ours or not at all. Reads at most 1 KiB.
-pub fn read_sidecar(final_path: &Path) -> Option<String> {
+pub fn read_sidecar(final_path: &Path, hidden: bool) -> Option<String> {
     let data_name = final_path.file_name()?.to_str()?;
     let mut text = String::new();
-    fs::File::open(sidecar_path(final_path))
+    fs::File::open(sidecar_path_for(final_path, hidden))
         .ok()?
         .take(MAX_SIDECAR_BYTES)
         .read_to_string(&mut text)
@@ -69,8 +80,8 @@ pub fn read_sidecar(final_path: &Path) -> Option<String> {
 /// Writes `final_path`'s sidecar (`"<hex>  <file name>\n"`) atomically. [`commit`](super::commit) calls it; a
 /// caller that places a file with [`link_or_copy`](super::link_or_copy) calls it too, so the copy is indexed by the
 /// next [`DedupIndex::scan`](super::DedupIndex::scan) like any other verified file.
-pub fn write_sidecar(final_path: &Path, sha256_hex: &str) -> Result<(), MirrorError> {
-    let sidecar = sidecar_path(final_path);
+pub fn write_sidecar(final_path: &Path, hidden: bool, sha256_hex: &str) -> Result<(), MirrorError> {
+    let sidecar = sidecar_path_for(final_path, hidden);
     let Some(hex) = normalize_digest(sha256_hex) else {
         return Err(MirrorError::Io {
             path: sidecar,
@@ -94,12 +105,16 @@ pub fn write_sidecar(final_path: &Path, sha256_hex: &str) -> Result<(), MirrorEr
 /// Writes `final_path`'s sidecar unless it already says exactly `"<hex>  <file name>\n"`: for a
 /// stored file just re-verified, whose sidecar a crash between [`commit`](super::commit)'s rename and its
 /// sidecar write left missing (or that someone damaged). Returns whether it wrote one.
-pub fn ensure_sidecar(final_path: &Path, sha256_hex: &str) -> Result<bool, MirrorError> {
+pub fn ensure_sidecar(
+    final_path: &Path,
+    hidden: bool,
+    sha256_hex: &str,
+) -> Result<bool, MirrorError> {
     let wanted = normalize_digest(sha256_hex);
-    if wanted.is_some() && read_sidecar(final_path) == wanted {
+    if wanted.is_some() && read_sidecar(final_path, hidden) == wanted {
         return Ok(false);
     }
-    write_sidecar(final_path, sha256_hex)?;
+    write_sidecar(final_path, hidden, sha256_hex)?;
     Ok(true)
 }
 
@@ -119,19 +134,28 @@ mod tests {
         fs::write(&file, b"abc").unwrap();
         let hex = sha256_hex(b"abc");
         let sidecar = sidecar_path(&file);
-        assert!(ensure_sidecar(&file, &hex).unwrap(), "missing: written");
+        assert!(
+            ensure_sidecar(&file, false, &hex).unwrap(),
+            "missing: written"
+        );
         assert_eq!(
             fs::read_to_string(&sidecar).unwrap(),
             format!("{hex}  tool.bin\n")
         );
-        assert!(!ensure_sidecar(&file, &hex).unwrap(), "correct: kept");
+        assert!(
+            !ensure_sidecar(&file, false, &hex).unwrap(),
+            "correct: kept"
+        );
         fs::write(&sidecar, "0000  tool.bin\n").unwrap();
-        assert!(ensure_sidecar(&file, &hex).unwrap(), "wrong: rewritten");
+        assert!(
+            ensure_sidecar(&file, false, &hex).unwrap(),
+            "wrong: rewritten"
+        );
         assert_eq!(
             fs::read_to_string(&sidecar).unwrap(),
             format!("{hex}  tool.bin\n")
         );
-        assert!(ensure_sidecar(&file, "not hex").is_err());
+        assert!(ensure_sidecar(&file, false, "not hex").is_err());
     }
 
     #[test]
@@ -139,10 +163,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tool.bin");
         fs::write(&file, b"abc").unwrap();
-        assert_eq!(read_sidecar(&file), None, "no sidecar");
+        assert_eq!(read_sidecar(&file, false), None, "no sidecar");
         let hex = sha256_hex(b"abc");
-        write_sidecar(&file, &hex.to_uppercase()).unwrap();
-        assert_eq!(read_sidecar(&file).as_deref(), Some(hex.as_str()));
+        write_sidecar(&file, false, &hex.to_uppercase()).unwrap();
+        assert_eq!(read_sidecar(&file, false).as_deref(), Some(hex.as_str()));
         for bad in [
             format!("{hex}  tool.bin"),
             format!("{hex} tool.bin\n"),
@@ -150,7 +174,7 @@ mod tests {
             "abc  tool.bin\n".to_string(),
         ] {
             fs::write(sidecar_path(&file), &bad).unwrap();
-            assert_eq!(read_sidecar(&file), None, "{bad:?}");
+            assert_eq!(read_sidecar(&file, false), None, "{bad:?}");
         }
         assert_eq!(
             sidecar_line(&hex.to_uppercase(), "x"),

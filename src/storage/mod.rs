@@ -167,9 +167,10 @@ pub fn release_key(repo: &RepoId, tag: &str, name: &str) -> Result<String, Stora
 }
 
 /// Uploads one verified file and then its sidecar `{name}.sha256` (`"<hex>  <name>\n"`, as
-/// stored locally). The sidecar goes last, so a sidecar in the bucket always describes a
-/// complete object; a missing or different sidecar is (re)written even when the object itself
-/// was already there.
+/// stored locally; `.{name}.sha256` when `hidden_sidecar`, as locally, because the release
+/// publishes a `{name}.sha256` itself). The sidecar goes last, so a sidecar in the bucket always
+/// describes a complete object; a missing or different sidecar is (re)written even when the
+/// object itself was already there.
 pub async fn upload_verified(
     store: &dyn ArtifactStore,
     key: &str,
@@ -177,9 +178,13 @@ pub async fn upload_verified(
     file: &Path,
     size: u64,
     sha256: &str,
+    hidden_sidecar: bool,
 ) -> Result<UploadHow, StorageError> {
     let how = store.upload_file(key, file, size, sha256).await?;
-    let sidecar_key = format!("{key}{SIDECAR_SUFFIX}");
+    let sidecar_key = match key.strip_suffix(name) {
+        Some(folder) if hidden_sidecar => format!("{folder}.{name}{SIDECAR_SUFFIX}"),
+        _ => format!("{key}{SIDECAR_SUFFIX}"),
+    };
     let line = sidecar_line(sha256, name);
     let current = store.get_small(&sidecar_key).await?;
     if current.as_deref() != Some(line.as_bytes()) {

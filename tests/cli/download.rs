@@ -556,3 +556,64 @@ fn upstream_names_like_our_own_files_are_mirrored_as_they_are() {
     );
     assert!(!dir.join(".hidden").exists());
 }
+
+#[test]
+fn a_published_sha256_file_keeps_its_name_and_our_sidecar_steps_aside() {
+    // The release publishes `tool.tar.gz.sha256` (hash only, its own format). It is mirrored as
+    // it is; our sidecar for `tool.tar.gz` is `.tool.tar.gz.sha256`, never over it.
+    let tool = b"the tool's bytes".to_vec();
+    let published = format!("{}\n", sha256_hex(&tool));
+    let release = fake_github::Release::new("v1.0.0")
+        .with_asset(fake_github::Asset::with_bytes("tool.tar.gz", &tool))
+        .with_asset(fake_github::Asset::with_content(
+            "tool.tar.gz.sha256",
+            &published,
+        ));
+    let scenario = Scenario::default()
+        .with_repository(fake_github::Repository::new("acme", "tool").with_release(release))
+        .to_yaml()
+        .unwrap();
+    let s = Setup::new(&scenario, &["acme/tool"], "");
+    let run = || {
+        let out = s
+            .command(None)
+            .args(["monitor", "--download"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON")
+    };
+    let first = run();
+    let dir = s.path("downloads/acme_tool/v1.0.0");
+    assert_eq!(std::fs::read(dir.join("tool.tar.gz")).unwrap(), tool);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tool.tar.gz.sha256")).unwrap(),
+        published,
+        "upstream's file, untouched: {first}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".tool.tar.gz.sha256")).unwrap(),
+        format!("{}  tool.tar.gz\n", sha256_hex(&tool))
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tool.tar.gz.sha256.sha256")).unwrap(),
+        format!("{}  tool.tar.gz.sha256\n", sha256_hex(published.as_bytes()))
+    );
+    // Forgotten and run again: both are kept as they are, nothing is fetched.
+    s.command(None)
+        .args(["-q", "db", "forget", "acme/tool"])
+        .assert()
+        .success();
+    let again = run();
+    let hows: Vec<&str> = again["download_results"]["downloaded"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["how"].as_str().unwrap())
+        .collect();
+    assert_eq!(hows, ["already-present", "already-present"], "{again}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tool.tar.gz.sha256")).unwrap(),
+        published
+    );
+}

@@ -475,7 +475,9 @@ fn large_files_are_uploaded_in_parts_and_identical_objects_are_not_sent_again() 
     let rt = runtime();
     let key = "acme_tool/v1/big.bin";
     let how = rt
-        .block_on(upload_verified(&store, key, "big.bin", &file, size, &sha))
+        .block_on(upload_verified(
+            &store, key, "big.bin", &file, size, &sha, false,
+        ))
         .expect("upload");
     assert_eq!(how, UploadHow::Uploaded);
     assert_eq!(
@@ -497,7 +499,9 @@ fn large_files_are_uploaded_in_parts_and_identical_objects_are_not_sent_again() 
         meta.e_tag
     );
     let how = rt
-        .block_on(upload_verified(&store, key, "big.bin", &file, size, &sha))
+        .block_on(upload_verified(
+            &store, key, "big.bin", &file, size, &sha, false,
+        ))
         .expect("upload");
     assert_eq!(how, UploadHow::AlreadyPresent);
 

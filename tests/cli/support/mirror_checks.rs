@@ -79,6 +79,12 @@ pub fn check_mirror(downloads: &Path, assets: &[TrueAsset]) -> BTreeSet<String> 
         if let Some(data_rel) = rel.strip_suffix(".sha256")
             && !by_path.contains_key(rel.as_str())
         {
+            // `dir/.x.sha256` is the sidecar of `dir/x` when the release publishes `x.sha256`.
+            let data_rel = match data_rel.rsplit_once("/.") {
+                Some((dir, name)) => format!("{dir}/{name}"),
+                None => data_rel.to_string(),
+            };
+            let data_rel = data_rel.as_str();
             let data = std::fs::read(downloads.join(data_rel))
                 .unwrap_or_else(|e| panic!("sidecar {rel} without its file: {e}"));
             let name = data_rel.rsplit('/').next().unwrap_or(data_rel);
