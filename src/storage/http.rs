@@ -182,7 +182,8 @@ impl HttpArtifactStore {
             {
                 continue;
             }
-            let mkcol = Method::from_bytes(b"MKCOL").unwrap_or(Method::PUT);
+            // A valid extension method: the fallback is never taken, and would only ask harmlessly.
+            let mkcol = Method::from_bytes(b"MKCOL").unwrap_or(Method::OPTIONS);
             let reply = self
                 .call(
                     mkcol,

@@ -6,7 +6,7 @@
 //! 1. as a whole `config.yaml`, loaded without and with secret environment variables
 //!    (`SLACK_WEBHOOK_URL`, `SMTP_PASSWORD`);
 //! 2. as the value of every secret in a small fixed config (Slack and webhook URLs, webhook
-//!    secret, SMTP password);
+//!    secret, SMTP password, HTTP storage password, Artifactory password and API key);
 //! 3. as the `REPOSITORY_OVERRIDES` variable next to a small fixed config.
 //!
 //! Each load must
@@ -51,7 +51,9 @@ fn secrets_config(value: &str) -> String {
          notify:\n  slack: {{webhook_url: {quoted}}}\n  \
          webhooks: [{{url: {quoted}, secret: {quoted}}}]\n  \
          email: {{smtp_host: smtp.example.com, from: a@example.com, to: [b@example.com], \
-         password: {quoted}}}\n"
+         password: {quoted}}}\n\
+         download:\n  http_storage: {{username: u, password: {quoted}}}\n  \
+         artifactory_storage: {{password: {quoted}, api_key: {quoted}}}\n"
     )
 }
 
