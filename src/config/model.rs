@@ -200,7 +200,7 @@ pub struct DownloadSettings {
     pub strict_prerelease_filtering: bool,
     /// Source archives GitHub generates for each tag.
     pub source_archives: SourceArchives,
-    /// Verify downloads (default true).
+    /// Verify downloads: always true (`false` is refused; printed for the seed tool's key).
     pub verify_downloads: bool,
     /// Delete old versions from the download directory (default false).
     pub cleanup_old_versions: bool,
@@ -404,7 +404,7 @@ pub struct RepositoryOverride {
 /// the configured trust anchors; `require` says what an asset must have to be stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// Check checksums (default true).
+    /// Check checksums: always true (`false` is refused; printed for the seed plan's key).
     pub checksum: bool,
     /// Check signatures, bundles and provenance (default false).
     pub signature: bool,
@@ -452,9 +452,10 @@ impl Default for Retry {
 ///
 /// It exists so both of the plan's spellings (a list of single-key mappings or one mapping)
 /// reach the downloader as one value.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PostDownload {
-    /// Verify checksums after download (default false; see also `verification.checksum`).
+    /// Verify checksums after download: always true (`false` is refused; printed for the seed
+    /// plan's key).
     pub verify_checksum: bool,
     /// Extract archives after download (default false).
     pub extract: bool,
@@ -462,6 +463,17 @@ pub struct PostDownload {
     pub extract_limits: ExtractLimits,
     /// Where to announce downloads (`slack`, or a webhook URL which is redacted when printed).
     pub notify: Vec<NotifyTarget>,
+}
+
+impl Default for PostDownload {
+    fn default() -> Self {
+        PostDownload {
+            verify_checksum: true,
+            extract: false,
+            extract_limits: ExtractLimits::default(),
+            notify: Vec::new(),
+        }
+    }
 }
 
 /// `post_download.extract_limits:` — how much one archive may unpack.

@@ -621,7 +621,8 @@ fn download(
             .signature
             .unwrap_or(def.signature || require == Require::Signature);
         Verification {
-            checksum: v.checksum.unwrap_or(def.checksum),
+            // Always on: `false` is refused by the loader.
+            checksum: true,
             signature,
             attestations: v.attestations.unwrap_or(signature),
             require,
@@ -635,10 +636,14 @@ fn download(
             delay: r.delay.map_or(def.delay, |v| v.0),
         }
     });
-    let post_download = d
-        .post_download
-        .map_or_else(PostDownload::default, |p| PostDownload {
-            verify_checksum: p.verify_checksum.unwrap_or(false),
+    let post_download = d.post_download.map_or_else(
+        || PostDownload {
+            verify_checksum: true,
+            ..PostDownload::default()
+        },
+        |p| PostDownload {
+            // Always on: `false` is refused by the loader.
+            verify_checksum: true,
             extract: p.extract.unwrap_or(false),
             extract_limits: p.extract_limits.map_or_else(ExtractLimits::default, |l| {
                 let def = ExtractLimits::default();
@@ -654,7 +659,8 @@ fn download(
                 .into_iter()
                 .map(NotifyTarget::new)
                 .collect(),
-        });
+        },
+    );
 
     DownloadSettings {
         enabled: d.enabled.unwrap_or(false),
@@ -665,7 +671,8 @@ fn download(
         include_prereleases: d.include_prereleases.or(pre_release),
         strict_prerelease_filtering: d.strict_prerelease_filtering.unwrap_or(false),
         source_archives: source_archives_global,
-        verify_downloads: d.verify_downloads.unwrap_or(true),
+        // Always on: `false` is refused by the loader.
+        verify_downloads: true,
         cleanup_old_versions: d.cleanup_old_versions.unwrap_or(false),
         keep_versions: d.keep_versions.map_or(DEFAULT_KEEP_VERSIONS, |v| v.0),
         concurrency: d.concurrency.map_or(DEFAULT_DOWNLOAD_CONCURRENCY, |v| v.0),

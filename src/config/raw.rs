@@ -14,13 +14,13 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{
-    ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
-    WebhookUrl, check_webhook_url, is_loopback_host,
+    AlwaysOn, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName, MinisignKeyValue,
+    NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName, Require, SecureUrl,
+    StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy, split_full_name,
 };
 use super::values::{
-    ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName, MinisignKeyValue, NonEmpty,
-    NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName, Require, SecureUrl,
-    StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy, split_full_name,
+    ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
+    WebhookUrl, check_webhook_url, is_loopback_host,
 };
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
@@ -190,7 +190,9 @@ pub(crate) struct RawDownload {
     pub include_prereleases: Option<bool>,
     pub strict_prerelease_filtering: Option<bool>,
     pub source_archives: Option<RawSourceArchives>,
-    pub verify_downloads: Option<bool>,
+    /// Only checked: `true` is what always happens, `false` is refused.
+    #[serde(rename = "verify_downloads")]
+    pub _verify_downloads: Option<AlwaysOn>,
     pub cleanup_old_versions: Option<bool>,
     pub keep_versions: Option<Bounded<1, { u32::MAX }>>,
     pub concurrency: Option<Bounded<1, 64>>,
@@ -414,7 +416,9 @@ impl RawOverride {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawVerification {
-    pub checksum: Option<bool>,
+    /// Only checked: `true` is what always happens, `false` is refused.
+    #[serde(rename = "checksum")]
+    pub _checksum: Option<AlwaysOn>,
     pub signature: Option<bool>,
     pub attestations: Option<bool>,
     pub require: Option<Require>,
@@ -509,7 +513,7 @@ impl<'de> Deserialize<'de> for RawStrategyBlock {
 /// `download.post_download`: the plan's list of single-key mappings, or one mapping.
 #[derive(Debug, Default)]
 pub(crate) struct RawPostDownload {
-    pub verify_checksum: Option<bool>,
+    pub verify_checksum: Option<AlwaysOn>,
     pub extract: Option<bool>,
     pub extract_limits: Option<RawExtractLimits>,
     pub notify: Option<Vec<String>>,
@@ -525,7 +529,7 @@ pub(crate) struct RawExtractLimits {
 
 #[derive(Deserialize)]
 struct RawPostDownloadMap {
-    verify_checksum: Option<bool>,
+    verify_checksum: Option<AlwaysOn>,
     extract: Option<bool>,
     extract_limits: Option<RawExtractLimits>,
     notify: Option<Notify>,

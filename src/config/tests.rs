@@ -1529,3 +1529,28 @@ fn http_storage_settings_that_cannot_work_exit_2_naming_the_key() {
     ));
     assert_eq!(conflict(&e), "download.http_storage.enabled");
 }
+
+#[test]
+fn verification_switches_accept_true_and_refuse_false() {
+    // Downloads are always verified: `true` (the seed tool's default) loads, `false` would
+    // promise something that does not happen.
+    for (section, key) in [
+        ("  verify_downloads: VALUE\n", "download.verify_downloads"),
+        (
+            "  verification: {checksum: VALUE}\n",
+            "download.verification.checksum",
+        ),
+        (
+            "  post_download: {verify_checksum: VALUE}\n",
+            "download.post_download.verify_checksum",
+        ),
+    ] {
+        let text = |v: &str| format!("{ONE_REPO}download:\n{}", section.replace("VALUE", v));
+        let c = ok(&text("true")).config.download;
+        assert!(c.verify_downloads && c.verification.checksum && c.post_download.verify_checksum);
+        let e = err(&text("false"));
+        let (line, _, k, message) = invalid(&e);
+        assert_eq!((line, k), (5, key), "{e}");
+        assert!(message.contains("not supported"), "{e}");
+    }
+}

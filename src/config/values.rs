@@ -568,6 +568,26 @@ impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX>
     }
 }
 
+/// Raw: a switch for something this tool always does (verifying downloads against upstream
+/// checksums). `true` is accepted, so the seed tool's configs load; `false` is refused, because
+/// accepting it would promise a behaviour that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct AlwaysOn;
+
+impl<'de> Deserialize<'de> for AlwaysOn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if bool::deserialize(deserializer)? {
+            Ok(AlwaysOn)
+        } else {
+            Err(de::Error::custom(
+                "`false` is not supported: every download is verified against every upstream \
+                 checksum there is, always (the key is accepted as `true` for the seed tool's \
+                 configs)",
+            ))
+        }
+    }
+}
+
 /// Raw: a string that must not be empty (or only whitespace).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NonEmpty(pub(crate) String);
