@@ -780,6 +780,11 @@ pub(crate) fn check_storage(config: &Config) -> Result<(), (String, String)> {
                 .into(),
         ));
     }
+    if !h.enabled {
+        // A disabled store's credentials (an environment variable set for another job) are
+        // not used, so they cannot conflict.
+        return Ok(());
+    }
     if h.token.is_some() && (h.username.is_some() || h.password.is_some()) {
         return Err((
             "download.http_storage.token".into(),

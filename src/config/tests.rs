@@ -1482,11 +1482,13 @@ fn http_storage_takes_basic_auth_or_a_token_and_secrets_from_the_environment() {
     let env = Env::from_pairs([("HTTP_STORAGE_TOKEN", "tok")]);
     let h = ok_env(&token, &env).config.download.http_storage;
     assert_eq!(h.token.as_ref().map(Secret::expose), Some("tok"));
-    // Off by default.
+    // Off by default; a password in the environment for a disabled store is no conflict.
     assert_eq!(
         ok(ONE_REPO).config.download.http_storage,
         HttpStorage::default()
     );
+    let env = Env::from_pairs([("HTTP_STORAGE_PASSWORD", "pw")]);
+    assert!(!ok_env(ONE_REPO, &env).config.download.http_storage.enabled);
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! No secret in any output or file. Distinctive secrets are planted where users put them (the
-//! token and the SMTP password in the environment, the Slack URL in its variable, a webhook's
-//! URL and HMAC key in the config) and pasted into wrong-typed keys; every command runs at
-//! `-vv`, under `RUST_LOG=trace` and with `--log-format json`, over a run that succeeds and one
-//! where GitHub, Slack, the webhook and SMTP fail, the webhook even echoing its URL back in its
-//! error body. No secret may appear in stdout, stderr, or any file the runs wrote.
+//! token, the SMTP password and the HTTP storage password in the environment, the Slack URL in
+//! its variable, a webhook's URL and HMAC key in the config) and pasted into wrong-typed keys;
+//! every command runs at `-vv`, under `RUST_LOG=trace` and with `--log-format json`, over a run
+//! that succeeds and one where GitHub, Slack, the webhook, SMTP and the WebDAV store fail, the
+//! webhook even echoing its URL back in its error body. No secret may appear in stdout, stderr, or any file the runs wrote.
 
 use std::path::Path;
 
@@ -17,9 +17,17 @@ const SLACK_PATH: &str = "/services/T0SWEEP/B0SWEEP/SweepSlackPath";
 const HOOK_KEY: &str = "SweepHookQueryKey";
 const HMAC: &str = "SweepHmacSecretKey";
 const SMTP_PASSWORD: &str = "SweepSmtpPassword";
+const STORE_PASSWORD: &str = "SweepStorePassword";
 
 /// What must never be printed or written (the distinctive part of each secret).
-const SECRETS: [&str; 5] = [TOKEN, "SweepSlackPath", HOOK_KEY, HMAC, SMTP_PASSWORD];
+const SECRETS: [&str; 6] = [
+    TOKEN,
+    "SweepSlackPath",
+    HOOK_KEY,
+    HMAC,
+    SMTP_PASSWORD,
+    STORE_PASSWORD,
+];
 
 const SCENARIO: &str = r#"
 repositories:
@@ -54,7 +62,8 @@ fn run(
     args: &[&str],
 ) -> String {
     let mut cmd: Command = s.command(Some(TOKEN));
-    cmd.env("SMTP_PASSWORD", SMTP_PASSWORD);
+    cmd.env("SMTP_PASSWORD", SMTP_PASSWORD)
+        .env("HTTP_STORAGE_PASSWORD", STORE_PASSWORD);
     if let Some(url) = slack {
         cmd.env("SLACK_WEBHOOK_URL", url);
     }
@@ -104,10 +113,15 @@ fn assert_files_clean(dir: &Path) {
 }
 
 /// A config for the fake with Slack (its URL comes from `SLACK_WEBHOOK_URL`), a signed webhook
-/// and e-mail to `smtp_port` on 127.0.0.1 (the password comes from `SMTP_PASSWORD`).
-fn setup(hook: &HttpReceiver, smtp_port: u16, faults: &str) -> FakeSetup {
+/// and e-mail to `smtp_port` on 127.0.0.1 (the password comes from `SMTP_PASSWORD`), and with
+/// `store_port`, WebDAV storage there with basic auth (the password from
+/// `HTTP_STORAGE_PASSWORD`).
+fn setup(hook: &HttpReceiver, smtp_port: u16, faults: &str, store_port: Option<u16>) -> FakeSetup {
+    let store = store_port.map_or(String::new(), |port| {
+        format!("  http_storage: {{enabled: true, url: \"http://127.0.0.1:{port}/dav\", username: rm}}\n")
+    });
     let extra = format!(
-        "notify:\n  slack: {{}}\n  webhooks:\n    - url: \"{hook}\"\n      secret: {HMAC}\n  \
+        "{store}notify:\n  slack: {{}}\n  webhooks:\n    - url: \"{hook}\"\n      secret: {HMAC}\n  \
          email:\n    smtp_host: 127.0.0.1\n    smtp_port: {smtp_port}\n    starttls: false\n    \
          from: rm@example.com\n    to: [ops@example.com]\n",
         hook = hook.url(&format!("/hook?key={HOOK_KEY}")),
@@ -156,6 +170,7 @@ fn no_secret_in_any_output_or_file_on_success_or_failure() {
             &hook,
             if failing { closed_port() } else { smtp.port() },
             &faults,
+            failing.then(closed_port),
         );
         let slack_url = slack.url(SLACK_PATH);
         let report = s.path("report.json");
@@ -173,9 +188,11 @@ fn no_secret_in_any_output_or_file_on_success_or_failure() {
             for args in runs {
                 let text = run(&s, Some(&slack_url), &global, rust_log, &args);
                 assert_clean(&format!("failing={failing} {global:?} {args:?}"), &text);
+                if args[1] == "--download" {
+                    assert!(report.is_file(), "failing={failing}: no report\n{text}");
+                }
             }
         }
-        assert!(report.is_file());
         // The failing run did fail where it was meant to, and the notifiers were reached.
         if failing {
             let r: serde_json::Value =
@@ -199,7 +216,7 @@ fn no_secret_in_any_output_or_file_on_success_or_failure() {
 #[test]
 fn a_secret_pasted_into_wrong_keys_is_never_printed_by_any_command() {
     let hook = HttpReceiver::start();
-    let s = setup(&hook, closed_port(), "");
+    let s = setup(&hook, closed_port(), "", None);
     let path = s.path("config.yaml");
     let text = std::fs::read_to_string(&path).expect("config");
     // The token where a number belongs, the SMTP password where a URL belongs.
