@@ -32,6 +32,29 @@ fn storage(url: &str, password: &str) -> String {
     )
 }
 
+/// A setup keeping one version, with storage at `url`, pinned to the older release (so a first
+/// run stores it and retention deletes it once the pin is gone); returns it and the config
+/// without the pin.
+fn pinned_with_retention(url: &str) -> (FakeSetup, String) {
+    let extra = format!(
+        "  cleanup_old_versions: true\n  keep_versions: 1\n{}",
+        storage(url, PASSWORD)
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    let path = s.path("config.yaml");
+    let unpinned = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        unpinned.replacen(
+            "  - {owner: acme, repo: tool}\n",
+            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
+            1,
+        ),
+    )
+    .expect("pin");
+    (s, unpinned)
+}
+
 fn run(s: &FakeSetup, args: &[&str], code: i32) -> (Value, String) {
     let out = s
         .command(None)
@@ -141,29 +164,13 @@ fn a_refused_upload_fails_the_release_and_it_is_not_recorded() {
 fn retention_deletes_old_release_folders_on_the_server() {
     let Some(dav) = Rclone::start() else { return };
     std::fs::create_dir(dav.file("mirror")).expect("collection");
-    let extra = format!(
-        "  cleanup_old_versions: true\n  keep_versions: 1\n{}",
-        storage(&dav.url, PASSWORD)
-    );
-    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
-    // The old release first (pinned), then the new one: retention then deletes the old.
-    let path = s.path("config.yaml");
-    let text = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        text.replacen(
-            "  - {owner: acme, repo: tool}\n",
-            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
-            1,
-        ),
-    )
-    .expect("pin");
+    let (s, unpinned) = pinned_with_retention(&dav.url);
     run(&s, &["monitor", "--download"], 0);
     assert!(
         dav.file("mirror/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz")
             .is_file()
     );
-    std::fs::write(&path, text).expect("unpin");
+    std::fs::write(s.path("config.yaml"), &unpinned).expect("unpin");
     let (report, _) = run(&s, &["monitor", "--download"], 0);
     assert!(dav.file("mirror/acme_tool/cli%2Fv1.2.0/tool.txt").is_file());
     assert!(
@@ -215,24 +222,9 @@ fn credentials_go_to_the_store_only_and_a_5xx_burst_is_retried() {
 
 #[test]
 fn nginx_dav_gets_its_folders_made_and_retention_deletes_without_a_listing() {
-    // nginx's dav module answers 409 for a missing folder and has no PROPFIND.
+    // nginx's dav module answers a PUT into a missing folder with 500 and has no PROPFIND.
     let Some(dav) = NginxDav::start() else { return };
-    let extra = format!(
-        "  cleanup_old_versions: true\n  keep_versions: 1\n{}",
-        storage(&dav.url, PASSWORD)
-    );
-    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
-    let path = s.path("config.yaml");
-    let text = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        text.replacen(
-            "  - {owner: acme, repo: tool}\n",
-            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
-            1,
-        ),
-    )
-    .expect("pin");
+    let (s, unpinned) = pinned_with_retention(&dav.url);
     let (report, _) = run(&s, &["monitor", "--download"], 0);
     assert_eq!(how(&report), ["uploaded"], "{report}");
     let old = dav.file("mirror/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz");
@@ -240,7 +232,7 @@ fn nginx_dav_gets_its_folders_made_and_retention_deletes_without_a_listing() {
         read(&old),
         read(&s.path("downloads/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz"))
     );
-    std::fs::write(&path, text).expect("unpin");
+    std::fs::write(s.path("config.yaml"), &unpinned).expect("unpin");
     let (report, _) = run(&s, &["monitor", "--download"], 0);
     assert_eq!(how(&report), ["uploaded", "uploaded"], "{report}");
     assert!(

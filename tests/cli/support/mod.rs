@@ -55,3 +55,46 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A real server a test needs (moto, rclone, nginx), or `None` after saying loudly that the test
+/// is skipped: outside CI a machine without the server still runs the rest of the suite; under
+/// `CI=true` a server that cannot start fails the test. `what` names the test kind and the
+/// server ("an S3 test: moto_server"), `install` how to get it.
+pub fn started_or_skipped<T>(started: Result<T, String>, what: &str, install: &str) -> Option<T> {
+    match started {
+        Ok(server) => Some(server),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{what} is required under CI=true but could not start: {e}")
+        }
+        Err(e) => {
+            // Straight to the process's stderr: the test harness captures `eprintln!` of
+            // passing tests, and this must be seen.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "\n**********************************************************************\n\
+                     SKIPPING {what} could not start ({e}).\n\
+                     Install it with: {install}\n\
+                     **********************************************************************\n"
+                )
+                .as_bytes(),
+            );
+            None
+        }
+    }
+}
+
+/// Forwards a child process's output lines to `tx`, and keeps draining it so the child never
+/// blocks on a full pipe.
+pub fn forward_lines(
+    stream: impl std::io::Read + Send + 'static,
+    tx: std::sync::mpsc::Sender<String>,
+) {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+}

@@ -4,7 +4,6 @@
 //! Under `CI=true` a server that cannot start fails the test; elsewhere the test is skipped
 //! with a loud message, so a machine without moto still runs the rest of the suite.
 
-use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -23,42 +22,15 @@ impl Drop for Moto {
     }
 }
 
-/// Forwards `stream`'s lines to `tx` and keeps draining it, so the server never blocks on a
-/// full pipe.
-fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-}
-
 impl Moto {
     /// Starts moto, or returns `None` (after saying so loudly) when it is not available
     /// outside CI. Panics under `CI=true`.
     pub fn start() -> Option<Moto> {
-        match Moto::try_start() {
-            Ok(m) => Some(m),
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("moto_server is required under CI=true but could not start: {e}")
-            }
-            Err(e) => {
-                // Straight to the process's stderr: the test harness captures `eprintln!`
-                // of passing tests, and this must be seen.
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stderr(),
-                    format!(
-                        "\n**********************************************************************\n\
-                         SKIPPING an S3 test: moto_server could not start ({e}).\n\
-                         Install it with: pip install 'moto[server]'\n\
-                         **********************************************************************\n"
-                    )
-                    .as_bytes(),
-                );
-                None
-            }
-        }
+        super::started_or_skipped(
+            Moto::try_start(),
+            "an S3 test: moto_server",
+            "pip install 'moto[server]'",
+        )
     }
 
     fn try_start() -> Result<Moto, String> {
@@ -73,10 +45,10 @@ impl Moto {
             .map_err(|e| format!("cannot run python3 -m moto.server: {e}"))?;
         let (tx, rx) = mpsc::channel();
         if let Some(out) = child.stdout.take() {
-            forward(out, tx.clone());
+            super::forward_lines(out, tx.clone());
         }
         if let Some(err) = child.stderr.take() {
-            forward(err, tx);
+            super::forward_lines(err, tx);
         }
         let mut seen = Vec::new();
         loop {

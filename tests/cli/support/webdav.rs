@@ -4,7 +4,7 @@
 //! Under `CI=true` a server that cannot start fails the test; elsewhere the test is skipped
 //! with a loud message, so a machine without rclone still runs the rest of the suite.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -32,38 +32,15 @@ impl Drop for Rclone {
     }
 }
 
-fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-}
-
 impl Rclone {
     /// Starts the server, or returns `None` (after saying so loudly) when rclone is not
     /// available outside CI. Panics under `CI=true`.
     pub fn start() -> Option<Rclone> {
-        match Rclone::try_start() {
-            Ok(r) => Some(r),
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("rclone is required under CI=true but could not start: {e}")
-            }
-            Err(e) => {
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stderr(),
-                    format!(
-                        "\n**********************************************************************\n\
-                         SKIPPING a WebDAV test: rclone serve webdav could not start ({e}).\n\
-                         Install it with: apt-get install rclone\n\
-                         **********************************************************************\n"
-                    )
-                    .as_bytes(),
-                );
-                None
-            }
-        }
+        super::started_or_skipped(
+            Rclone::try_start(),
+            "a WebDAV test: rclone serve webdav",
+            "apt-get install rclone",
+        )
     }
 
     fn try_start() -> Result<Rclone, String> {
@@ -82,10 +59,10 @@ impl Rclone {
             .map_err(|e| format!("cannot run rclone: {e}"))?;
         let (tx, rx) = mpsc::channel();
         if let Some(out) = child.stdout.take() {
-            forward(out, tx.clone());
+            super::forward_lines(out, tx.clone());
         }
         if let Some(err) = child.stderr.take() {
-            forward(err, tx);
+            super::forward_lines(err, tx);
         }
         let mut seen = Vec::new();
         loop {
@@ -143,25 +120,11 @@ impl NginxDav {
     /// Starts nginx, or returns `None` (after saying so loudly) when it is not available
     /// outside CI. Panics under `CI=true`.
     pub fn start() -> Option<NginxDav> {
-        match NginxDav::try_start() {
-            Ok(n) => Some(n),
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("nginx is required under CI=true but could not start: {e}")
-            }
-            Err(e) => {
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stderr(),
-                    format!(
-                        "\n**********************************************************************\n\
-                         SKIPPING a WebDAV test: nginx could not start ({e}).\n\
-                         Install it with: apt-get install nginx\n\
-                         **********************************************************************\n"
-                    )
-                    .as_bytes(),
-                );
-                None
-            }
-        }
+        super::started_or_skipped(
+            NginxDav::try_start(),
+            "a WebDAV test: nginx",
+            "apt-get install nginx",
+        )
     }
 
     fn try_start() -> Result<NginxDav, String> {
