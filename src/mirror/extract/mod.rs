@@ -299,14 +299,19 @@ pub fn extract(
     limits: &ExtractLimits,
     existing: Existing,
 ) -> Result<Extracted, ExtractError> {
+    let (_, stem) = archive_format(archive)?;
+    extract_into(archive, &stem, limits, existing)
+}
+
+/// The format of the archive at `archive` and its name without the extension, by its file name.
+fn archive_format(archive: &Path) -> Result<(Format, String), ExtractError> {
     let name = archive
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let stem = Format::detect(&name)
-        .map(|(_, stem)| stem.to_string())
-        .ok_or_else(|| ExtractError::NotAnArchive { name: name.clone() })?;
-    extract_into(archive, &stem, limits, existing)
+    Format::detect(&name)
+        .map(|(format, stem)| (format, stem.to_string()))
+        .ok_or(ExtractError::NotAnArchive { name })
 }
 
 /// Extracts the archive at `archive` into `{its folder}/{folder}/` (a name from [`folders`]),
@@ -317,12 +322,7 @@ pub fn extract_into(
     limits: &ExtractLimits,
     existing: Existing,
 ) -> Result<Extracted, ExtractError> {
-    let name = archive
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (format, _) =
-        Format::detect(&name).ok_or_else(|| ExtractError::NotAnArchive { name: name.clone() })?;
+    let (format, _) = archive_format(archive)?;
     let stem = folder;
     check_asset_name(stem).map_err(ExtractError::FolderName)?;
     let release_dir = fsutil::dir_of(archive);
