@@ -7,11 +7,16 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{CommandError, DbArgs, DbCommand, GlobalArgs, OutputFormat, load_config, stdout_error};
-use crate::config::{Env, S3Storage, version_db_from_env};
-use crate::db::{HistoryEntry, Recording, RepoRecord, S3_SCHEME};
+use std::sync::Arc;
+
+use crate::config::{ARTIFACTORY_SCHEME, Config, Env, artifactory_from_env, version_db_from_env};
+use crate::db::{HistoryEntry, Recording, Remotes, RepoRecord, S3_SCHEME};
 use crate::exit;
+use crate::github::ClientOptions;
+use crate::http::{HttpOptions, RetryPolicy};
 use crate::repo::RepoId;
 use crate::storage::S3Connection;
+use crate::storage::{ArtifactoryConnection, StorageError};
 use crate::version::Version;
 
 /// Where the database is when neither `--db`, `VERSION_DB_PATH` nor a config file says.
@@ -20,14 +25,17 @@ pub const DEFAULT_DB: &str = "./version_db.json";
 /// `--db` (or `VERSION_DB_PATH`), else `download.version_db` of the config (which the
 /// environment also sets), else the environment alone (`VERSION_DB_S3_BUCKET`), else
 /// `./version_db.json`. A config file named explicitly must load; the default `config.yaml` is
-/// only read if it exists. Returns the location and the config's S3 settings (for an `s3://`
-/// location's endpoint and region).
+/// only read if it exists. Returns the location and the config (for an `s3://` location's
+/// endpoint and region, an `artifactory://` one's server and credentials).
 fn db_location(
     global: &GlobalArgs,
     flag: Option<PathBuf>,
     env: &Env,
-) -> Result<(PathBuf, Option<S3Storage>), CommandError> {
-    let is_s3 = |p: &PathBuf| p.to_str().is_some_and(|t| t.starts_with(S3_SCHEME));
+) -> Result<(PathBuf, Option<Config>), CommandError> {
+    let is_s3 = |p: &PathBuf| {
+        p.to_str()
+            .is_some_and(|t| t.starts_with(S3_SCHEME) || t.starts_with(ARTIFACTORY_SCHEME))
+    };
     // A local path given on the command line needs no config at all (a broken config.yaml
     // must not stop `db` commands that name their file).
     if let Some(path) = &flag
@@ -38,17 +46,42 @@ fn db_location(
     let config = if global.config.is_none() && !global.config_path().exists() {
         None
     } else {
-        Some(load_config(global)?.config.download)
+        Some(load_config(global)?.config)
     };
-    let s3 = config.as_ref().map(|d| d.s3_storage.clone());
     if let Some(path) = flag {
-        return Ok((path, s3));
+        return Ok((path, config));
     }
-    let path = match config {
-        Some(d) => d.version_db,
+    let path = match &config {
+        Some(c) => c.download.version_db.clone(),
         None => version_db_from_env(env).unwrap_or_else(|| PathBuf::from(DEFAULT_DB)),
     };
-    Ok((path, s3))
+    Ok((path, config))
+}
+
+/// The Artifactory connection of the config, or of the `ARTIFACTORY_*` variables alone.
+fn artifactory_connection(
+    config: Option<&Config>,
+    env: &Env,
+) -> Result<Arc<ArtifactoryConnection>, StorageError> {
+    let (settings, http) = match config {
+        Some(c) => {
+            let http = ClientOptions::from_config(c).http_options();
+            (c.download.artifactory_storage.clone(), http)
+        }
+        None => {
+            let settings = artifactory_from_env(env)
+                .map_err(|e| StorageError::ArtifactorySetup(e.to_string()))?;
+            let http = HttpOptions {
+                ca_cert: env.get_non_empty("SSL_CERT_FILE").map(PathBuf::from),
+                timeout: std::time::Duration::from_secs(30),
+                transfer_timeout: std::time::Duration::from_secs(300),
+                accept_invalid_certs: false,
+                policy: RetryPolicy::default(),
+            };
+            (settings, http)
+        }
+    };
+    ArtifactoryConnection::from_settings(&settings, &http).map(Arc::new)
 }
 
 fn parse_repo(s: &str) -> Result<RepoId, CommandError> {
@@ -74,8 +107,15 @@ fn print_text(text: &str) -> Result<(), CommandError> {
 /// Runs one `db` subcommand.
 pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError> {
     let env = Env::from_process();
-    let (path, s3) = db_location(global, args.db, &env)?;
-    let store = crate::db::open(&path, || S3Connection::from_settings(s3.as_ref(), &env))?;
+    let (path, config) = db_location(global, args.db, &env)?;
+    let s3 = config.as_ref().map(|c| c.download.s3_storage.clone());
+    let store = crate::db::open(
+        &path,
+        Remotes {
+            s3: || S3Connection::from_settings(s3.as_ref(), &env),
+            artifactory: || artifactory_connection(config.as_ref(), &env),
+        },
+    )?;
     let not_found = |repo: &RepoId| {
         CommandError::NotFound(format!(
             "{repo} is not in the version database {}",

@@ -353,7 +353,9 @@ impl CommandError {
             CommandError::Version(_) => exit::NOT_COMPARABLE,
             CommandError::Io { .. } => exit::PARTIAL_FAILURE,
             CommandError::Storage(
-                crate::storage::StorageError::Setup(_) | crate::storage::StorageError::HttpSetup(_),
+                crate::storage::StorageError::Setup(_)
+                | crate::storage::StorageError::HttpSetup(_)
+                | crate::storage::StorageError::ArtifactorySetup(_),
             ) => exit::USAGE,
             CommandError::Storage(_) => exit::PARTIAL_FAILURE,
             CommandError::Resource(crate::concourse::ResourceError::Request(_)) => exit::USAGE,

@@ -193,13 +193,37 @@ pub fn parse_request<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Re
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        let inner = without_values(&e.into_inner().to_string());
         ResourceError::Request(if path.is_empty() || path == "." {
             format!("the request on stdin is not valid: {inner}")
         } else {
             format!("the request on stdin is not valid: {path}: {inner}")
         })
     })
+}
+
+/// A JSON error message with the request's own values left out (`invalid type: string "…"`,
+/// `unknown variant `…``): a value may be the token pasted into the wrong key, and the key path
+/// already says where the problem is.
+fn without_values(message: &str) -> String {
+    static QUOTED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(invalid (?:type|value): string) "(?:[^"\\]|\\.)*"|(unknown variant) `[^`]*`"#,
+        )
+        .ok()
+    });
+    match QUOTED.as_ref() {
+        Some(re) => re
+            .replace_all(message, |c: &regex::Captures<'_>| {
+                c.get(1)
+                    .or_else(|| c.get(2))
+                    .map_or("", |m| m.as_str())
+                    .to_string()
+            })
+            .into_owned(),
+        // The pattern is a constant that compiles; without it nothing is quoted at all.
+        None => "the value is not valid here".to_string(),
+    }
 }
 
 /// What a resource step works with: the source turned into the monitor's configuration (one
@@ -386,6 +410,26 @@ mod tests {
 
     fn source(json: serde_json::Value) -> Result<Source, ResourceError> {
         parse_request(&json.to_string())
+    }
+
+    #[test]
+    fn request_errors_never_quote_a_value() {
+        for (json, path) in [
+            (
+                r#"{"source": {"pre_release": "ghp_tok\"en"}}"#,
+                "pre_release",
+            ),
+            (r#"{"source": {"order_by": "ghp_token"}}"#, "order_by"),
+        ] {
+            let e = source(serde_json::from_str(json).unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("ghp_tok") && e.contains(path), "{e}");
+        }
+        assert_eq!(
+            without_values(r#"invalid type: string "a\"b", expected a boolean"#),
+            "invalid type: string, expected a boolean"
+        );
     }
 
     #[test]

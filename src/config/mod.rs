@@ -22,7 +22,9 @@
 //!
 //! Environment read here: `GITHUB_API_URL`, `SSL_CERT_FILE`, `DOWNLOAD_DIR`, `VERSION_DB_PATH`,
 //! `VERSION_DB_S3_BUCKET`, `VERSION_DB_S3_PREFIX`, `REPOSITORY_OVERRIDES`, `SLACK_WEBHOOK_URL`,
-//! `SMTP_PASSWORD`. A variable set to the empty string counts as unset (Concourse passes
+//! `SMTP_PASSWORD`, `HTTP_STORAGE_PASSWORD`, `HTTP_STORAGE_TOKEN`, `ARTIFACTORY_URL`,
+//! `ARTIFACTORY_REPOSITORY`, `ARTIFACTORY_USERNAME`, `ARTIFACTORY_PASSWORD`, `ARTIFACTORY_API_KEY`,
+//! `ARTIFACTORY_ACCESS_TOKEN`, `ARTIFACTORY_SKIP_SSL_VERIFICATION`. A variable set to the empty string counts as unset (Concourse passes
 //! unset `params` as empty strings).
 
 mod error;
@@ -42,10 +44,10 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
-    ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify, ExtractLimits,
-    GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository, RepositoryOverride,
-    Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives, Verification,
-    WebhookNotify,
+    ARTIFACTORY_SCHEME, ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify,
+    ExtractLimits, GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository,
+    RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives,
+    Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
@@ -53,6 +55,14 @@ pub use values::{
     ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Require,
     Seconds, Secret, TagFilter,
 };
+
+/// `download.artifactory_storage` as the `ARTIFACTORY_*` environment variables alone describe it.
+///
+/// It exists so `db` commands reach an `artifactory://` database without a config file, as they
+/// reach an `s3://` one through the S3 variables.
+pub fn artifactory_from_env(env: &Env) -> Result<ArtifactoryStorage, ConfigError> {
+    normalize::artifactory(None, env)
+}
 
 /// The version database location the environment sets, if any: `VERSION_DB_PATH` (a path or
 /// `s3://bucket/key`), else `s3://{VERSION_DB_S3_BUCKET}/{VERSION_DB_S3_PREFIX}version_db.json`.

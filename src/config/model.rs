@@ -188,7 +188,8 @@ pub struct DownloadSettings {
     pub directory: PathBuf,
     /// The version database file (default `./version_db.json`; env `VERSION_DB_PATH` wins).
     pub version_db: PathBuf,
-    /// Per-download timeout (default 300 s).
+    /// Connect and read timeout of each asset transfer (default 300 s): how long a download may
+    /// wait for its next bytes before it is retried or resumed.
     pub timeout: Seconds,
     /// Global asset selection; empty = every asset.
     pub asset_patterns: Vec<AssetPattern>,
@@ -322,9 +323,12 @@ pub struct HttpStorage {
 
 pub(crate) const DEFAULT_PREFIX: &str = "release-monitor/";
 
-/// `artifactory_storage:` — copy downloads to an Artifactory repository.
+/// `artifactory_storage:` — copy downloads (and, by default, the version database) to a generic
+/// Artifactory repository.
 ///
-/// It exists for the seed tool's Artifactory mode. `password` and `api_key` are [`Secret`]s.
+/// It exists for the seed tool's Artifactory mode, with its keys and environment variables
+/// (`ARTIFACTORY_*`, which win over the file). `password`, `api_key` and `access_token` are
+/// [`Secret`]s.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArtifactoryStorage {
     /// Whether uploads happen (default false).
@@ -346,8 +350,39 @@ pub struct ArtifactoryStorage {
     /// API key (redacted when printed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<Secret>,
-    /// Verify the server's TLS certificate (default true).
+    /// Access token, sent as a bearer token (`ARTIFACTORY_ACCESS_TOKEN` only; redacted when
+    /// printed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// Verify the server's TLS certificate (default true; `false` is warned about on every run).
     pub verify_ssl: bool,
+}
+
+/// The scheme of a version database kept in Artifactory: `artifactory://{repository}/{path}`,
+/// on the server of `download.artifactory_storage` (or `ARTIFACTORY_URL`).
+pub const ARTIFACTORY_SCHEME: &str = "artifactory://";
+
+impl ArtifactoryStorage {
+    /// The prefix as a folder path inside the repository: no leading slash, a trailing one
+    /// unless it is empty (`release-monitor/`).
+    pub fn folder(&self) -> String {
+        let p = self.path_prefix.trim_matches('/');
+        if p.is_empty() {
+            String::new()
+        } else {
+            format!("{p}/")
+        }
+    }
+
+    /// Where the seed tool keeps the database when Artifactory is enabled:
+    /// `artifactory://{repository}/{path_prefix}version_db.json`; `None` when it is not enabled.
+    pub fn default_db_location(&self) -> Option<String> {
+        let repository = self.repository.as_deref().filter(|_| self.enabled)?;
+        Some(format!(
+            "{ARTIFACTORY_SCHEME}{repository}/{}version_db.json",
+            self.folder()
+        ))
+    }
 }
 
 impl Default for ArtifactoryStorage {
@@ -360,6 +395,7 @@ impl Default for ArtifactoryStorage {
             username: None,
             password: None,
             api_key: None,
+            access_token: None,
             verify_ssl: true,
         }
     }

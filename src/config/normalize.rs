@@ -22,7 +22,7 @@ use super::raw::{
 };
 use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType,
-    check_webhook_url,
+    check_webhook_url, secure_base_url,
 };
 
 /// `GITHUB_API_URL`: replaces `github.api_url`.
@@ -41,6 +41,21 @@ pub(crate) const SMTP_PASSWORD: &str = "SMTP_PASSWORD";
 pub(crate) const HTTP_STORAGE_PASSWORD: &str = "HTTP_STORAGE_PASSWORD";
 /// `HTTP_STORAGE_TOKEN`: replaces `download.http_storage.token`.
 pub(crate) const HTTP_STORAGE_TOKEN: &str = "HTTP_STORAGE_TOKEN";
+
+/// `ARTIFACTORY_URL`: replaces `download.artifactory_storage.base_url`.
+pub(crate) const ARTIFACTORY_URL: &str = "ARTIFACTORY_URL";
+/// `ARTIFACTORY_REPOSITORY`: replaces `download.artifactory_storage.repository`.
+pub(crate) const ARTIFACTORY_REPOSITORY: &str = "ARTIFACTORY_REPOSITORY";
+/// `ARTIFACTORY_USERNAME`: replaces `download.artifactory_storage.username`.
+pub(crate) const ARTIFACTORY_USERNAME: &str = "ARTIFACTORY_USERNAME";
+/// `ARTIFACTORY_PASSWORD`: replaces `download.artifactory_storage.password`.
+pub(crate) const ARTIFACTORY_PASSWORD: &str = "ARTIFACTORY_PASSWORD";
+/// `ARTIFACTORY_API_KEY`: replaces `download.artifactory_storage.api_key`.
+pub(crate) const ARTIFACTORY_API_KEY: &str = "ARTIFACTORY_API_KEY";
+/// `ARTIFACTORY_ACCESS_TOKEN`: an access token, sent as a bearer token.
+pub(crate) const ARTIFACTORY_ACCESS_TOKEN: &str = "ARTIFACTORY_ACCESS_TOKEN";
+/// `ARTIFACTORY_SKIP_SSL_VERIFICATION=true`: `download.artifactory_storage.verify_ssl: false`.
+pub(crate) const ARTIFACTORY_SKIP_SSL_VERIFICATION: &str = "ARTIFACTORY_SKIP_SSL_VERIFICATION";
 
 const DEFAULT_SMTP_PORT: u16 = 587;
 const DEFAULT_SUBJECT: &str = "[release-monitor]";
@@ -172,7 +187,7 @@ pub(crate) fn normalize(
         &names,
         env,
         warnings,
-    );
+    )?;
 
     let notify = notify(raw.notify, &download.post_download.notify, env, warnings)?;
 
@@ -506,7 +521,7 @@ fn download(
     repositories: &HashSet<String>,
     env: &Env,
     warnings: &mut Vec<ConfigWarning>,
-) -> DownloadSettings {
+) -> Result<DownloadSettings, ConfigError> {
     let asset_patterns = merge_patterns(
         d.asset_patterns,
         d.filters,
@@ -602,14 +617,19 @@ fn download(
             .directory
             .map_or_else(|| PathBuf::from(DEFAULT_DIRECTORY), |p| p.0),
     };
+    let artifactory_storage = artifactory(d.artifactory_storage, env)?;
     let version_db = match version_db_from_env(env) {
         Some(v) => {
             tracing::debug!("the environment overrides download.version_db");
             v
         }
-        None => d
-            .version_db
-            .map_or_else(|| PathBuf::from(DEFAULT_VERSION_DB), |p| p.0),
+        None => match d.version_db {
+            Some(p) => p.0,
+            // The seed tool keeps the database beside the files when Artifactory is enabled.
+            None => artifactory_storage
+                .default_db_location()
+                .map_or_else(|| PathBuf::from(DEFAULT_VERSION_DB), PathBuf::from),
+        },
     };
 
     let verification = d.verification.map_or_else(Verification::default, |v| {
@@ -662,7 +682,7 @@ fn download(
         },
     );
 
-    DownloadSettings {
+    Ok(DownloadSettings {
         enabled: d.enabled.unwrap_or(false),
         directory,
         version_db,
@@ -685,13 +705,13 @@ fn download(
         },
         s3_storage,
         http_storage: http_storage(d.http_storage, env),
-        artifactory_storage: artifactory(d.artifactory_storage),
+        artifactory_storage,
         repository_overrides,
         verification,
         retry,
         version_strategy: strategy.unwrap_or_default(),
         post_download,
-    }
+    })
 }
 
 /// Folds the plan's `storage:` into the seed tool's `s3_storage:`.
@@ -766,6 +786,58 @@ fn http_storage(h: Option<RawHttpStorage>, env: &Env) -> HttpStorage {
     out
 }
 
+/// An enabled Artifactory store needs its server and repository, at most one way to sign in,
+/// and no other remote store beside it.
+fn check_artifactory(a: &ArtifactoryStorage, other_store: bool) -> Result<(), (String, String)> {
+    if !a.enabled {
+        return Ok(());
+    }
+    let key = |k: &str| format!("download.artifactory_storage.{k}");
+    if other_store {
+        return Err((
+            key("enabled"),
+            "`download.s3_storage` or `download.http_storage` is enabled too; a run copies the \
+             mirror to one remote store, so enable one of them"
+                .into(),
+        ));
+    }
+    if a.base_url.is_none() {
+        return Err((
+            key("base_url"),
+            "required when Artifactory is enabled (or ARTIFACTORY_URL)".into(),
+        ));
+    }
+    if a.repository.is_none() {
+        return Err((
+            key("repository"),
+            "required when Artifactory is enabled (or ARTIFACTORY_REPOSITORY)".into(),
+        ));
+    }
+    if a.access_token.is_some() && (a.password.is_some() || a.api_key.is_some()) {
+        return Err((
+            key("password"),
+            "ARTIFACTORY_ACCESS_TOKEN is set together with a password or an API key; keep one way \
+             to sign in"
+                .into(),
+        ));
+    }
+    if a.password.is_some() && a.api_key.is_some() {
+        return Err((
+            key("api_key"),
+            "both a password and an API key are set (in the file or ARTIFACTORY_PASSWORD / \
+             ARTIFACTORY_API_KEY); keep one"
+                .into(),
+        ));
+    }
+    if a.password.is_some() && a.username.is_none() {
+        return Err((
+            key("username"),
+            "a password needs a username (or ARTIFACTORY_USERNAME)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Remote stores that cannot hold together: two enabled at once (a run copies to one), or an
 /// HTTP store with half of basic auth, or basic auth and a token (from the file and the
 /// environment together).
@@ -780,6 +852,7 @@ pub(crate) fn check_storage(config: &Config) -> Result<(), (String, String)> {
                 .into(),
         ));
     }
+    check_artifactory(&d.artifactory_storage, d.s3_storage.enabled || h.enabled)?;
     if !h.enabled {
         // A disabled store's credentials (an environment variable set for another job) are
         // not used, so they cannot conflict.
@@ -802,18 +875,66 @@ pub(crate) fn check_storage(config: &Config) -> Result<(), (String, String)> {
     Ok(())
 }
 
-fn artifactory(a: Option<RawArtifactory>) -> ArtifactoryStorage {
-    let Some(a) = a else {
-        return ArtifactoryStorage::default();
+/// `download.artifactory_storage`, with the `ARTIFACTORY_*` environment variables winning over
+/// the file (the seed tool's Concourse tasks pass everything that way). `ARTIFACTORY_URL` and
+/// `ARTIFACTORY_REPOSITORY` together enable the store, as `VERSION_DB_S3_BUCKET` selects a
+/// bucket. An environment value that is not a usable URL is an error naming the variable.
+pub(crate) fn artifactory(
+    a: Option<RawArtifactory>,
+    env: &Env,
+) -> Result<ArtifactoryStorage, ConfigError> {
+    let mut out = match a {
+        None => ArtifactoryStorage::default(),
+        Some(a) => ArtifactoryStorage {
+            enabled: a.enabled.unwrap_or(false),
+            base_url: a.base_url,
+            repository: a.repository,
+            path_prefix: a.path_prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+            username: a.username,
+            password: a.password,
+            api_key: a.api_key,
+            access_token: None,
+            verify_ssl: a.verify_ssl.unwrap_or(true),
+        },
     };
-    ArtifactoryStorage {
-        enabled: a.enabled.unwrap_or(false),
-        base_url: a.base_url,
-        repository: a.repository,
-        path_prefix: a.path_prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-        username: a.username,
-        password: a.password,
-        api_key: a.api_key,
-        verify_ssl: a.verify_ssl.unwrap_or(true),
+    let url = env.get_non_empty(ARTIFACTORY_URL);
+    if let Some(v) = url {
+        out.base_url = Some(secure_base_url(v).map_err(|message| ConfigError::Env {
+            var: ARTIFACTORY_URL.to_string(),
+            message,
+        })?);
     }
+    let repository = env.get_non_empty(ARTIFACTORY_REPOSITORY);
+    if let Some(v) = repository {
+        out.repository = Some(v.to_string());
+    }
+    if url.is_some() && repository.is_some() {
+        out.enabled = true;
+    }
+    if let Some(v) = env.get_non_empty(ARTIFACTORY_USERNAME) {
+        out.username = Some(v.to_string());
+    }
+    for (var, slot) in [
+        (ARTIFACTORY_PASSWORD, &mut out.password),
+        (ARTIFACTORY_API_KEY, &mut out.api_key),
+        (ARTIFACTORY_ACCESS_TOKEN, &mut out.access_token),
+    ] {
+        if let Some(v) = env.get_non_empty(var) {
+            tracing::debug!("{var} is set and used for Artifactory");
+            *slot = Some(Secret::new(v));
+        }
+    }
+    if let Some(v) = env.get_non_empty(ARTIFACTORY_SKIP_SSL_VERIFICATION) {
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => out.verify_ssl = false,
+            "false" | "0" | "no" => {}
+            _ => {
+                return Err(ConfigError::Env {
+                    var: ARTIFACTORY_SKIP_SSL_VERIFICATION.to_string(),
+                    message: "expected true or false".to_string(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }

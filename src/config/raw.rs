@@ -340,20 +340,6 @@ struct RawArtifactoryMap {
 impl TryFrom<RawArtifactoryMap> for RawArtifactory {
     type Error = String;
     fn try_from(m: RawArtifactoryMap) -> Result<Self, String> {
-        if m.enabled == Some(true) && (m.base_url.is_none() || m.repository.is_none()) {
-            return Err(
-                "`base_url` and `repository` are required when `enabled` is true".to_string(),
-            );
-        }
-        if m.enabled == Some(true) {
-            // Accepting it would upload nothing while saying nothing: refuse until it works.
-            return Err(
-                "`enabled: true` is not supported yet: release-monitor cannot upload to Artifactory in \
-                 this release, and would store nothing there. Set `enabled: false` (the block is \
-                 then kept for the seed tool) or use `download.s3_storage`"
-                    .to_string(),
-            );
-        }
         Ok(RawArtifactory {
             enabled: m.enabled,
             base_url: m.base_url.map(|u| u.0),

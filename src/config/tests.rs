@@ -1556,3 +1556,95 @@ fn verification_switches_accept_true_and_refuse_false() {
         assert!(message.contains("not supported"), "{e}");
     }
 }
+
+// --- download.artifactory_storage ---
+
+#[test]
+fn artifactory_storage_takes_the_seed_keys_and_its_environment() {
+    let text = format!(
+        "{ONE_REPO}download:\n  artifactory_storage:\n    enabled: true\n    base_url: https://af.example.com/artifactory\n    repository: generic-local\n    path_prefix: mirror\n    username: me\n    password: file-pw\n"
+    );
+    let c = ok(&text).config.download;
+    let a = &c.artifactory_storage;
+    assert!(a.enabled && a.verify_ssl);
+    assert_eq!(a.folder(), "mirror/");
+    assert_eq!(a.password.as_ref().map(Secret::expose), Some("file-pw"));
+    // The seed tool's database location follows, unless the file or the environment names one.
+    assert_eq!(
+        c.version_db,
+        PathBuf::from("artifactory://generic-local/mirror/version_db.json")
+    );
+    let named = format!("{text}  version_db: ./db.json\n");
+    assert_eq!(
+        ok(&named).config.download.version_db,
+        PathBuf::from("./db.json")
+    );
+    let env = Env::from_pairs([("VERSION_DB_PATH", "/tmp/x.json")]);
+    assert_eq!(
+        ok_env(&text, &env).config.download.version_db,
+        PathBuf::from("/tmp/x.json")
+    );
+    // The environment wins, and URL + repository there enable the store on their own.
+    let env = Env::from_pairs([
+        ("ARTIFACTORY_URL", "https://env.example.com/artifactory"),
+        ("ARTIFACTORY_REPOSITORY", "env-repo"),
+        ("ARTIFACTORY_ACCESS_TOKEN", "tok-env"),
+        ("ARTIFACTORY_SKIP_SSL_VERIFICATION", "true"),
+    ]);
+    let a = ok_env(ONE_REPO, &env).config.download.artifactory_storage;
+    assert!(a.enabled && !a.verify_ssl);
+    assert_eq!(
+        (a.base_url.as_deref(), a.repository.as_deref()),
+        (
+            Some("https://env.example.com/artifactory"),
+            Some("env-repo")
+        )
+    );
+    assert_eq!(a.access_token.as_ref().map(Secret::expose), Some("tok-env"));
+    assert_eq!(a.folder(), "release-monitor/");
+    // Printed back, every secret is starred.
+    let json = serde_json::to_string(&ok_env(ONE_REPO, &env).config).unwrap();
+    assert!(
+        !json.contains("tok-env") && json.contains("\"access_token\":\"***\""),
+        "{json}"
+    );
+    let json = serde_json::to_string(&ok(&text).config).unwrap();
+    assert!(!json.contains("file-pw"), "{json}");
+    // Off by default, and a password in the environment alone enables nothing.
+    let env = Env::from_pairs([("ARTIFACTORY_PASSWORD", "pw")]);
+    let c = ok_env(ONE_REPO, &env).config.download;
+    assert!(!c.artifactory_storage.enabled);
+    assert_eq!(c.version_db, PathBuf::from("./version_db.json"));
+}
+
+#[test]
+fn artifactory_settings_that_cannot_work_exit_2_naming_the_key() {
+    let d = |body: &str| format!("{ONE_REPO}download:\n  artifactory_storage: {body}\n");
+    let base = "enabled: true, base_url: \"https://a.example.com\", repository: r";
+    let e = err(&d("{enabled: true, repository: r}"));
+    assert_eq!(conflict(&e), "download.artifactory_storage.base_url");
+    let e = err(&d("{enabled: true, base_url: \"https://a.example.com\"}"));
+    assert_eq!(conflict(&e), "download.artifactory_storage.repository");
+    let e = err(&d(&format!(
+        "{{{base}, username: u, password: p, api_key: k}}"
+    )));
+    assert_eq!(conflict(&e), "download.artifactory_storage.api_key");
+    let e = err(&d(&format!("{{{base}, password: p}}")));
+    assert_eq!(conflict(&e), "download.artifactory_storage.username");
+    let env = Env::from_pairs([("ARTIFACTORY_ACCESS_TOKEN", "tok")]);
+    let e = err_env(&d(&format!("{{{base}, api_key: k}}")), &env);
+    assert_eq!(conflict(&e), "download.artifactory_storage.password");
+    assert!(!e.to_string().contains("tok"), "{e}");
+    let e = err(&format!(
+        "{ONE_REPO}download:\n  http_storage: {{enabled: true, url: \"https://d.example.com\"}}\n  artifactory_storage: {{{base}}}\n"
+    ));
+    assert_eq!(conflict(&e), "download.artifactory_storage.enabled");
+    for (var, value) in [
+        ("ARTIFACTORY_URL", "http://plain.example.com"),
+        ("ARTIFACTORY_SKIP_SSL_VERIFICATION", "maybe"),
+    ] {
+        let env = Env::from_pairs([(var, value)]);
+        let e = err_env(ONE_REPO, &env);
+        assert!(e.to_string().contains(var), "{e}");
+    }
+}

@@ -3,12 +3,15 @@
 //! It decides what gets downloaded, so an update must never be lost and a damaged file must never
 //! be replaced by an empty one. [`VersionDb`] is the interface; [`JsonFileDb`] is the local
 //! backend (the seed tool's `version_db.json`), [`S3Db`] keeps it as an object in an
-//! S3-compatible bucket (`s3://bucket/key`), [`MemoryDb`] keeps nothing past the process.
+//! S3-compatible bucket (`s3://bucket/key`), [`ArtifactoryDb`] as a file in an Artifactory
+//! repository (`artifactory://repository/path`), [`MemoryDb`] keeps nothing past the process.
 //! [`open`] picks the backend from the location.
 //!
 //! The trait is synchronous: a store does a few small reads and writes per run, and its local
 //! backend blocks on `fsync` and file locks anyway. Async callers run it on a blocking thread.
 
+mod artifactory;
+mod blocking;
 mod json_file;
 mod memory;
 mod model;
@@ -17,6 +20,7 @@ mod s3;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use artifactory::{ArtifactoryDb, parse_artifactory_location};
 pub use json_file::JsonFileDb;
 pub use memory::MemoryDb;
 pub use model::{
@@ -87,15 +91,39 @@ impl DbError {
     }
 }
 
-/// Opens the database at `location`: an `s3://bucket/key` location is an [`S3Db`] reached
-/// through `s3` (endpoint, region, credentials), anything else a [`JsonFileDb`] path.
+/// How a remote database is reached, asked for only when the location names one: the S3
+/// connection (endpoint, region, credentials) and the Artifactory one (server, repository,
+/// credentials, TLS).
+pub struct Remotes<S, A>
+where
+    S: FnOnce() -> Result<crate::storage::S3Connection, crate::storage::StorageError>,
+    A: FnOnce() -> Result<Arc<crate::storage::ArtifactoryConnection>, crate::storage::StorageError>,
+{
+    /// The S3 connection.
+    pub s3: S,
+    /// The Artifactory connection.
+    pub artifactory: A,
+}
+
+/// Opens the database at `location`: an `s3://bucket/key` location is an [`S3Db`], an
+/// `artifactory://repository/path` one an [`ArtifactoryDb`] (each reached through `remotes`),
+/// anything else a [`JsonFileDb`] path.
 ///
 /// It exists so `monitor`, `download` and every `db` command accept the same locations.
-pub fn open(
-    location: &Path,
-    s3: impl FnOnce() -> Result<crate::storage::S3Connection, crate::storage::StorageError>,
-) -> Result<Arc<dyn VersionDb>, DbError> {
+pub fn open<S, A>(location: &Path, remotes: Remotes<S, A>) -> Result<Arc<dyn VersionDb>, DbError>
+where
+    S: FnOnce() -> Result<crate::storage::S3Connection, crate::storage::StorageError>,
+    A: FnOnce() -> Result<Arc<crate::storage::ArtifactoryConnection>, crate::storage::StorageError>,
+{
+    let s3 = remotes.s3;
     match location.to_str() {
+        Some(text) if text.starts_with(crate::config::ARTIFACTORY_SCHEME) => {
+            let conn = (remotes.artifactory)().map_err(|e| DbError::Setup {
+                location: text.to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(Arc::new(ArtifactoryDb::new(text, conn)?))
+        }
         Some(text) if text.starts_with(S3_SCHEME) => {
             let conn = s3().map_err(|e| DbError::Setup {
                 location: text.to_string(),

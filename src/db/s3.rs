@@ -8,8 +8,7 @@
 //! refused and never written over.
 //!
 //! The [`VersionDb`] trait is synchronous, so the store owns a small tokio runtime and blocks
-//! on it. Called from inside another runtime (an async task, or `spawn_blocking`), it blocks on
-//! a scoped thread of its own instead, so it never nests runtimes.
+//! on it ([`Blocking`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +17,7 @@ use std::time::Duration;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
+use super::blocking::{Blocking, jitter};
 use super::json_file::parse;
 use super::model::{Database, now};
 use super::{DbError, VersionDb};
@@ -58,21 +58,12 @@ pub struct S3Db {
     location: String,
     key: Path,
     store: Arc<dyn ObjectStore>,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Blocking,
 }
 
 impl std::fmt::Debug for S3Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "S3Db({})", self.location)
-    }
-}
-
-impl Drop for S3Db {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks; this may run inside an async context, where that panics.
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -90,21 +81,11 @@ impl S3Db {
             .object_store(&bucket)
             .map_err(|e| setup(e.to_string()))?;
         let key = Path::parse(&key).map_err(|e| setup(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("s3-version-db")
-            .enable_all()
-            .build()
-            .map_err(|source| DbError::Io {
-                path: PathBuf::from(location),
-                context: "cannot start the S3 client's runtime",
-                source,
-            })?;
         Ok(S3Db {
             location: location.to_string(),
             key,
             store,
-            runtime: Some(runtime),
+            runtime: Blocking::new(location, "s3-version-db")?,
         })
     }
 
@@ -120,29 +101,12 @@ impl S3Db {
         }
     }
 
-    /// Runs `fut` to completion on the store's runtime, from any thread.
     fn block_on<F>(&self, fut: F) -> Result<F::Output, DbError>
     where
         F: std::future::Future + Send,
         F::Output: Send,
     {
-        let Some(rt) = self.runtime.as_ref() else {
-            return Err(DbError::Io {
-                path: self.path(),
-                context: "the S3 client's runtime is gone",
-                source: std::io::Error::other("runtime shut down"),
-            });
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Ok(rt.block_on(fut));
-        }
-        // Inside some runtime: blocking on ours here could nest runtimes, so block on a thread
-        // that has no runtime context.
-        std::thread::scope(|s| s.spawn(|| rt.block_on(fut)).join()).map_err(|_| DbError::Io {
-            path: self.path(),
-            context: "the S3 request panicked",
-            source: std::io::Error::other("panic"),
-        })
+        self.runtime.block_on(fut)
     }
 
     /// The database and its ETag, or `None` when there is no object yet.
@@ -163,12 +127,6 @@ impl S3Db {
         let db = parse(&self.path(), &bytes)?;
         Ok(Some((db, version)))
     }
-}
-
-/// A uniformly random wait in `[1 ms, cap]` (full jitter), so conflicting writers spread out.
-fn jitter(cap: Duration) -> Duration {
-    let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
-    Duration::from_millis(fastrand::u64(1..=cap_ms))
 }
 
 impl VersionDb for S3Db {

@@ -45,8 +45,11 @@ pub struct ClientOptions {
     pub api_url: String,
     /// A PEM bundle trusted in addition to the system roots.
     pub ca_cert: Option<PathBuf>,
-    /// Connect and read timeout.
+    /// Connect and read timeout of API calls (`github.timeout`).
     pub timeout: Duration,
+    /// Connect and read timeout of asset transfers (`download.timeout`): how long a download
+    /// may wait for its next bytes before it is retried or resumed.
+    pub transfer_timeout: Duration,
     /// Retries and rate-limit waits.
     pub policy: RetryPolicy,
     /// The most API calls at once (`settings.concurrency`): the ceiling of the adaptive limit.
@@ -57,6 +60,18 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// The HTTP client's options: these TLS roots, timeouts and retry policy, certificates
+    /// verified. The remote stores build their clients from them too.
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            ca_cert: self.ca_cert.clone(),
+            timeout: self.timeout,
+            transfer_timeout: self.transfer_timeout,
+            accept_invalid_certs: false,
+            policy: self.policy,
+        }
+    }
+
     /// Options from the `github:` section and `download.retry`.
     pub fn from_config(config: &Config) -> ClientOptions {
         let retry = &config.download.retry;
@@ -64,6 +79,7 @@ impl ClientOptions {
             api_url: config.github.api_url.as_str().to_string(),
             ca_cert: config.github.ca_cert.clone(),
             timeout: config.github.timeout.as_duration(),
+            transfer_timeout: config.download.timeout.as_duration(),
             api_concurrency: config.settings.concurrency as usize,
             min_interval: config.settings.rate_limit_delay.as_duration(),
             policy: RetryPolicy {
@@ -154,12 +170,8 @@ impl GithubClient {
             let path = format!("{}/", api.path());
             api.set_path(&path);
         }
-        let http = HttpClient::new(&HttpOptions {
-            ca_cert: opts.ca_cert,
-            timeout: opts.timeout,
-            policy: opts.policy,
-        })
-        .map_err(|e| GithubError::Setup { message: e.0 })?;
+        let http = HttpClient::new(&opts.http_options())
+            .map_err(|e| GithubError::Setup { message: e.0 })?;
         Ok(GithubClient {
             http,
             api,
@@ -435,6 +447,7 @@ mod tests {
                 api_url: api.to_string(),
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
+                transfer_timeout: Duration::from_secs(5),
                 api_concurrency: 8,
                 min_interval: Duration::ZERO,
                 policy: RetryPolicy::default(),
@@ -544,6 +557,7 @@ mod tests {
                 api_url: "http://github.example.com".into(),
                 ca_cert: None,
                 timeout: Duration::from_secs(5),
+                transfer_timeout: Duration::from_secs(5),
                 api_concurrency: 8,
                 min_interval: Duration::ZERO,
                 policy: RetryPolicy::default(),

@@ -14,6 +14,7 @@ pub(super) fn client(api: &str) -> GithubClient {
             api_url: api.to_string(),
             ca_cert: None,
             timeout: Duration::from_secs(5),
+            transfer_timeout: Duration::from_secs(5),
             api_concurrency: 8,
             min_interval: Duration::ZERO,
             policy: RetryPolicy::default(),

@@ -38,8 +38,14 @@ const MAX_QUOTED_BODY: usize = 200;
 pub struct HttpOptions {
     /// A PEM bundle trusted in addition to the system roots.
     pub ca_cert: Option<PathBuf>,
-    /// Connect and read timeout.
+    /// Connect and read timeout of requests read whole (API calls, small files).
     pub timeout: Duration,
+    /// Connect and read timeout of streamed transfers ([`HttpClient::send`]): how long a
+    /// download may wait for its next bytes (`download.timeout`).
+    pub transfer_timeout: Duration,
+    /// Accept any server certificate. Only for `download.artifactory_storage.verify_ssl: false`,
+    /// which is warned about on every run; everything else verifies.
+    pub accept_invalid_certs: bool,
     /// Retries and rate-limit waits.
     pub policy: RetryPolicy,
 }
@@ -263,13 +269,21 @@ impl HttpClient {
             }
         };
         let build = |http1_only: bool| {
+            let timeout = if http1_only {
+                opts.transfer_timeout
+            } else {
+                opts.timeout
+            };
             let mut builder = reqwest::Client::builder()
                 .user_agent(concat!("release-monitor/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(opts.timeout)
-                .read_timeout(opts.timeout)
+                .connect_timeout(timeout)
+                .read_timeout(timeout)
                 .redirect(redirect_policy());
             if http1_only {
                 builder = builder.http1_only();
+            }
+            if opts.accept_invalid_certs {
+                builder = builder.tls_danger_accept_invalid_certs(true);
             }
             if let Some(certs) = &certs {
                 builder = builder.tls_certs_merge(certs.clone());
@@ -674,6 +688,8 @@ mod tests {
         let client = HttpClient::new(&HttpOptions {
             ca_cert: None,
             timeout: Duration::from_secs(1),
+            transfer_timeout: Duration::from_secs(1),
+            accept_invalid_certs: false,
             policy: RetryPolicy::default(),
         })
         .unwrap();

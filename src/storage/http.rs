@@ -248,7 +248,7 @@ impl HttpArtifactStore {
 }
 
 /// Logs retries by the store's URL (which carries no credentials).
-struct Logged<'a>(&'a str);
+pub(super) struct Logged<'a>(pub(super) &'a str);
 
 impl Observer for Logged<'_> {
     fn retrying(&self, reason: &str, attempt: u32, after: std::time::Duration) {
@@ -262,7 +262,7 @@ impl Observer for Logged<'_> {
 }
 
 /// The send loop's failure in words (it never holds a URL; a body is quoted on one line).
-fn describe(e: SendError) -> String {
+pub(super) fn describe(e: SendError) -> String {
     match e {
         SendError::Refused(m) | SendError::Redirect(m) => m,
         SendError::Transport { message, attempts } => {
@@ -287,12 +287,32 @@ fn describe(e: SendError) -> String {
 /// read; the last chunk is held back until the whole file matches `sha256` and `size`, so a file
 /// changed since verification is never completed on the server.
 #[derive(Debug)]
-struct VerifiedFile {
-    path: PathBuf,
-    size: u64,
-    sha256: String,
+pub(super) struct VerifiedFile {
+    pub(super) path: PathBuf,
+    pub(super) size: u64,
+    pub(super) sha256: String,
     /// What the bytes hashed to when they did not match (for [`StorageError::Changed`]).
-    changed: Arc<Mutex<Option<String>>>,
+    pub(super) changed: Arc<Mutex<Option<String>>>,
+}
+
+impl VerifiedFile {
+    /// A source for the verified file `path` of `size` bytes with SHA-256 `sha256`.
+    pub(super) fn new(path: &Path, size: u64, sha256: &str) -> Arc<VerifiedFile> {
+        Arc::new(VerifiedFile {
+            path: path.to_path_buf(),
+            size,
+            sha256: sha256.to_string(),
+            changed: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// What the bytes hashed to if a send found them changed (taken once).
+    pub(super) fn changed(&self) -> Option<String> {
+        self.changed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
 }
 
 struct Reading {
@@ -435,12 +455,7 @@ impl ArtifactStore for HttpArtifactStore {
         {
             return Ok(UploadHow::AlreadyPresent);
         }
-        let source = Arc::new(VerifiedFile {
-            path: file.to_path_buf(),
-            size,
-            sha256: sha256.to_string(),
-            changed: Arc::new(Mutex::new(None)),
-        });
+        let source = VerifiedFile::new(file, size, sha256);
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_LENGTH, HeaderValue::from(size));
         let sent = self
@@ -451,12 +466,7 @@ impl ArtifactStore for HttpArtifactStore {
                 "cannot upload the file",
             )
             .await;
-        let changed = source
-            .changed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(actual) = changed {
+        if let Some(actual) = source.changed() {
             return Err(StorageError::Changed {
                 path: file.to_path_buf(),
                 expected: sha256.to_string(),
@@ -681,6 +691,8 @@ mod tests {
             &HttpOptions {
                 ca_cert: None,
                 timeout: std::time::Duration::from_secs(5),
+                transfer_timeout: std::time::Duration::from_secs(5),
+                accept_invalid_certs: false,
                 policy: crate::http::RetryPolicy::default(),
             },
         )

@@ -4,12 +4,15 @@
 //! copy of it and of its `.sha256` sidecar, under `{prefix}{owner}_{repo}/{tag}/{name}` (the
 //! local layout's relative path, so a mirror and its bucket look alike). [`S3ArtifactStore`] is
 //! the S3-compatible backend, built on the `object_store` crate (no hand-written requests or
-//! signing); [`HttpArtifactStore`] the WebDAV / plain HTTP one, over the tool's own HTTP client. The retention feature deletes old tag folders through
+//! signing); [`HttpArtifactStore`] the WebDAV / plain HTTP one and [`ArtifactoryArtifactStore`]
+//! the Artifactory one, both over the tool's own HTTP client. The retention feature deletes old
+//! tag folders through
 //! [`ArtifactStore::delete_prefix`].
 //!
 //! Connection settings ([`S3Connection`]) are shared with the S3 version database
 //! ([`crate::db::S3Db`]).
 
+mod artifactory;
 mod http;
 mod s3;
 
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use artifactory::{ArtifactoryArtifactStore, ArtifactoryConnection, ItemInfo};
 pub use http::HttpArtifactStore;
 pub use s3::{S3_ENDPOINT_VARS, S3ArtifactStore, S3Connection};
 
@@ -34,7 +38,10 @@ pub enum StorageError {
     /// The HTTP storage settings cannot work. A configuration error.
     #[error("HTTP storage: {0}")]
     HttpSetup(String),
-    /// A WebDAV or HTTP server refused or failed a request.
+    /// The Artifactory settings cannot work. A configuration error.
+    #[error("Artifactory storage: {0}")]
+    ArtifactorySetup(String),
+    /// A WebDAV, HTTP or Artifactory server refused or failed a request.
     #[error("{location}: {context}: {message}")]
     Http {
         /// The file's or folder's URL (it never holds credentials).
@@ -97,6 +104,9 @@ pub enum UploadHow {
     Uploaded,
     /// An object with the same size and SHA-256 was already there; nothing was sent.
     AlreadyPresent,
+    /// Artifactory already held these bytes elsewhere and copied them by their checksum
+    /// (`X-Checksum-Deploy`); nothing was sent.
+    ChecksumDeployed,
 }
 
 impl UploadHow {
@@ -105,6 +115,7 @@ impl UploadHow {
         match self {
             UploadHow::Uploaded => "uploaded",
             UploadHow::AlreadyPresent => "already-present",
+            UploadHow::ChecksumDeployed => "checksum-deployed",
         }
     }
 }

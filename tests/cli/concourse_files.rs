@@ -21,7 +21,11 @@ const CONFIG_ARTIFACT: &str = "release-monitor";
 /// The resource types every Concourse has; the pipelines declare no `resource_types`.
 const STANDARD_TYPES: &[&str] = &["git", "time", "s3", "registry-image"];
 
-const PIPELINES: &[&str] = &["ci/pipeline.yml", "ci/pipeline-simple.yml"];
+const PIPELINES: &[&str] = &[
+    "ci/pipeline.yml",
+    "ci/pipeline-simple.yml",
+    "ci/pipeline-artifactory.yml",
+];
 
 fn root() -> &'static Path {
     Path::new(ROOT)

@@ -703,3 +703,56 @@ fn scripts_monitor_piped_into_download_print_one_json_document() {
     let plan = stdout_json(&out);
     assert_eq!(plan["skipped"].as_array().map(Vec::len), Some(2), "{plan}");
 }
+
+#[test]
+fn mirror_releases_deploys_to_artifactory_and_keeps_the_database_there() {
+    use crate::support::artifactory::{Artifactory, Creds, REPO};
+    const AF_TOKEN: &str = "af-concourse-Token-9931";
+    let af = Artifactory::start(Creds {
+        access_token: Some(AF_TOKEN.into()),
+        ..Creds::default()
+    });
+    let t = TaskDir::new(&["acme/tool"], &["mirror-output"]);
+    let params = [
+        ("ARTIFACTORY_URL", af.base_url()),
+        ("ARTIFACTORY_REPOSITORY", REPO.to_string()),
+        ("ARTIFACTORY_ACCESS_TOKEN", AF_TOKEN.to_string()),
+    ];
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = t.run_task("mirror-releases", &params);
+    assert_code(&out, 0);
+    assert!(!text(&out.stdout).contains(AF_TOKEN) && !text(&out.stderr).contains(AF_TOKEN));
+    // The report in the build log and in the output, the same.
+    let report = t.json("mirror-output/releases.json");
+    assert_eq!(stdout_json(&out), report);
+    assert_eq!(
+        report["download_results"]["downloaded"][0]["tag_name"],
+        "v1.2.0"
+    );
+    // The files and the database are in Artifactory; the config's decoys were not used.
+    assert_eq!(
+        af.file("release-monitor/acme_tool/v1.2.0/tool-linux-amd64.tar.gz")
+            .as_deref(),
+        Some(&b"the tool 1.2.0 for linux"[..])
+    );
+    let db: Value = serde_json::from_slice(
+        &af.file("release-monitor/version_db.json")
+            .expect("the database in Artifactory"),
+    )
+    .expect("JSON");
+    assert_eq!(db["repositories"]["acme/tool"]["current_version"], "v1.2.0");
+    t.assert_params_won();
+
+    // The next build (a fresh container: no local files) finds it held: nothing new.
+    std::fs::remove_dir_all(t.path("downloads")).expect("clear the scratch directory");
+    let out = t.run_task("mirror-releases", &params);
+    assert_code(&out, 0);
+    let report = t.json("mirror-output/releases.json");
+    assert_eq!(
+        report["download_results"]["downloaded"]
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+}

@@ -168,16 +168,45 @@ fn a_secret_pasted_into_the_wrong_key_is_never_quoted() {
 }
 
 #[test]
-fn artifactory_storage_enabled_is_refused_until_it_uploads() {
-    // Accepted, it would store nothing and say nothing; disabled (as in the seed tool's example)
-    // it is kept.
+fn artifactory_storage_is_checked_and_printed_without_its_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(
         &dir,
         "art.yaml",
         "repositories:\n  - owner: a\n    repo: b\ndownload:\n  artifactory_storage:\n    \
          enabled: true\n    base_url: https://artifactory.example.com/artifactory\n    \
-         repository: generic\n    password: pw-Zq81\n",
+         repository: generic\n    username: me\n    password: pw-Zq81\n",
+    );
+    let out = rm()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("pw-Zq81"), "{all}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let a = &json["download"]["artifactory_storage"];
+    assert_eq!(
+        (a["enabled"].as_bool(), a["password"].as_str()),
+        (Some(true), Some("***"))
+    );
+    // The seed tool's database location beside the files.
+    assert_eq!(
+        json["download"]["version_db"],
+        "artifactory://generic/release-monitor/version_db.json"
+    );
+    // Without its repository it cannot work: exit 2 naming the key.
+    let path = write(
+        &dir,
+        "half.yaml",
+        "repositories:\n  - owner: a\n    repo: b\ndownload:\n  artifactory_storage:\n    \
+         enabled: true\n    base_url: https://artifactory.example.com/artifactory\n",
     );
     let out = rm()
         .args(["config", "check", "--config"])
@@ -188,12 +217,9 @@ fn artifactory_storage_enabled_is_refused_until_it_uploads() {
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("art.yaml:6:5: download.artifactory_storage"),
+        stderr.contains("download.artifactory_storage.repository"),
         "{stderr}"
     );
-    assert!(stderr.contains("download.artifactory_storage"), "{stderr}");
-    assert!(stderr.contains("not supported"), "{stderr}");
-    assert!(!stderr.contains("pw-Zq81"), "{stderr}");
 }
 
 #[test]

@@ -74,11 +74,19 @@ impl Case {
         }
     }
 
-    /// Sets `github.timeout` (connect and read timeout) to `secs`.
+    /// Sets `download.timeout` (the transfers' connect and read timeout) to `secs`, and
+    /// `github.timeout` (API calls) to 60 s: a stalled transfer cut well before 60 s shows that
+    /// transfers obey `download.timeout`, not `github.timeout`.
     fn timeout(self, secs: &str) -> Case {
         let path = self.setup.path("config.yaml");
         let config = std::fs::read_to_string(&path).expect("config");
-        let config = config.replace("  timeout: 5\n", &format!("  timeout: {secs}\n"));
+        assert!(
+            config.contains("  timeout: 5.0\n"),
+            "the setup sets download.timeout"
+        );
+        let config = config
+            .replace("  timeout: 5.0\n", &format!("  timeout: {secs}\n"))
+            .replace("  timeout: 5\n", "  timeout: 60\n");
         std::fs::write(&path, config).expect("write config");
         self
     }

@@ -9,6 +9,7 @@ mod support;
 
 mod api_concurrency;
 mod architecture;
+mod artifactory_storage;
 mod book;
 mod concourse_files;
 mod concourse_resource;

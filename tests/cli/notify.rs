@@ -488,6 +488,7 @@ fn client_for(api_url: &str, attempts: u32) -> GithubClient {
             api_url: api_url.to_string(),
             ca_cert: None,
             timeout: Duration::from_secs(5),
+            transfer_timeout: Duration::from_secs(5),
             api_concurrency: 8,
             min_interval: Duration::ZERO,
             policy: RetryPolicy {

@@ -3,7 +3,10 @@
 //! its variable, a webhook's URL and HMAC key in the config) and pasted into wrong-typed keys;
 //! every command runs at `-vv`, under `RUST_LOG=trace` and with `--log-format json`, over a run
 //! that succeeds and one where GitHub, Slack, the webhook, SMTP and the WebDAV store fail, the
-//! webhook even echoing its URL back in its error body. No secret may appear in stdout, stderr, or any file the runs wrote.
+//! webhook even echoing its URL back in its error body. The Artifactory credentials (password,
+//! API key, access token) and the S3 secret key are swept over stores that refuse them, and a
+//! Concourse source's token over requests with it pasted into wrong-typed keys and an API that
+//! fails. No secret may appear in stdout, stderr, or any file the runs wrote.
 
 use std::path::Path;
 
@@ -245,6 +248,163 @@ fn a_secret_pasted_into_wrong_keys_is_never_printed_by_any_command() {
             assert!(
                 out.contains("config.yaml:"),
                 "{args:?} names the config file: {out}"
+            );
+        }
+    }
+}
+
+const AF_PASSWORD: &str = "SweepArtifactoryPassword";
+const AF_TOKEN: &str = "SweepArtifactoryAccessToken";
+const AF_KEY: &str = "SweepArtifactoryApiKey";
+const AWS_SECRET: &str = "SweepAwsSecretAccessKey";
+
+#[test]
+fn no_artifactory_or_s3_credential_in_any_output_or_file() {
+    use crate::support::artifactory::{Artifactory, Creds, REPO};
+    let secrets = [AF_PASSWORD, AF_TOKEN, AF_KEY, AWS_SECRET, TOKEN];
+    let check = |what: &str, text: &str| {
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{what}: {secret} was printed:\n{text}"
+            );
+        }
+    };
+    // Artifactory refuses each of these: a wrong password, an API key it does not know, an
+    // expired token. The S3 store's endpoint refuses connections.
+    let af = Artifactory::start(Creds {
+        username: Some("rm".into()),
+        password: Some("the-right-one".into()),
+        access_token: Some(AF_TOKEN.into()),
+        ..Creds::default()
+    });
+    af.expire_token();
+    let stores = [
+        (
+            format!(
+                "  artifactory_storage: {{enabled: true, base_url: \"{}\", repository: {REPO}, username: rm}}\n",
+                af.base_url()
+            ),
+            vec![("ARTIFACTORY_PASSWORD", AF_PASSWORD)],
+        ),
+        (
+            format!(
+                "  artifactory_storage: {{enabled: true, base_url: \"{}\", repository: {REPO}}}\n",
+                af.base_url()
+            ),
+            vec![("ARTIFACTORY_API_KEY", AF_KEY)],
+        ),
+        (
+            String::new(),
+            vec![
+                ("ARTIFACTORY_URL", af.base_url().leak() as &str),
+                ("ARTIFACTORY_REPOSITORY", REPO),
+                ("ARTIFACTORY_ACCESS_TOKEN", AF_TOKEN),
+            ],
+        ),
+        (
+            format!(
+                "  s3_storage: {{enabled: true, bucket: sweep, endpoint_url: \"http://127.0.0.1:{}\"}}\n",
+                closed_port()
+            ),
+            vec![
+                ("AWS_ACCESS_KEY_ID", "AKIASWEEPKEYID"),
+                ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+            ],
+        ),
+    ];
+    for (storage, env) in stores {
+        let s = FakeSetup::new(SCENARIO, &["acme/tool"], &storage);
+        for (global, rust_log) in verbosities() {
+            for args in [
+                vec!["config", "check"],
+                vec!["monitor", "--download"],
+                vec!["db", "show"],
+            ] {
+                let mut cmd: Command = s.command(Some(TOKEN));
+                cmd.envs(env.iter().copied());
+                if let Some(level) = rust_log {
+                    cmd.env("RUST_LOG", level);
+                }
+                let out = cmd.args(&global).args(&args).output().expect("runs");
+                let text = format!(
+                    "{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let what = format!("{storage} {global:?} {args:?}");
+                check(&what, &text);
+                if args[1] == "--download" {
+                    // The store refused, so the release failed.
+                    assert_eq!(out.status.code(), Some(1), "{what}: {text}");
+                }
+            }
+        }
+        // Every file the runs wrote.
+        for rel in crate::support::files_under(s.dir.path()) {
+            if !rel.ends_with(".yaml") {
+                let bytes = std::fs::read(s.path(&rel)).expect("read");
+                check(&rel, &String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    // Artifactory saw the wrong secrets (so they were really sent, to it alone).
+    assert!(af.requests().iter().any(|r| r.status == 401));
+}
+
+#[test]
+fn a_concourse_source_never_quotes_its_token() {
+    let fives = ["500"; 60].join(", ");
+    let fake = fake_github::FakeGithub::start(
+        fake_github::Scenario::from_yaml(&format!(
+            "{SCENARIO}faults:\n  - path: /repos/acme/broken/releases\n    responses: [{fives}]\n"
+        ))
+        .expect("scenario"),
+    )
+    .expect("fake");
+    let source = |repo: &str, extra: serde_json::Value| {
+        let mut s = serde_json::json!({
+            "owner": "acme", "repository": repo, "access_token": TOKEN,
+            "github_api_url": fake.api_url(), "ca_cert": fake.ca_cert_pem(),
+        });
+        if let (Some(m), Some(more)) = (s.as_object_mut(), extra.as_object()) {
+            m.extend(more.clone());
+        }
+        serde_json::json!({ "source": s })
+    };
+    for request in [
+        // The token pasted into keys of other types.
+        source("tool", serde_json::json!({"pre_release": TOKEN})),
+        source("tool", serde_json::json!({"order_by": TOKEN})),
+        source("tool", serde_json::json!({"github_api_url": TOKEN})),
+        // The API failing.
+        source("broken", serde_json::json!({})),
+    ] {
+        for (global, rust_log) in verbosities() {
+            let mut cmd = Command::cargo_bin("release-monitor").expect("binary");
+            cmd.env_clear();
+            if let Some(path) = std::env::var_os("PATH") {
+                cmd.env("PATH", path);
+            }
+            if let Some(level) = rust_log {
+                cmd.env("RUST_LOG", level);
+            }
+            let out = cmd
+                .args(&global)
+                .args(["concourse", "check"])
+                .write_stdin(request.to_string())
+                .output()
+                .expect("runs");
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.status.success(), "{request}: {text}");
+            assert!(!text.trim().is_empty());
+            assert!(
+                !text.contains(TOKEN),
+                "{global:?}: the token was printed:\n{text}"
             );
         }
     }

@@ -31,7 +31,7 @@ impl FakeSetup {
         let config = format!(
             "repositories:\n{repos}\
              github:\n  api_url: {api}\n  ca_cert: {ca}\n  timeout: 5\n  max_rate_limit_wait: 30\n\
-             download:\n  enabled: true\n  directory: {downloads}\n  version_db: {db}\n  retry: {{max_attempts: 3, delay: 0.05}}\n{extra}",
+             download:\n  enabled: true\n  directory: {downloads}\n  version_db: {db}\n  timeout: 5.0\n  retry: {{max_attempts: 3, delay: 0.05}}\n{extra}",
             api = fake.api_url(),
             ca = fake.ca_cert_path().display(),
             downloads = dir.path().join("downloads").display(),

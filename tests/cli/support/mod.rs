@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 //!
+//! - [`artifactory`]: an in-process JFrog Artifactory stand-in for the Artifactory storage tests;
 //! - [`fake_setup`]: a running fake GitHub with a config for it, and the binary with a clean
 //!   environment;
 //! - [`mirror_checks`]: checks of a download directory and a version database after a fault or a
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub mod artifactory;
 pub mod fake_setup;
 pub mod mirror_checks;
 pub mod moto;
