@@ -34,7 +34,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::http::{Logged, VerifiedFile, describe};
+use super::http::{VerifiedFile, send};
 use super::{ArtifactStore, StorageError, UploadHow};
 use crate::config::ArtifactoryStorage;
 use crate::http::{Body, HttpClient, HttpOptions, Reply, Request, redact};
@@ -278,15 +278,7 @@ impl ArtifactoryConnection {
             body,
             also_final,
         };
-        let location = self.location(path);
-        self.http
-            .fetch(&req, &Logged(&location))
-            .await
-            .map_err(|e| StorageError::Http {
-                location,
-                context,
-                message: describe(e),
-            })
+        send(&self.http, &req, self.location(path), context).await
     }
 
     /// File Info or Folder Info for `path`, or `None` when nothing is there.

@@ -151,15 +151,7 @@ impl HttpArtifactStore {
             body,
             also_final,
         };
-        let location = self.url_of(key);
-        self.http
-            .fetch(&req, &Logged(&location))
-            .await
-            .map_err(|e| StorageError::Http {
-                location,
-                context,
-                message: describe(e),
-            })
+        send(&self.http, &req, self.url_of(key), context).await
     }
 
     /// Makes the folders above `key`, top down, once per run (`MKCOL`). nginx's dav module
@@ -247,8 +239,26 @@ impl HttpArtifactStore {
     }
 }
 
+/// Sends `req` through `http` (its retry policy); statuses in its `also_final` come back as
+/// replies, every other failure as [`StorageError::Http`] at `location` (a URL without
+/// credentials), doing `context`. The remote stores over the tool's client share it.
+pub(super) async fn send(
+    http: &HttpClient,
+    req: &Request,
+    location: String,
+    context: &'static str,
+) -> Result<Reply, StorageError> {
+    http.fetch(req, &Logged(&location))
+        .await
+        .map_err(|e| StorageError::Http {
+            location,
+            context,
+            message: describe(e),
+        })
+}
+
 /// Logs retries by the store's URL (which carries no credentials).
-pub(super) struct Logged<'a>(pub(super) &'a str);
+struct Logged<'a>(&'a str);
 
 impl Observer for Logged<'_> {
     fn retrying(&self, reason: &str, attempt: u32, after: std::time::Duration) {
@@ -262,7 +272,7 @@ impl Observer for Logged<'_> {
 }
 
 /// The send loop's failure in words (it never holds a URL; a body is quoted on one line).
-pub(super) fn describe(e: SendError) -> String {
+fn describe(e: SendError) -> String {
     match e {
         SendError::Refused(m) | SendError::Redirect(m) => m,
         SendError::Transport { message, attempts } => {

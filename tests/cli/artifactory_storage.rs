@@ -8,22 +8,8 @@
 
 use serde_json::Value;
 
-use crate::support::FakeSetup;
 use crate::support::artifactory::{Artifactory, Creds, REPO};
-
-const SCENARIO: &str = r#"
-repositories:
-  - owner: acme
-    repo: tool
-    releases:
-      - tag_name: cli/v1.2.0
-        assets:
-          - {name: "tool linux.tar.gz", size: 300000}
-          - {name: tool.txt, content: "notes for 1.2.0"}
-      - tag_name: cli/v1.1.0
-        assets:
-          - {name: "tool linux.tar.gz", size: 1000}
-"#;
+use crate::support::{FakeSetup, STORE_SCENARIO as SCENARIO, uploaded_how as how};
 
 const USER: &str = "deployer";
 const PASSWORD: &str = "af-Pass-7781";
@@ -90,18 +76,6 @@ fn run(s: &FakeSetup, token: bool, args: &[&str], code: i32) -> (Value, String) 
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
         stderr,
     )
-}
-
-fn how(report: &Value) -> Vec<String> {
-    let mut how: Vec<String> = report["download_results"]["downloaded"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r["uploaded"].as_array().into_iter().flatten())
-        .map(|f| f["how"].as_str().unwrap_or_default().to_string())
-        .collect();
-    how.sort();
-    how
 }
 
 fn db(af: &Artifactory) -> Option<Value> {
@@ -261,16 +235,7 @@ fn retention_deletes_old_release_folders_and_verify_ssl_false_is_warned_about() 
     let extra = "    verify_ssl: false\n  cleanup_old_versions: true\n  keep_versions: 1\n";
     let s = setup(&af, &basic_auth(), extra);
     let path = s.path("config.yaml");
-    let unpinned = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        unpinned.replacen(
-            "  - {owner: acme, repo: tool}\n",
-            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
-            1,
-        ),
-    )
-    .expect("pin");
+    let unpinned = s.pin("acme/tool", "cli/v1.1.0");
     let (_, stderr) = run(&s, false, &["monitor", "--download"], 0);
     assert!(stderr.contains("NOT verified"), "{stderr}");
     let old = "release-monitor/acme_tool/cli%2Fv1.1.0/tool linux.tar.gz";

@@ -7,23 +7,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::FakeSetup;
 use crate::support::receivers::HttpReceiver;
 use crate::support::webdav::{NginxDav, PASSWORD, Rclone, USER};
-
-const SCENARIO: &str = r#"
-repositories:
-  - owner: acme
-    repo: tool
-    releases:
-      - tag_name: cli/v1.2.0
-        assets:
-          - {name: "tool linux.tar.gz", size: 300000}
-          - {name: tool.txt, content: "notes for 1.2.0"}
-      - tag_name: cli/v1.1.0
-        assets:
-          - {name: "tool linux.tar.gz", size: 1000}
-"#;
+use crate::support::{FakeSetup, STORE_SCENARIO as SCENARIO, uploaded_how as how};
 
 fn storage(url: &str, password: &str) -> String {
     format!(
@@ -41,17 +27,7 @@ fn pinned_with_retention(url: &str) -> (FakeSetup, String) {
         storage(url, PASSWORD)
     );
     let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
-    let path = s.path("config.yaml");
-    let unpinned = std::fs::read_to_string(&path).expect("config");
-    std::fs::write(
-        &path,
-        unpinned.replacen(
-            "  - {owner: acme, repo: tool}\n",
-            "  - {owner: acme, repo: tool, target_version: cli/v1.1.0}\n",
-            1,
-        ),
-    )
-    .expect("pin");
+    let unpinned = s.pin("acme/tool", "cli/v1.1.0");
     (s, unpinned)
 }
 
@@ -73,16 +49,6 @@ fn run(s: &FakeSetup, args: &[&str], code: i32) -> (Value, String) {
         serde_json::from_slice(&out.stdout).expect("JSON report"),
         stderr,
     )
-}
-
-fn how(report: &Value) -> Vec<String> {
-    report["download_results"]["downloaded"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|r| r["uploaded"].as_array().into_iter().flatten())
-        .map(|f| f["how"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 fn read(path: &Path) -> Vec<u8> {

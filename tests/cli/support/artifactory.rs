@@ -45,19 +45,19 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+
+use super::receivers::{LoopbackServer, Received, read_request};
 
 /// The key of the one repository the stand-in serves (a generic local repository).
 pub const REPO: &str = "generic-local";
@@ -103,60 +103,22 @@ impl Seen {
 
 /// The Artifactory stand-in.
 pub struct Artifactory {
-    addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    server: LoopbackServer,
 }
 
 impl Artifactory {
     pub fn start(creds: Creds) -> Artifactory {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("addr");
-        let state = Arc::new(Mutex::new(State::new(
-            format!("http://{addr}/artifactory"),
-            creds,
-        )));
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let st = st.clone();
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req| {
-                                    handle(st.clone(), req)
-                                });
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            });
-        });
-        Artifactory {
-            addr,
-            state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        // The base URL needs the port, which the server has once it is bound.
+        let state = Arc::new(Mutex::new(State::new(String::new(), creds)));
+        let server = LoopbackServer::start(state.clone(), handle);
+        state.lock().expect("lock").base_url = format!("http://{}/artifactory", server.addr);
+        Artifactory { state, server }
     }
 
     /// `http://127.0.0.1:PORT/artifactory`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/artifactory", self.addr)
+        format!("http://{}/artifactory", self.server.addr)
     }
 
     /// From now on the access token is refused with 401 `Token expired`.
@@ -238,17 +200,6 @@ impl Artifactory {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("lock")
-    }
-}
-
-impl Drop for Artifactory {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -372,25 +323,12 @@ async fn handle(
     state: Arc<Mutex<State>>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    let method = req.method().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    // The whole body is read first, whatever the answer, so the client is never cut off
-    // half-way through sending it.
-    let body = req.into_body().collect().await?.to_bytes().to_vec();
+    let Received {
+        method,
+        path,
+        headers,
+        body,
+    } = read_request(req).await?;
     let answer = {
         let mut st = state.lock().expect("lock");
         let body_len = body.len();
@@ -970,10 +908,10 @@ fn send(
     body: &[u8],
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    let mut stream = std::net::TcpStream::connect(server.server.addr).expect("connect");
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        server.addr,
+        server.server.addr,
         body.len()
     );
     for (name, value) in headers {

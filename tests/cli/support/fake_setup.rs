@@ -41,6 +41,19 @@ impl FakeSetup {
         FakeSetup { dir, fake }
     }
 
+    /// Pins `owner/repo` (as `new` wrote it) to `version` in the config; returns the config as
+    /// it was, to unpin with.
+    pub fn pin(&self, repo: &str, version: &str) -> String {
+        let (o, n) = repo.split_once('/').expect("owner/repo");
+        let path = self.path("config.yaml");
+        let unpinned = std::fs::read_to_string(&path).expect("config");
+        let entry = format!("  - {{owner: {o}, repo: {n}}}\n");
+        assert!(unpinned.contains(&entry), "{repo} is in the config");
+        let pinned = format!("  - {{owner: {o}, repo: {n}, target_version: {version}}}\n");
+        std::fs::write(&path, unpinned.replacen(&entry, &pinned, 1)).expect("pin");
+        unpinned
+    }
+
     /// A file in the temp directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)

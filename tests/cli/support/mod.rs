@@ -100,3 +100,32 @@ pub fn forward_lines(
         }
     });
 }
+
+/// The release the remote-store tests mirror: a tag with a `/` (one folder, encoded), an asset
+/// name with a space, and an older release for retention.
+pub const STORE_SCENARIO: &str = r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: cli/v1.2.0
+        assets:
+          - {name: "tool linux.tar.gz", size: 300000}
+          - {name: tool.txt, content: "notes for 1.2.0"}
+      - tag_name: cli/v1.1.0
+        assets:
+          - {name: "tool linux.tar.gz", size: 1000}
+"#;
+
+/// Every `uploaded[].how` of a report's downloads, sorted.
+pub fn uploaded_how(report: &serde_json::Value) -> Vec<String> {
+    let mut how: Vec<String> = report["download_results"]["downloaded"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["uploaded"].as_array().into_iter().flatten())
+        .map(|f| f["how"].as_str().unwrap_or_default().to_string())
+        .collect();
+    how.sort();
+    how
+}

@@ -45,22 +45,28 @@ struct HttpState {
     script: VecDeque<(u16, String)>,
 }
 
-/// The HTTP receiver.
-pub struct HttpReceiver {
-    addr: SocketAddr,
-    state: Arc<Mutex<HttpState>>,
+/// An HTTP/1.1 server on 127.0.0.1 (a free port) that hands every request to `handle`, on a
+/// thread with its own runtime; ready when `start` returns, stopped when dropped. The stand-ins
+/// (this receiver, the Artifactory one) are built on it.
+pub struct LoopbackServer {
+    pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl HttpReceiver {
-    pub fn start() -> HttpReceiver {
+impl LoopbackServer {
+    pub fn start<S, F, Fut>(state: Arc<S>, handle: F) -> LoopbackServer
+    where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, Request<Incoming>) -> Fut + Send + Sync + Copy + 'static,
+        Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, hyper::Error>>
+            + Send
+            + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
-        let state = Arc::new(Mutex::new(HttpState::default()));
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -73,7 +79,7 @@ impl HttpReceiver {
                         _ = &mut stop_rx => break,
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
-                            let st = st.clone();
+                            let st = state.clone();
                             tokio::spawn(async move {
                                 let service = hyper::service::service_fn(move |req| {
                                     handle(st.clone(), req)
@@ -87,17 +93,41 @@ impl HttpReceiver {
                 }
             });
         });
-        HttpReceiver {
+        LoopbackServer {
             addr,
-            state,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
     }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The HTTP receiver.
+pub struct HttpReceiver {
+    state: Arc<Mutex<HttpState>>,
+    server: LoopbackServer,
+}
+
+impl HttpReceiver {
+    pub fn start() -> HttpReceiver {
+        let state = Arc::new(Mutex::new(HttpState::default()));
+        let server = LoopbackServer::start(state.clone(), handle);
+        HttpReceiver { state, server }
+    }
 
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.server.addr)
     }
 
     /// Answer the next requests with these statuses and bodies (then 200 `ok`).
@@ -122,10 +152,9 @@ impl HttpReceiver {
     }
 }
 
-async fn handle(
-    state: Arc<Mutex<HttpState>>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
+/// A request read whole: method, path with query, lower-cased header names, the body (always
+/// read to its end, so a client is never cut off half-way through sending it).
+pub async fn read_request(req: Request<Incoming>) -> Result<Received, hyper::Error> {
     let method = req.method().to_string();
     let path = req
         .uri()
@@ -143,30 +172,27 @@ async fn handle(
         })
         .collect();
     let body = req.into_body().collect().await?.to_bytes().to_vec();
+    Ok(Received {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+async fn handle(
+    state: Arc<Mutex<HttpState>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let received = read_request(req).await?;
     let (status, text) = {
         let mut s = state.lock().expect("lock");
-        s.requests.push(Received {
-            method,
-            path,
-            headers,
-            body,
-        });
+        s.requests.push(received);
         s.script.pop_front().unwrap_or((200, "ok".to_string()))
     };
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
     Ok(resp)
-}
-
-impl Drop for HttpReceiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// One message the SMTP sink accepted.
