@@ -157,12 +157,22 @@ fn credentials_go_to_the_store_only_and_a_5xx_burst_is_retried() {
     // went through, which is enough to see the retries and where the token goes.
     let store = HttpReceiver::start();
     store.script(&[(503, "busy"), (503, "busy")]);
+    // The token comes from HTTP_STORAGE_TOKEN (the file names none).
     let extra = format!(
-        "  http_storage: {{enabled: true, url: \"{}\", token: bearer-Tok-55}}\n",
+        "  http_storage: {{enabled: true, url: \"{}\"}}\n",
         store.url("/dav")
     );
     let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
-    let (report, _) = run(&s, &["monitor", "--download"], 1);
+    let out = s
+        .command(None)
+        .env("HTTP_STORAGE_TOKEN", "bearer-Tok-55")
+        .args(["monitor", "--download"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("bearer-Tok-55"));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let requests = store.requests();
     // The first request (asking whether the file is there) met two 503s and was sent again;
     // then the file was PUT.

@@ -15,6 +15,7 @@ mod concourse_files;
 mod concourse_resource;
 mod concourse_tasks;
 mod config;
+mod config_effects;
 mod config_load;
 mod crash_safety;
 mod db;

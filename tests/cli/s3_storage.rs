@@ -611,3 +611,43 @@ fn retention_deletes_old_releases_in_the_bucket_and_locally() {
     );
     assert_eq!(history[0]["version"], "v1.2.0");
 }
+
+#[test]
+fn the_plans_storage_spelling_uploads_to_its_bucket_and_prefix() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("plan-bucket");
+    // The seed plan's `download.storage: {type: s3, bucket, prefix}` instead of `s3_storage`.
+    let s = FakeSetup::new(
+        SCENARIO,
+        &["acme/tool"],
+        "  storage: {type: s3, bucket: plan-bucket, prefix: plan/}\n",
+    );
+    let mut cmd = s.command(Some(TOKEN));
+    clean(&mut cmd);
+    let out = cmd
+        .envs(moto.env())
+        .args(["monitor", "--download"])
+        .output()
+        .expect("runs");
+    assert_no_secret(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = keys(&moto, "plan-bucket");
+    assert!(
+        keys.contains(&"plan/acme_tool/v1.2.0/tool-linux-amd64.tar.gz".to_string()),
+        "{keys:?}"
+    );
+    assert_eq!(
+        object(
+            &moto,
+            "plan-bucket",
+            "plan/acme_tool/v1.2.0/tool-linux-amd64.tar.gz"
+        )
+        .as_deref(),
+        Some(&b"the tool for linux, version 1.2.0"[..])
+    );
+}

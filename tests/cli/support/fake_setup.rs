@@ -20,6 +20,11 @@ impl FakeSetup {
     pub fn new(scenario: &str, repos: &[&str], extra: &str) -> FakeSetup {
         let fake = FakeGithub::start(Scenario::from_yaml(scenario).expect("scenario parses"))
             .expect("fake GitHub starts");
+        FakeSetup::around(fake, repos, extra)
+    }
+
+    /// Like [`FakeSetup::new`], around a fake already started (with its own options).
+    pub fn around(fake: FakeGithub, repos: &[&str], extra: &str) -> FakeSetup {
         let dir = tempfile::tempdir().expect("tempdir");
         let repos: String = repos
             .iter()

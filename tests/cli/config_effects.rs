@@ -1,0 +1,410 @@
+//! Configuration keys shown end to end: each test runs the binary against the fake GitHub with
+//! one key set and asserts what it changes (the key audit of issue 15: no key without an
+//! effect that a test shows). Keys whose effect other files already show end to end are not
+//! repeated here.
+
+use std::collections::BTreeSet;
+
+use fake_github::{Asset, Origin, Release, Repository, Scenario};
+use serde_json::Value;
+
+use crate::support::FakeSetup;
+
+const TOKEN: &str = "ghp_ConfigEffectsToken0123456789";
+
+/// `monitor --download` with the token; the exit code must be `code`; the JSON report.
+fn run(s: &FakeSetup, args: &[&str], code: i32) -> Value {
+    let out = s
+        .command(Some(TOKEN))
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .clone();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The files stored under `downloads/{owner}_{repo}/{tag}/`, without sidecars.
+fn stored(s: &FakeSetup, folder: &str) -> BTreeSet<String> {
+    let dir = s.path("downloads").join(folder);
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.ends_with(".sha256"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn set<const N: usize>(names: [&str; N]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// Replaces the config's entry for `owner/repo` (as `FakeSetup::new` wrote it) with `entry`.
+fn with_entry(s: &FakeSetup, repo: &str, entry: &str) {
+    let (o, n) = repo.split_once('/').expect("owner/repo");
+    let path = s.path("config.yaml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let line = format!("  - {{owner: {o}, repo: {n}}}\n");
+    assert!(text.contains(&line));
+    std::fs::write(&path, text.replacen(&line, &format!("  - {entry}\n"), 1)).expect("write");
+}
+
+fn two_repos() -> String {
+    let release = |repo: &str| {
+        Repository::new("acme", repo).with_release(
+            Release::new("v1.0.0")
+                .with_asset(Asset::with_content(format!("{repo}-linux.tar.gz"), repo))
+                .with_asset(Asset::with_content(format!("{repo}-arm64.tar.gz"), repo))
+                .with_asset(Asset::with_content(format!("{repo}.zip"), repo)),
+        )
+    };
+    Scenario::default()
+        .with_repository(release("one"))
+        .with_repository(release("two"))
+        .to_yaml()
+        .expect("yaml")
+}
+
+#[test]
+fn download_enabled_false_globally_or_per_repository_skips_the_download() {
+    let s = FakeSetup::new(&two_repos(), &["acme/one", "acme/two"], "");
+    let path = s.path("config.yaml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(
+        &path,
+        text.replacen("  enabled: true\n", "  enabled: false\n", 1),
+    )
+    .expect("write");
+    let report = run(&s, &["monitor", "--download"], 0);
+    let skipped = report["download_results"]["skipped"].to_string();
+    assert!(skipped.contains("download.enabled"), "{report}");
+    assert!(!s.path("downloads").exists(), "nothing stored");
+    assert!(!s.path("version_db.json").exists(), "nothing recorded");
+
+    // On globally, off for one repository: only the other is downloaded.
+    let s = FakeSetup::new(&two_repos(), &["acme/one", "acme/two"], "");
+    with_entry(
+        &s,
+        "acme/one",
+        "{owner: acme, repo: one, download: {enabled: false}}",
+    );
+    let report = run(&s, &["monitor", "--download"], 0);
+    assert!(stored(&s, "acme_one/v1.0.0").is_empty(), "{report}");
+    assert_eq!(stored(&s, "acme_two/v1.0.0").len(), 3, "{report}");
+}
+
+#[test]
+fn filters_repository_assets_and_overrides_select_the_assets() {
+    // The plan's `filters` (a pattern, an exclusion) for every repository; one repository's own
+    // `download.assets` replaces them; an override's `asset_patterns` replaces both.
+    let s = FakeSetup::new(
+        &two_repos(),
+        &["acme/one", "acme/two"],
+        "  filters:\n    - pattern: \"*.tar.gz\"\n    - exclude: \"*arm64*\"\n",
+    );
+    with_entry(
+        &s,
+        "acme/two",
+        "{owner: acme, repo: two, download: {assets: [{pattern: \"*.zip\"}]}}",
+    );
+    run(&s, &["monitor", "--download"], 0);
+    assert_eq!(stored(&s, "acme_one/v1.0.0"), set(["one-linux.tar.gz"]));
+    assert_eq!(stored(&s, "acme_two/v1.0.0"), set(["two.zip"]));
+
+    let s = FakeSetup::new(
+        &two_repos(),
+        &["acme/one"],
+        "  filters: [\"*.zip\"]\n  repository_overrides:\n    acme/one: {asset_patterns: [\"*arm64*\"]}\n",
+    );
+    run(&s, &["monitor", "--download"], 0);
+    assert_eq!(stored(&s, "acme_one/v1.0.0"), set(["one-arm64.tar.gz"]));
+}
+
+#[test]
+fn source_archives_prefer_zipball_or_both() {
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "src").with_release(
+            Release::new("v0.1.0").with_asset(Asset::with_content("notes.txt", "not wanted")),
+        ))
+        .to_yaml()
+        .expect("yaml");
+    for (prefer, expected) in [
+        ("zipball", set(["acme_src-v0.1.0.zip"])),
+        (
+            "both",
+            set(["acme_src-v0.1.0.tar.gz", "acme_src-v0.1.0.zip"]),
+        ),
+    ] {
+        let s = FakeSetup::new(
+            &scenario,
+            &["acme/src"],
+            &format!("  asset_patterns: [\"*.tar.gz\"]\n  source_archives: {{prefer: {prefer}}}\n"),
+        );
+        let report = run(&s, &["monitor", "--download"], 0);
+        assert_eq!(
+            stored(&s, "acme_src/v0.1.0"),
+            expected,
+            "{prefer}: {report}"
+        );
+        // The zipball came from the archive endpoint, as GitHub serves it.
+        assert!(
+            !s.fake
+                .requests()
+                .iter()
+                .filter(|r| r.path.contains("zipball"))
+                .collect::<Vec<_>>()
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn retry_max_attempts_is_the_number_of_tries() {
+    let fives = ["500"; 20].join(", ");
+    let scenario = format!(
+        "repositories:\n  - owner: acme\n    repo: tool\n    releases:\n      - tag_name: v1.0.0\n        \
+         assets:\n          - {{name: tool.bin, content: the tool, id: 7777}}\n\
+         faults:\n  - path: /repos/acme/tool/releases/assets/7777\n    responses: [{fives}]\n"
+    );
+    for attempts in [2, 5] {
+        let s = FakeSetup::new(&scenario, &["acme/tool"], "");
+        let path = s.path("config.yaml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        std::fs::write(
+            &path,
+            text.replace(
+                "retry: {max_attempts: 3, delay: 0.05}",
+                &format!("retry: {{max_attempts: {attempts}, delay: 0.01}}"),
+            ),
+        )
+        .expect("write");
+        let report = run(&s, &["monitor", "--download"], 1);
+        let hits = s
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.origin == Origin::Api && r.path.ends_with("/assets/7777"))
+            .count();
+        assert_eq!(hits, attempts, "{report}");
+        assert!(
+            report.to_string().contains(&format!("{attempts} attempt")),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn version_strategy_and_strict_prerelease_filtering_choose_the_release() {
+    // GitHub marks none of these as a prerelease; `2.0.0-rc.1` is one by its version.
+    let scenario = Scenario::default()
+        .with_repository(
+            Repository::new("acme", "tool")
+                .with_release(Release::new("2.0.0-rc.1").with_asset(Asset::with_content("t", "rc")))
+                .with_release(Release::new("1.9.0").with_asset(Asset::with_content("t", "1.9"))),
+        )
+        .to_yaml()
+        .expect("yaml");
+    let newest = |extra: &str, entry: Option<&str>| {
+        let s = FakeSetup::new(&scenario, &["acme/tool"], extra);
+        if let Some(entry) = entry {
+            with_entry(&s, "acme/tool", entry);
+        }
+        let report = run(&s, &["monitor"], 0);
+        report["releases"][0]["tag_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(newest("", None), "2.0.0-rc.1");
+    assert_eq!(
+        newest("  strict_prerelease_filtering: true\n", None),
+        "1.9.0"
+    );
+    assert_eq!(
+        newest(
+            "",
+            Some("{owner: acme, repo: tool, strict_prerelease_filtering: true}")
+        ),
+        "1.9.0"
+    );
+    // Strict, but prereleases wanted for this repository: the candidate is back.
+    assert_eq!(
+        newest(
+            "  strict_prerelease_filtering: true\n",
+            Some("{owner: acme, repo: tool, include_prereleases: true}")
+        ),
+        "2.0.0-rc.1"
+    );
+}
+
+#[test]
+fn a_version_strategy_decides_which_tag_is_newest() {
+    // v1.0.0 was published after v2.0.0 (a backport): by version v2.0.0 is newest, by date
+    // v1.0.0; a per-repository strategy beats the global one.
+    let scenario = Scenario::default()
+        .with_repository(
+            Repository::new("acme", "tool")
+                .with_release(Release::new("v1.0.0").with_asset(Asset::with_content("t", "1")))
+                .with_release(Release::new("v2.0.0").with_asset(Asset::with_content("t", "2"))),
+        )
+        .to_yaml()
+        .expect("yaml");
+    let newest = |extra: &str, entry: Option<&str>| {
+        let s = FakeSetup::new(&scenario, &["acme/tool"], extra);
+        if let Some(entry) = entry {
+            with_entry(&s, "acme/tool", entry);
+        }
+        let report = run(&s, &["monitor"], 0);
+        report["releases"][0]["tag_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(newest("  version_strategy: semver\n", None), "v2.0.0");
+    assert_eq!(newest("  version_strategy: date\n", None), "v1.0.0");
+    assert_eq!(
+        newest(
+            "  version_strategy: semver\n",
+            Some("{owner: acme, repo: tool, version_strategy: date}")
+        ),
+        "v1.0.0"
+    );
+}
+
+#[test]
+fn extract_limits_from_the_config_stop_an_archive_that_exceeds_them() {
+    use std::io::Write;
+    let mut builder = tar::Builder::new(Vec::new());
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).expect("path");
+        h.set_size(4);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append(&h, &b"data"[..]).expect("append");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&builder.into_inner().expect("tar"))
+        .expect("gz");
+    let archive = gz.finish().expect("gz");
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(
+            Release::new("v1.0.0").with_asset(Asset::with_bytes("three.tar.gz", &archive)),
+        ))
+        .to_yaml()
+        .expect("yaml");
+    for (max_files, extracted) in [(3, true), (2, false)] {
+        let s = FakeSetup::new(
+            &scenario,
+            &["acme/tool"],
+            &format!(
+                "  post_download: {{extract: true, extract_limits: {{max_files: {max_files}}}}}\n"
+            ),
+        );
+        let report = run(
+            &s,
+            &["monitor", "--download"],
+            if extracted { 0 } else { 1 },
+        );
+        let folder = s.path("downloads/acme_tool/v1.0.0/three");
+        assert_eq!(folder.join("c.txt").is_file(), extracted, "{report}");
+        if !extracted {
+            assert!(report.to_string().contains("files"), "{report}");
+        }
+    }
+}
+
+#[test]
+fn ssl_cert_file_is_trusted_when_the_config_names_no_ca() {
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(
+            Release::new("v1.0.0").with_asset(Asset::with_content("tool.bin", "the tool")),
+        ))
+        .to_yaml()
+        .expect("yaml");
+    let s = FakeSetup::new(&scenario, &["acme/tool"], "");
+    let path = s.path("config.yaml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("  ca_cert:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, text).expect("write");
+    // Without it the fake's test CA is unknown: the check fails.
+    let report = run(&s, &["monitor"], 1);
+    assert!(
+        report["errors"].to_string().contains("certificate"),
+        "{report}"
+    );
+    let out = s
+        .command(Some(TOKEN))
+        .env("SSL_CERT_FILE", s.fake.ca_cert_path())
+        .args(["monitor"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["releases"][0]["tag_name"], "v1.0.0");
+}
+
+#[test]
+fn download_concurrency_bounds_the_transfers_at_once() {
+    // Every answer takes LATENCY: one transfer at a time spaces the downloads by at least two
+    // answers (the API's redirect, then the bytes); four at once start together.
+    const LATENCY: std::time::Duration = std::time::Duration::from_millis(400);
+    let mut release = Release::new("v1.0.0");
+    for i in 0..4 {
+        release = release.with_asset(Asset::with_content(
+            format!("part{i}.bin"),
+            format!("part {i}"),
+        ));
+    }
+    let scenario =
+        Scenario::default().with_repository(Repository::new("acme", "tool").with_release(release));
+    let starts = |concurrency: usize| {
+        let fake = fake_github::FakeGithub::start_with(
+            scenario.clone(),
+            fake_github::Options {
+                latency: LATENCY,
+                ..fake_github::Options::default()
+            },
+        )
+        .expect("fake starts");
+        let s = FakeSetup::around(
+            fake,
+            &["acme/tool"],
+            &format!("  concurrency: {concurrency}\n  segments: {{connections: 1}}\n"),
+        );
+        run(&s, &["monitor", "--download"], 0);
+        let mut at: Vec<std::time::SystemTime> = s
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.origin == Origin::Assets && r.path.starts_with("/download/"))
+            .map(|r| r.received_at)
+            .collect();
+        at.sort();
+        assert_eq!(at.len(), 4);
+        at
+    };
+    let one = starts(1);
+    for pair in one.windows(2) {
+        let gap = pair[1].duration_since(pair[0]).expect("ordered");
+        assert!(gap >= 2 * LATENCY, "one at a time, yet {gap:?} apart");
+    }
+    let four = starts(4);
+    let span = four[3].duration_since(four[0]).expect("ordered");
+    // One at a time they would span at least 3 × 2 × LATENCY (2.4 s).
+    assert!(span < 3 * LATENCY, "four at once, yet spread over {span:?}");
+}
