@@ -136,6 +136,9 @@ pub struct FoundRelease {
     pub prerelease: bool,
     /// The version the database held.
     pub previous_version: Option<String>,
+    /// The repository's `description` from the configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A downloaded release in a [`Summary`].
@@ -149,6 +152,9 @@ pub struct DownloadedRelease {
     pub html_url: Option<String>,
     /// The version the database held before.
     pub previous_version: Option<String>,
+    /// The repository's `description` from the configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// The stored files.
     pub files: Vec<DownloadedFile>,
 }
@@ -189,6 +195,7 @@ impl Summary {
                     published_at: r.published_at.clone(),
                     prerelease: r.prerelease,
                     previous_version: r.current_version.clone(),
+                    description: r.description.clone(),
                 })
                 .collect()
         } else {
@@ -198,28 +205,27 @@ impl Summary {
             Some(d) if on.contains(&NotifyEvent::Downloaded) => d
                 .downloaded
                 .iter()
-                .map(|d| DownloadedRelease {
-                    repository: d.repository.clone(),
-                    tag_name: d.tag_name.clone(),
-                    html_url: report
-                        .releases
-                        .iter()
-                        .find(|r| {
-                            r.repository.eq_ignore_ascii_case(&d.repository)
-                                && r.tag_name == d.tag_name
-                        })
-                        .and_then(|r| r.html_url.clone()),
-                    previous_version: d.previous_version.clone(),
-                    files: d
-                        .files
-                        .iter()
-                        .map(|f| DownloadedFile {
-                            name: f.name.clone(),
-                            size: f.size,
-                            sha256: f.sha256.clone(),
-                            verified_by: f.verified_by,
-                        })
-                        .collect(),
+                .map(|d| {
+                    let reported = report.releases.iter().find(|r| {
+                        r.repository.eq_ignore_ascii_case(&d.repository) && r.tag_name == d.tag_name
+                    });
+                    DownloadedRelease {
+                        repository: d.repository.clone(),
+                        tag_name: d.tag_name.clone(),
+                        html_url: reported.and_then(|r| r.html_url.clone()),
+                        previous_version: d.previous_version.clone(),
+                        description: reported.and_then(|r| r.description.clone()),
+                        files: d
+                            .files
+                            .iter()
+                            .map(|f| DownloadedFile {
+                                name: f.name.clone(),
+                                size: f.size,
+                                sha256: f.sha256.clone(),
+                                verified_by: f.verified_by,
+                            })
+                            .collect(),
+                    }
                 })
                 .collect(),
             _ => Vec::new(),
@@ -269,12 +275,13 @@ impl Summary {
             out.push_str("\n*New releases*");
             for r in &self.found {
                 out.push_str(&format!(
-                    "\n• {}{}",
+                    "\n• {}{}{}",
                     link(
                         r.html_url.as_deref(),
                         &format!("{} {}", r.repository, r.tag_name)
                     ),
-                    was(r.previous_version.as_deref(), slack_escape)
+                    was(r.previous_version.as_deref(), slack_escape),
+                    about(r.description.as_deref(), slack_escape)
                 ));
             }
         }
@@ -283,12 +290,13 @@ impl Summary {
             for r in &self.downloaded {
                 let files: Vec<String> = r.files.iter().map(|f| slack_escape(&f.name)).collect();
                 out.push_str(&format!(
-                    "\n• {}{}: {}",
+                    "\n• {}{}{}: {}",
                     link(
                         r.html_url.as_deref(),
                         &format!("{} {}", r.repository, r.tag_name)
                     ),
                     was(r.previous_version.as_deref(), slack_escape),
+                    about(r.description.as_deref(), slack_escape),
                     if files.is_empty() {
                         "no files".to_string()
                     } else {
@@ -312,10 +320,11 @@ impl Summary {
             out.push_str("\nNew releases:\n");
             for r in &self.found {
                 out.push_str(&format!(
-                    "- {} {}{}\n",
+                    "- {} {}{}{}\n",
                     r.repository,
                     r.tag_name,
-                    was(r.previous_version.as_deref(), str::to_string)
+                    was(r.previous_version.as_deref(), str::to_string),
+                    about(r.description.as_deref(), str::to_string)
                 ));
                 if let Some(u) = &r.html_url {
                     out.push_str(&format!("  {u}\n"));
@@ -326,10 +335,11 @@ impl Summary {
             out.push_str("\nDownloaded:\n");
             for r in &self.downloaded {
                 out.push_str(&format!(
-                    "- {} {}{}\n",
+                    "- {} {}{}{}\n",
                     r.repository,
                     r.tag_name,
-                    was(r.previous_version.as_deref(), str::to_string)
+                    was(r.previous_version.as_deref(), str::to_string),
+                    about(r.description.as_deref(), str::to_string)
                 ));
                 if let Some(u) = &r.html_url {
                     out.push_str(&format!("  {u}\n"));
@@ -352,6 +362,14 @@ impl Summary {
 /// ` (was v1.1.0)`, or nothing.
 fn was(previous: Option<&str>, escape: impl Fn(&str) -> String) -> String {
     previous.map_or_else(String::new, |p| format!(" (was {})", escape(p)))
+}
+
+/// ` — {description}` (the repository's `description` from the configuration), or nothing.
+fn about(description: Option<&str>, escape: impl Fn(&str) -> String) -> String {
+    description
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map_or_else(String::new, |d| format!(" — {}", escape(d)))
 }
 
 /// Slack's escaping for text in messages: `&`, `<` and `>` only.
@@ -622,6 +640,7 @@ mod tests {
                     draft: false,
                     assets: vec![],
                     current_version: Some("v1.1.0".into()),
+                    description: None,
                 },
                 ReportedRelease {
                     repository: "acme/a&b".into(),
@@ -637,6 +656,7 @@ mod tests {
                     draft: false,
                     assets: vec![],
                     current_version: None,
+                    description: Some("A & B <tools>".into()),
                 },
             ],
             errors: vec![],
@@ -701,7 +721,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("• acme/a&amp;b v2"), "{text}");
+        // The configured description follows, escaped.
+        assert!(
+            text.contains("• acme/a&amp;b v2 — A &amp; B &lt;tools&gt;"),
+            "{text}"
+        );
         assert!(text.contains("*Downloaded*\n• <https://github.com/acme/tool/releases/tag/v1.2.0|acme/tool v1.2.0> (was v1.1.0): tool.tar.gz"), "{text}");
     }
 
@@ -710,6 +734,7 @@ mod tests {
         let s = Summary::from_run(BOTH, &report(), true, Some(&downloads()));
         let text = s.email_text();
         assert!(text.contains("- acme/tool v1.2.0 (was v1.1.0)\n  https://github.com/acme/tool/releases/tag/v1.2.0\n"), "{text}");
+        assert!(text.contains("- acme/a&b v2 — A & B <tools>\n"), "{text}");
         assert!(
             text.contains(&format!(
                 "  tool.tar.gz (42 bytes, sha256 {}, verified by digest)",

@@ -98,7 +98,7 @@ pub async fn run(
         releases: Vec::new(),
         errors: Vec::new(),
     };
-    for (_, o) in outcomes {
+    for (index, o) in outcomes {
         if opts.explain {
             eprintln!("{}:", o.repo);
             for line in &o.explain {
@@ -111,7 +111,15 @@ pub async fn run(
             }
         }
         match o.result {
-            Ok(Some(release)) => report.releases.push(release),
+            Ok(Some(mut release)) => {
+                // The config's free-text description travels with the release (report,
+                // notifications), so people see what a repository is for.
+                release.description = config
+                    .repositories
+                    .get(index)
+                    .and_then(|r| r.description.clone());
+                report.releases.push(release);
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::error!("{}: {e}", o.repo);

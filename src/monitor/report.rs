@@ -51,6 +51,9 @@ pub struct ReportedRelease {
     pub assets: Vec<Asset>,
     /// The version the database held when the check ran.
     pub current_version: Option<String>,
+    /// The repository's `description` from the configuration (free text for people), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl ReportedRelease {
@@ -70,6 +73,7 @@ impl ReportedRelease {
             draft: release.draft,
             assets: release.assets.clone(),
             current_version,
+            description: None,
         }
     }
 }

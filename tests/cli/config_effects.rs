@@ -408,3 +408,39 @@ fn download_concurrency_bounds_the_transfers_at_once() {
     // One at a time they would span at least 3 × 2 × LATENCY (2.4 s).
     assert!(span < 3 * LATENCY, "four at once, yet spread over {span:?}");
 }
+
+#[test]
+fn a_repository_description_travels_with_its_release() {
+    let hook = crate::support::receivers::HttpReceiver::start();
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(
+            Release::new("v1.0.0").with_asset(Asset::with_content("tool.bin", "the tool")),
+        ))
+        .to_yaml()
+        .expect("yaml");
+    let s = FakeSetup::new(
+        &scenario,
+        &["acme/tool"],
+        &format!(
+            "notify:\n  webhooks:\n    - url: \"{}\"\n",
+            hook.url("/hook")
+        ),
+    );
+    with_entry(
+        &s,
+        "acme/tool",
+        "{owner: acme, repo: tool, description: \"the acme tool\"}",
+    );
+    let report = run(&s, &["monitor"], 0);
+    assert_eq!(report["releases"][0]["description"], "the acme tool");
+    let sent = hook.to("/hook");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].json()["found"][0]["description"], "the acme tool");
+    // Without one, the report has no such key (the seed tool's shape).
+    let s = FakeSetup::new(&scenario, &["acme/tool"], "");
+    let report = run(&s, &["monitor"], 0);
+    assert!(
+        report["releases"][0].get("description").is_none(),
+        "{report}"
+    );
+}
