@@ -25,16 +25,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine;
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::http::{VerifiedFile, send};
+use super::http::{Credential, VerifiedFile, send};
 use super::{ArtifactStore, StorageError, UploadHow};
 use crate::config::ArtifactoryStorage;
 use crate::http::{Body, HttpClient, HttpOptions, Reply, Request, redact};
@@ -101,8 +100,8 @@ pub struct ArtifactoryConnection {
     /// `{base_url}/`.
     base: Url,
     repository: String,
-    /// The credential header (marked sensitive: never logged).
-    auth: Option<(HeaderName, HeaderValue)>,
+    /// The credential header (marked sensitive: never logged, never quoted).
+    auth: Option<Credential>,
 }
 
 impl fmt::Debug for ArtifactoryConnection {
@@ -178,29 +177,25 @@ impl ArtifactoryConnection {
             &cfg.username,
             &cfg.password,
         ) {
-            (Some(token), _, _, _) => Some((AUTHORIZATION, format!("Bearer {}", token.expose()))),
-            (None, Some(key), Some(user), _) => Some((AUTHORIZATION, basic(user, key.expose()))),
-            (None, Some(key), None, _) => Some((X_JFROG_ART_API, key.expose().to_string())),
+            (Some(token), _, _, _) => Some(Credential::bearer(token.expose())),
+            (None, Some(key), Some(user), _) => Some(Credential::basic(user, key.expose())),
+            (None, Some(key), None, _) => Some(Credential::new(
+                X_JFROG_ART_API,
+                key.expose().to_string(),
+                &[],
+            )),
             (None, None, Some(user), Some(password)) => {
-                Some((AUTHORIZATION, basic(user, password.expose())))
+                Some(Credential::basic(user, password.expose()))
             }
             _ => None,
-        };
-        let auth = auth
-            .map(|(name, value)| {
-                HeaderValue::from_str(&value)
-                    .map(|mut v| {
-                        v.set_sensitive(true);
-                        (name, v)
-                    })
-                    .map_err(|_| {
-                        setup(
-                            "download.artifactory_storage: the credentials hold characters a \
-                             header cannot carry",
-                        )
-                    })
-            })
-            .transpose()?;
+        }
+        .transpose()
+        .map_err(|()| {
+            setup(
+                "download.artifactory_storage: the credentials hold characters a header cannot \
+                 carry",
+            )
+        })?;
         let mut http = http.clone();
         if !cfg.verify_ssl {
             tracing::warn!(
@@ -259,14 +254,11 @@ impl ArtifactoryConnection {
         &self,
         method: Method,
         target: Target<'_>,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Option<Body>,
         also_final: &'static [StatusCode],
         context: &'static str,
     ) -> Result<Reply, StorageError> {
-        if let Some((name, value)) = &self.auth {
-            headers.insert(name.clone(), value.clone());
-        }
         let (url, path) = match target {
             Target::Item(path) => (self.item_url(path), path),
             Target::Info(path) => (self.info_url(path), path),
@@ -278,7 +270,14 @@ impl ArtifactoryConnection {
             body,
             also_final,
         };
-        send(&self.http, &req, self.location(path), context).await
+        send(
+            &self.http,
+            req,
+            self.auth.as_ref(),
+            self.location(path),
+            context,
+        )
+        .await
     }
 
     /// File Info or Folder Info for `path`, or `None` when nothing is there.
@@ -359,14 +358,6 @@ impl ArtifactoryConnection {
 enum Target<'a> {
     Item(&'a str),
     Info(&'a str),
-}
-
-/// `Basic base64(user:secret)`.
-fn basic(user: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
-    )
 }
 
 /// `X-Checksum-Sha256` and `X-Checksum-Sha1`.
@@ -650,11 +641,11 @@ mod tests {
             ArtifactoryConnection::from_settings(&cfg, &options())
                 .unwrap()
                 .auth
-                .map(|(n, v)| {
+                .map(|c| {
                     (
-                        n.to_string(),
-                        v.to_str().unwrap().to_string(),
-                        v.is_sensitive(),
+                        c.name.to_string(),
+                        c.value.to_str().unwrap().to_string(),
+                        c.value.is_sensitive(),
                     )
                 })
         };

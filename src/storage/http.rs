@@ -30,7 +30,7 @@ use tokio::io::AsyncReadExt;
 use url::Url;
 
 use super::{ArtifactStore, StorageError, UploadHow};
-use crate::config::HttpStorage;
+use crate::config::{HttpStorage, REDACTED};
 use crate::http::{
     Body, BodySource, HttpClient, HttpOptions, Observer, Reply, Request, SendError, redact,
 };
@@ -55,7 +55,7 @@ pub struct HttpArtifactStore {
     /// The collection, always ending in `/`.
     base: Url,
     /// `Authorization` for the base's origin (marked sensitive: never logged).
-    auth: Option<HeaderValue>,
+    auth: Option<Credential>,
     /// Folders made (or found) this run, so each is asked for once.
     made: Mutex<std::collections::HashSet<String>>,
 }
@@ -87,30 +87,17 @@ impl HttpArtifactStore {
             base.set_path(&path);
         }
         let auth = match (&cfg.token, &cfg.username, &cfg.password) {
-            (Some(token), _, _) => Some(format!("Bearer {}", token.expose())),
-            (None, Some(user), Some(password)) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{user}:{}", password.expose()))
-            )),
+            (Some(token), _, _) => Some(Credential::bearer(token.expose())),
+            (None, Some(user), Some(password)) => Some(Credential::basic(user, password.expose())),
             _ => None,
-        };
-        let auth = auth
-            .map(|value| {
-                HeaderValue::from_str(&value)
-                    .map(|mut v| {
-                        v.set_sensitive(true);
-                        v
-                    })
-                    .map_err(|_| {
-                        StorageError::HttpSetup(
-                            "download.http_storage: the credentials hold characters a header \
-                             cannot carry"
-                                .to_string(),
-                        )
-                    })
-            })
-            .transpose()?;
+        }
+        .transpose()
+        .map_err(|()| {
+            StorageError::HttpSetup(
+                "download.http_storage: the credentials hold characters a header cannot carry"
+                    .to_string(),
+            )
+        })?;
         let http = HttpClient::new(http).map_err(|e| StorageError::HttpSetup(e.0))?;
         Ok(Some(HttpArtifactStore {
             http,
@@ -136,14 +123,11 @@ impl HttpArtifactStore {
         &self,
         method: Method,
         key: &str,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Option<Body>,
         also_final: &'static [StatusCode],
         context: &'static str,
     ) -> Result<Reply, StorageError> {
-        if let Some(auth) = &self.auth {
-            headers.insert(AUTHORIZATION, auth.clone());
-        }
         let req = Request {
             method,
             url: self.url(key),
@@ -151,7 +135,14 @@ impl HttpArtifactStore {
             body,
             also_final,
         };
-        send(&self.http, &req, self.url_of(key), context).await
+        send(
+            &self.http,
+            req,
+            self.auth.as_ref(),
+            self.url_of(key),
+            context,
+        )
+        .await
     }
 
     /// Makes the folders above `key`, top down, once per run (`MKCOL`). nginx's dav module
@@ -239,22 +230,73 @@ impl HttpArtifactStore {
     }
 }
 
-/// Sends `req` through `http` (its retry policy); statuses in its `also_final` come back as
-/// replies, every other failure as [`StorageError::Http`] at `location` (a URL without
-/// credentials), doing `context`. The remote stores over the tool's client share it.
+/// A store's credential: the header that carries it (marked sensitive, so never logged) and
+/// the values no message may quote (a server could echo them back in an error body).
+pub(super) struct Credential {
+    pub(super) name: HeaderName,
+    pub(super) value: HeaderValue,
+    hidden: Vec<String>,
+}
+
+impl Credential {
+    /// `name: value`, hiding `secrets` and the value itself; `Err` if a header cannot carry it.
+    pub(super) fn new(name: HeaderName, value: String, secrets: &[&str]) -> Result<Credential, ()> {
+        let mut header = HeaderValue::from_str(&value).map_err(drop)?;
+        header.set_sensitive(true);
+        let mut hidden: Vec<String> = secrets.iter().map(|s| (*s).to_string()).collect();
+        hidden.extend(value.split_once(' ').map(|(_, v)| v.to_string()));
+        hidden.push(value);
+        hidden.retain(|s| !s.is_empty());
+        // Longest first, so a secret inside another is not left half-starred.
+        hidden.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Ok(Credential {
+            name,
+            value: header,
+            hidden,
+        })
+    }
+
+    /// `Authorization: Bearer {token}`.
+    pub(super) fn bearer(token: &str) -> Result<Credential, ()> {
+        Credential::new(AUTHORIZATION, format!("Bearer {token}"), &[token])
+    }
+
+    /// `Authorization: Basic base64(user:secret)`.
+    pub(super) fn basic(user: &str, secret: &str) -> Result<Credential, ()> {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+        Credential::new(AUTHORIZATION, format!("Basic {encoded}"), &[secret])
+    }
+
+    /// `message` with every hidden value starred out.
+    fn scrub(&self, message: String) -> String {
+        self.hidden
+            .iter()
+            .fold(message, |m, secret| m.replace(secret.as_str(), REDACTED))
+    }
+}
+
+/// Sends `req` through `http` (its retry policy) with the credential, if any; statuses in its
+/// `also_final` come back as replies, every other failure as [`StorageError::Http`] at
+/// `location` (a URL without credentials), doing `context`, never quoting the credential. The
+/// remote stores over the tool's client share it.
 pub(super) async fn send(
     http: &HttpClient,
-    req: &Request,
+    mut req: Request,
+    credential: Option<&Credential>,
     location: String,
     context: &'static str,
 ) -> Result<Reply, StorageError> {
-    http.fetch(req, &Logged(&location))
-        .await
-        .map_err(|e| StorageError::Http {
+    if let Some(c) = credential {
+        req.headers.insert(c.name.clone(), c.value.clone());
+    }
+    http.fetch(&req, &Logged(&location)).await.map_err(|e| {
+        let message = describe(e);
+        StorageError::Http {
             location,
             context,
-            message: describe(e),
-        })
+            message: credential.map_or_else(|| message.clone(), |c| c.scrub(message.clone())),
+        }
+    })
 }
 
 /// Logs retries by the store's URL (which carries no credentials).
@@ -663,6 +705,26 @@ mod tests {
         // A small file is one chunk: nothing at all goes out.
         let (sent, failed, _) = stream_of(b"tiny", &right).await;
         assert_eq!((sent.len(), failed), (0, true));
+    }
+
+    #[test]
+    fn a_credential_is_never_quoted_back() {
+        let basic = Credential::basic("me", "pw-Secret-1").unwrap();
+        assert!(basic.value.is_sensitive());
+        let encoded = basic
+            .value
+            .to_str()
+            .unwrap()
+            .trim_start_matches("Basic ")
+            .to_string();
+        let echoed = format!("HTTP 400: you sent pw-Secret-1 as Basic {encoded}");
+        assert_eq!(basic.scrub(echoed), "HTTP 400: you sent *** as ***");
+        let bearer = Credential::bearer("tok-Secret-2").unwrap();
+        assert_eq!(
+            bearer.scrub("bad token Bearer tok-Secret-2".into()),
+            "bad token ***"
+        );
+        assert!(Credential::bearer("a\nb").is_err());
     }
 
     #[test]

@@ -156,7 +156,11 @@ fn credentials_go_to_the_store_only_and_a_5xx_burst_is_retried() {
     // Its HEAD cannot report the right size, so the upload is reported failed after the PUT
     // went through, which is enough to see the retries and where the token goes.
     let store = HttpReceiver::start();
-    store.script(&[(503, "busy"), (503, "busy")]);
+    // A server that echoes the credential in its error bodies must not get it printed.
+    store.script(&[
+        (503, "busy; you sent Authorization: Bearer bearer-Tok-55"),
+        (503, "busy"),
+    ]);
     // The token comes from HTTP_STORAGE_TOKEN (the file names none).
     let extra = format!(
         "  http_storage: {{enabled: true, url: \"{}\"}}\n",
@@ -221,4 +225,43 @@ fn nginx_dav_gets_its_folders_made_and_retention_deletes_without_a_listing() {
     );
     let retention = &report["download_results"]["retention"];
     assert_eq!(retention["failed"], serde_json::json!([]), "{retention}");
+}
+
+#[test]
+fn a_server_that_echoes_the_credential_gets_it_starred_in_the_error() {
+    let store = HttpReceiver::start();
+    let echo = "refused: you sent Authorization: Bearer echo-Tok-77";
+    // One asset: asked for (absent), its two folders made, then every PUT refused with the echo.
+    store.script(&[
+        (404, ""),
+        (201, ""),
+        (201, ""),
+        (503, echo),
+        (503, echo),
+        (503, echo),
+    ]);
+    let extra = format!(
+        "  asset_patterns: [tool.txt]\n  http_storage: {{enabled: true, url: \"{}\", token: echo-Tok-77}}\n",
+        store.url("/dav")
+    );
+    let s = FakeSetup::new(SCENARIO, &["acme/tool"], &extra);
+    let out = s
+        .command(None)
+        .args(["-vv", "monitor", "--download"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("echo-Tok-77"), "{all}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let error = report["download_results"]["failed"][0]["error"].to_string();
+    assert!(
+        error.contains("HTTP 503") && error.contains("Authorization: ***"),
+        "{report}"
+    );
 }
