@@ -85,6 +85,15 @@ impl FakeSetup {
             "HTTP_PROXY",
             "http_proxy",
             "ALL_PROXY",
+            "HTTP_STORAGE_PASSWORD",
+            "HTTP_STORAGE_TOKEN",
+            "ARTIFACTORY_URL",
+            "ARTIFACTORY_REPOSITORY",
+            "ARTIFACTORY_USERNAME",
+            "ARTIFACTORY_PASSWORD",
+            "ARTIFACTORY_API_KEY",
+            "ARTIFACTORY_ACCESS_TOKEN",
+            "ARTIFACTORY_SKIP_SSL_VERIFICATION",
         ] {
             cmd.env_remove(var);
         }
