@@ -444,3 +444,56 @@ fn a_repository_description_travels_with_its_release() {
         "{report}"
     );
 }
+
+#[test]
+fn the_s3_region_signs_the_requests() {
+    // A recording server stands in for the S3 endpoint: the region is in every request's
+    // SigV4 credential scope. `AWS_REGION` wins over the file.
+    let scenario = Scenario::default()
+        .with_repository(Repository::new("acme", "tool").with_release(
+            Release::new("v1.0.0").with_asset(Asset::with_content("tool.bin", "the tool")),
+        ))
+        .to_yaml()
+        .expect("yaml");
+    for (env_region, expected) in [(None, "eu-west-3"), (Some("ap-south-1"), "ap-south-1")] {
+        let endpoint = crate::support::receivers::HttpReceiver::start();
+        let s = FakeSetup::new(
+            &scenario,
+            &["acme/tool"],
+            &format!(
+                "  s3_storage: {{enabled: true, bucket: mirror, region: eu-west-3, endpoint_url: \"{}\"}}\n",
+                endpoint.url("")
+            ),
+        );
+        let mut cmd = s.command(Some(TOKEN));
+        for var in [
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "S3_ENDPOINT",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL",
+            "AWS_SESSION_TOKEN",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIAREGIONTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "region-test-secret");
+        if let Some(r) = env_region {
+            cmd.env("AWS_REGION", r);
+        }
+        // The stand-in answers "ok" to everything, which is not S3: the outcome does not
+        // matter here, only what was signed.
+        cmd.args(["monitor", "--download"]).output().expect("runs");
+        let requests = endpoint.requests();
+        assert!(!requests.is_empty(), "nothing reached the S3 endpoint");
+        for r in &requests {
+            let auth = r.header("authorization").unwrap_or_default();
+            assert!(
+                auth.contains(&format!("/{expected}/s3/aws4_request")),
+                "{} {}: {auth}",
+                r.method,
+                r.path
+            );
+        }
+    }
+}
