@@ -191,8 +191,9 @@ pub enum ReportFormat {
 /// `release-monitor db ...`
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// The version database: a file, or `s3://BUCKET/KEY` [default: download.version_db from
-    /// the config (or VERSION_DB_S3_BUCKET), else ./version_db.json].
+    /// The version database: a file, `s3://BUCKET/KEY` or `artifactory://REPOSITORY/PATH`
+    /// [default: download.version_db from the config (or VERSION_DB_S3_BUCKET), else
+    /// ./version_db.json].
     #[arg(long, global = true, env = "VERSION_DB_PATH", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// What to do with it.

@@ -182,8 +182,12 @@ fn no_secret_in_any_output_or_file_on_success_or_failure() {
                 vec!["config", "check"],
                 vec!["monitor", "--explain", "--dry-run"],
                 vec!["monitor", "--download", "-o", "report.json"],
+                vec!["download", "--input", "report.json", "--dry-run"],
                 vec!["db", "show"],
                 vec!["db", "check"],
+                vec!["db", "stats"],
+                vec!["db", "history", "acme/tool"],
+                vec!["cleanup", "--dry-run"],
             ];
             if failing {
                 runs.push(vec!["db", "forget", "acme/tool"]);
