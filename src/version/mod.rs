@@ -42,15 +42,21 @@ pub enum Strategy {
     Calver,
     /// Orders releases by their `published_at` timestamps instead of by tag.
     Date,
+    /// Python's PEP 440 (as pypa/packaging orders it): epochs (`1!2.0`), `.devN`, `aN`/`bN`/`rcN`
+    /// (`alpha`, `beta`, `c`, `pre`, `preview` spellings), `.postN` (and `-N`), local versions
+    /// (`+ubuntu1`), read by the `pep440_rs` crate.
+    #[value(name = "pep440")]
+    Pep440,
 }
 
 impl Strategy {
     /// Every strategy, for tests, fuzzing and help texts.
-    pub const ALL: [Strategy; 4] = [
+    pub const ALL: [Strategy; 5] = [
         Strategy::Auto,
         Strategy::SemverStrict,
         Strategy::Calver,
         Strategy::Date,
+        Strategy::Pep440,
     ];
 
     /// The name used in config files and on the command line.
@@ -60,6 +66,7 @@ impl Strategy {
             Strategy::SemverStrict => "semver-strict",
             Strategy::Calver => "calver",
             Strategy::Date => "date",
+            Strategy::Pep440 => "pep440",
         }
     }
 }
@@ -81,9 +88,10 @@ impl FromStr for Strategy {
             "semver-strict" => Ok(Strategy::SemverStrict),
             "calver" => Ok(Strategy::Calver),
             "date" => Ok(Strategy::Date),
+            "pep440" => Ok(Strategy::Pep440),
             _ => Err(
                 "unknown variant, expected one of `auto`, `semver`, `semver-strict`, \
-                 `calver`, `date`"
+                 `calver`, `date`, `pep440`"
                     .to_string(),
             ),
         }
@@ -191,6 +199,8 @@ pub struct Version {
     letter_suffix: bool,
     pre: Vec<Token>,
     build: Option<Box<str>>,
+    /// Under [`Strategy::Pep440`], the version as PEP 440 reads it; its order is the precedence.
+    pep440: Option<Box<pep440_rs::Version>>,
 }
 
 impl Version {
@@ -211,6 +221,9 @@ impl Version {
             strategy,
             reason,
         };
+        if strategy == Strategy::Pep440 {
+            return Self::parse_pep440(tag, text);
+        }
         let (family, parts) = if strategy == Strategy::Date {
             ("", parse::parse_timestamp(text).map_err(invalid)?)
         } else {
@@ -240,6 +253,65 @@ impl Version {
             letter_suffix: parts.letter_suffix,
             pre: parts.pre,
             build: parts.build,
+            pep440: None,
+        })
+    }
+
+    /// PEP 440: a project prefix (`mypkg-`) is split off as for other strategies (a lone `v`
+    /// is PEP 440's own and not a family), the rest is read by `pep440_rs`. The numbers,
+    /// prerelease (with `dev`), post-release and local parts are kept for display.
+    fn parse_pep440(tag: &str, text: &str) -> Result<Version, VersionError> {
+        let (stem, rest) = parse::split_stem(text).ok_or_else(|| VersionError::NoDigits {
+            tag: tag.to_string(),
+        })?;
+        let family = parse::family_of(stem);
+        let v: pep440_rs::Version =
+            rest.parse()
+                .map_err(|e: pep440_rs::VersionParseError| VersionError::Invalid {
+                    tag: tag.to_string(),
+                    strategy: Strategy::Pep440,
+                    reason: e.to_string(),
+                })?;
+        let num = |n: u64| Token::Num(Num::Small(n));
+        let mut pre = Vec::new();
+        if let Some(p) = v.pre() {
+            let kind = match p.kind {
+                pep440_rs::PrereleaseKind::Alpha => "a",
+                pep440_rs::PrereleaseKind::Beta => "b",
+                pep440_rs::PrereleaseKind::Rc => "rc",
+            };
+            pre.extend([Token::Word(Word::ranked(kind)), num(p.number)]);
+        }
+        if let Some(d) = v.dev() {
+            pre.extend([Token::Word(Word::ranked("dev")), num(d)]);
+        }
+        let post = v
+            .post()
+            .map(|p| vec![Token::Word(Word::plain("post")), num(p)])
+            .unwrap_or_default();
+        let build = (!v.local().is_empty()).then(|| {
+            v.local()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(".")
+                .into_boxed_str()
+        });
+        // The epoch shows in the normalised form (`1!2.0`), not among the numbers.
+        let numbers = v.release().iter().map(|n| Num::Small(*n)).collect();
+        Ok(Version {
+            tag: tag.into(),
+            text: text.into(),
+            family: family.into(),
+            family_key: family.to_lowercase().into(),
+            strategy: Strategy::Pep440,
+            numbers,
+            first_width: 0,
+            post,
+            letter_suffix: false,
+            pre,
+            build,
+            pep440: Some(Box::new(v)),
         })
     }
 
@@ -312,6 +384,9 @@ impl Version {
     /// Precedence within one family: numbers (zero-padded), then post-release, then prerelease
     /// (a release outranks its prereleases).
     fn precedence(&self, other: &Version) -> Ordering {
+        if let (Some(a), Some(b)) = (&self.pep440, &other.pep440) {
+            return a.cmp(b);
+        }
         let len = self.numbers.len().max(other.numbers.len());
         let zero = Num::Small(0);
         for i in 0..len {
@@ -363,6 +438,9 @@ impl Version {
     /// family: each spelling is checked, and odd tags that no canonical spelling can represent
     /// keep their own text.
     pub fn normalized(&self) -> String {
+        if let Some(v) = &self.pep440 {
+            return format!("{}{v}", self.family);
+        }
         if self.strategy == Strategy::Date {
             let s = self.render_timestamp();
             if self.reparses_as_self(&s) {

@@ -511,6 +511,196 @@ mod sorting_and_json {
     }
 }
 
+/// PEP 440 against pypa/packaging's own test data (`tests/test_version.py`, dual licensed
+/// Apache-2.0 / BSD-2-Clause): its `VERSIONS` list, which must sort exactly as given, and a sample
+/// of its normalisation and invalid-version cases.
+mod pep440 {
+    use std::cmp::Ordering;
+
+    use super::super::{Strategy, Version};
+
+    const VERSIONS: &[&str] = &[
+        "1.0.dev0",
+        "1.0.dev456",
+        "1.0.dev456+local",
+        "1.0a0",
+        "1.0a0.post0.dev0",
+        "1.0a0.post0",
+        "1.0a1.dev1",
+        "1.0a1.dev1+local",
+        "1.0a1",
+        "1.0a1+local",
+        "1.0b0",
+        "1.0b1.dev456",
+        "1.0b2",
+        "1.0b2.post345.dev456",
+        "1.0b2.post345",
+        "1.0b2-346",
+        "1.0rc0",
+        "1.0rc1.dev1",
+        "1.0c1",
+        "1.0rc2",
+        "1.0",
+        "1.0.post0.dev0",
+        "1.0.post0",
+        "1.0.post456.dev34",
+        "1.0.post456",
+        "1.0.post456+local",
+        "1.0.1.dev1",
+        "1.0.1a1",
+        "1.0.1",
+        "1.0.1+local",
+        "1.0.1.post1",
+        "1.1.dev1",
+        "1.2+a",
+        "1.2+abc",
+        "1.2+abcdef",
+        "1.2+def",
+        "1.2+0",
+        "1.2+1",
+        "1.2+1.abc",
+        "1.2+1.1",
+        "1.2+1.1.0",
+        "1.2+2",
+        "1.2+123",
+        "1.2+123456",
+        "1.2.r32+123456",
+        "1.2.rev33+123456",
+        "1!1.0.dev0",
+        "1!1.0.dev456",
+        "1!1.0.dev456+local",
+        "1!1.0a0",
+        "1!1.0a0.post0.dev0",
+        "1!1.0a0.post0",
+        "1!1.0a1.dev1",
+        "1!1.0a1.dev1+local",
+        "1!1.0a1",
+        "1!1.0a1+local",
+        "1!1.0b0",
+        "1!1.0b1.dev456",
+        "1!1.0b2",
+        "1!1.0b2.post345.dev456",
+        "1!1.0b2.post345",
+        "1!1.0b2-346",
+        "1!1.0rc0",
+        "1!1.0rc1.dev1",
+        "1!1.0c1",
+        "1!1.0rc2",
+        "1!1.0",
+        "1!1.0.post0.dev0",
+        "1!1.0.post0",
+        "1!1.0.post456.dev34",
+        "1!1.0.post456",
+        "1!1.0.post456+local",
+        "1!1.0.1.dev1",
+        "1!1.0.1a1",
+        "1!1.0.1",
+        "1!1.0.1+local",
+        "1!1.0.1.post1",
+        "1!1.1.dev1",
+        "1!1.2+a",
+        "1!1.2+abc",
+        "1!1.2+abcdef",
+        "1!1.2+def",
+        "1!1.2+0",
+        "1!1.2+1",
+        "1!1.2+1.abc",
+        "1!1.2+1.1",
+        "1!1.2+1.1.0",
+        "1!1.2+2",
+        "1!1.2+123",
+        "1!1.2+123456",
+        "1!1.2.r32+123456",
+        "1!1.2.rev33+123456",
+    ];
+
+    fn pep(tag: &str) -> Version {
+        Version::parse_with(tag, Strategy::Pep440).unwrap_or_else(|e| panic!("{tag}: {e}"))
+    }
+
+    /// How many adjacent pairs of `VERSIONS` a strategy orders right (`Less`).
+    fn right_pairs(strategy: Strategy) -> usize {
+        VERSIONS
+            .windows(2)
+            .filter(|w| {
+                match (
+                    Version::parse_with(w[0], strategy),
+                    Version::parse_with(w[1], strategy),
+                ) {
+                    (Ok(a), Ok(b)) => a.compare(&b) == Ok(Ordering::Less),
+                    _ => false,
+                }
+            })
+            .count()
+    }
+
+    #[test]
+    fn pypa_versions_sort_exactly_as_listed() {
+        assert_eq!(VERSIONS.len(), 92);
+        for (i, a) in VERSIONS.iter().enumerate() {
+            for (j, b) in VERSIONS.iter().enumerate() {
+                assert_eq!(pep(a).compare(&pep(b)), Ok(i.cmp(&j)), "{a} against {b}");
+            }
+        }
+        assert_eq!(right_pairs(Strategy::Pep440), 91);
+        // `auto` is left as it is: it is not PEP 440.
+        assert!(right_pairs(Strategy::Auto) < 91);
+    }
+
+    #[test]
+    fn spellings_normalise_as_pypa_does() {
+        for (tag, normal) in [
+            ("1.0dev", "1.0.dev0"),
+            ("1.0-DEV1", "1.0.dev1"),
+            ("1.0.alpha1", "1.0a1"),
+            ("1.0-BETA", "1.0b0"),
+            ("1.0c", "1.0rc0"),
+            ("1.0-C1", "1.0rc1"),
+            ("1.0pre2", "1.0rc2"),
+            ("1.0preview3", "1.0rc3"),
+            ("1.0post", "1.0.post0"),
+            ("1.0r", "1.0.post0"),
+            ("1.0-5", "1.0.post5"),
+            ("1.0-rev5", "1.0.post5"),
+            ("1.0+AbC", "1.0+abc"),
+            ("1.01", "1.1"),
+            ("1.0c056", "1.0rc56"),
+            ("00!1.2", "1.2"),
+            ("0100!0.0", "100!0.0"),
+            ("v1.0", "1.0"),
+            ("   v1.0\t\n", "1.0"),
+        ] {
+            assert_eq!(pep(tag).to_string(), normal, "{tag:?}");
+        }
+        // A project prefix stays a family, as for the other strategies.
+        let v = pep("mypkg-2.0rc1");
+        assert_eq!(
+            (v.family(), v.to_string().as_str()),
+            ("mypkg-", "mypkg-2.0rc1")
+        );
+        assert!(v.is_prerelease() && pep("1.0.dev1").is_prerelease());
+        assert!(!pep("1.0.post1").is_prerelease() && !pep("1.0+local").is_prerelease());
+        assert_eq!(pep("1.0rc1").compare(&pep("1.0c1")), Ok(Ordering::Equal));
+    }
+
+    #[test]
+    fn what_pep_440_refuses_is_not_a_version() {
+        for tag in [
+            "french toast",
+            "1.0+a+",
+            "1.0++",
+            "1.0+_foobar",
+            "1.0+1+1",
+            "1.0a 1",
+        ] {
+            assert!(
+                Version::parse_with(tag, Strategy::Pep440).is_err(),
+                "{tag:?} parsed"
+            );
+        }
+    }
+}
+
 /// Tags built from the pieces real projects use, so that properties are checked on realistic
 /// input rather than on random bytes (the fuzz target covers those).
 fn arb_tag() -> impl proptest::strategy::Strategy<Value = String> {

@@ -497,3 +497,31 @@ fn the_s3_region_signs_the_requests() {
         }
     }
 }
+
+#[test]
+fn pep440_orders_epochs_post_releases_and_local_versions() {
+    // Under PEP 440 the epoch wins; `auto` cannot read it and keeps the largest number.
+    let scenario = Scenario::default()
+        .with_repository(
+            Repository::new("acme", "tool")
+                .with_release(Release::new("2.0.post1").with_asset(Asset::with_content("t", "a")))
+                .with_release(Release::new("1!0.9").with_asset(Asset::with_content("t", "b")))
+                .with_release(Release::new("2.0").with_asset(Asset::with_content("t", "c"))),
+        )
+        .to_yaml()
+        .expect("yaml");
+    let newest = |strategy: &str| {
+        let s = FakeSetup::new(
+            &scenario,
+            &["acme/tool"],
+            &format!("  version_strategy: {strategy}\n"),
+        );
+        let report = run(&s, &["monitor"], 0);
+        report["releases"][0]["tag_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(newest("pep440"), "1!0.9");
+    assert_ne!(newest("auto"), "1!0.9");
+}

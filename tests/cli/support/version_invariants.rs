@@ -16,12 +16,7 @@ use std::cmp::Ordering;
 
 use release_monitor::version::{Strategy, Version};
 
-const STRATEGIES: [Strategy; 4] = [
-    Strategy::Auto,
-    Strategy::SemverStrict,
-    Strategy::Calver,
-    Strategy::Date,
-];
+const STRATEGIES: [Strategy; 5] = Strategy::ALL;
 
 /// Checks every invariant on one input: up to three tags separated by `'\n'`.
 pub fn check_input(input: &str) {
