@@ -660,6 +660,7 @@ mod tests {
                 },
             ],
             errors: vec![],
+            pending: vec![],
         }
     }
 

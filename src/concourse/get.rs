@@ -136,6 +136,7 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
         new_releases_found: 1,
         releases: vec![ReportedRelease::new(repo, &release, None)],
         errors: Vec::new(),
+        pending: Vec::new(),
     };
     // The same download stage as the CLI's, into the step's directory (flat), with a database
     // that lives only as long as the step.

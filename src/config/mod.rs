@@ -52,7 +52,7 @@ pub use model::{
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
 pub use values::{
-    ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Require,
+    Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Require,
     Seconds, Secret, TagFilter,
 };
 

@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
 use super::values::{
-    ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Require, Seconds, Secret, TagFilter,
+    Age, ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Require, Seconds, Secret, TagFilter,
 };
 use crate::trust::{CosignKey, MinisignKey, PgpKey};
 
@@ -116,6 +116,9 @@ pub struct Repository {
         serialize_with = "serialize_repo_download"
     )]
     pub download_enabled: Option<bool>,
+    /// This repository's cooldown (beats the override's and `settings.minimum_release_age`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_release_age: Option<Age>,
     /// Trust anchors and keyless identity rules.
     #[serde(skip_serializing_if = "Signing::is_empty")]
     pub signing: Signing,
@@ -153,6 +156,9 @@ pub struct Settings {
     /// of the adaptive limit, which starts at 8, grows while answers are clean and fast and
     /// halves on a rate limit or a server error.
     pub concurrency: u32,
+    /// The cooldown: a release younger than this is not adopted yet (default 0: none). A
+    /// repository's own or its override's value wins.
+    pub minimum_release_age: Age,
 }
 
 /// `github:` — where the API is and how long to wait for it.
@@ -428,6 +434,9 @@ pub struct RepositoryOverride {
     /// Tag filter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_filter: Option<TagFilter>,
+    /// Cooldown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_release_age: Option<Age>,
     /// Trust anchors (a repository's own `signing` wins, field by field).
     #[serde(skip_serializing_if = "Signing::is_empty")]
     pub signing: Signing,
@@ -655,6 +664,8 @@ pub struct EffectiveRepo {
     pub download_enabled: bool,
     /// override → download.
     pub source_archives: SourceArchives,
+    /// repository → override → settings (zero: no cooldown).
+    pub minimum_release_age: Age,
     /// repository's `signing` → override's, field by field.
     pub signing: Signing,
 }
@@ -721,6 +732,10 @@ impl Config {
             source_archives: ov
                 .and_then(|o| o.source_archives)
                 .unwrap_or(d.source_archives),
+            minimum_release_age: repo
+                .minimum_release_age
+                .or_else(|| ov.and_then(|o| o.minimum_release_age))
+                .unwrap_or(self.settings.minimum_release_age),
             signing: match ov {
                 Some(o) => repo.signing.over(&o.signing),
                 None => repo.signing.clone(),

@@ -148,6 +148,7 @@ pub(crate) fn normalize(
                 .map_or(DEFAULT_MAX_RELEASES, |v| v.0),
             include_prereleases: s.include_prereleases.unwrap_or(false),
             concurrency: s.concurrency.map_or(DEFAULT_CONCURRENCY, |v| v.0),
+            minimum_release_age: s.minimum_release_age.unwrap_or_default(),
         }
     };
 
@@ -374,6 +375,7 @@ fn repositories(
             asset_patterns,
             strict_prerelease_filtering: r.strict_prerelease_filtering,
             download_enabled,
+            minimum_release_age: r.minimum_release_age,
             signing: r.signing.map(signing).unwrap_or_default(),
         });
     }
@@ -602,6 +604,7 @@ fn download(
                 strict_prerelease_filtering: o.strict_prerelease_filtering,
                 version_strategy: o.version_strategy,
                 tag_filter: o.tag_filter,
+                minimum_release_age: o.minimum_release_age,
                 signing: o.signing.map(signing).unwrap_or_default(),
             };
             (name, value)

@@ -14,9 +14,10 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{
-    AlwaysOn, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName, MinisignKeyValue,
-    NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName, Require, SecureUrl,
-    StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy, split_full_name,
+    Age, AlwaysOn, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
+    MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName,
+    Require, SecureUrl, StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy,
+    split_full_name,
 };
 use super::values::{
     ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
@@ -78,6 +79,7 @@ pub(crate) struct RawRepository {
     pub strict_prerelease_filtering: Option<bool>,
     pub download: Option<RawRepoDownload>,
     pub signing: Option<RawSigning>,
+    pub minimum_release_age: Option<Age>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +95,7 @@ struct RawRepositoryMap {
     strict_prerelease_filtering: Option<bool>,
     download: Option<RawRepoDownload>,
     signing: Option<RawSigning>,
+    minimum_release_age: Option<Age>,
 }
 
 impl<'de> Deserialize<'de> for RawRepository {
@@ -125,6 +128,7 @@ impl<'de> Deserialize<'de> for RawRepository {
                     strict_prerelease_filtering: m.strict_prerelease_filtering,
                     download: m.download,
                     signing: m.signing,
+                    minimum_release_age: m.minimum_release_age,
                 })
             }
         }
@@ -168,6 +172,7 @@ pub(crate) struct RawSettings {
     pub max_releases_per_repo: Option<Bounded<1, 1000>>,
     pub include_prereleases: Option<bool>,
     pub concurrency: Option<Bounded<1, 100>>,
+    pub minimum_release_age: Option<Age>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -365,6 +370,7 @@ pub(crate) struct RawOverride {
     pub version_strategy: Option<Strategy>,
     pub tag_filter: Option<TagFilter>,
     pub signing: Option<RawSigning>,
+    pub minimum_release_age: Option<Age>,
 }
 
 impl RawOverride {
@@ -396,6 +402,7 @@ impl RawOverride {
                 .or(self.strict_prerelease_filtering),
             version_strategy: over.version_strategy.or(self.version_strategy),
             tag_filter: over.tag_filter.or(self.tag_filter),
+            minimum_release_age: over.minimum_release_age.or(self.minimum_release_age),
         }
     }
 }

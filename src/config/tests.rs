@@ -408,7 +408,7 @@ fn unknown_version_strategy_has_position() {
             4,
             23,
             "repositories[0].version_strategy",
-            "unknown variant, expected one of `auto`, `semver`, `semver-strict`, `calver`, `date`"
+            "unknown variant, expected one of `auto`, `semver`, `semver-strict`, `calver`, `date`, `pep440`"
         )
     );
     let e = err(&format!(
@@ -1026,6 +1026,7 @@ download:
                 prefer: ArchivePreference::Both,
                 fallback_only: true
             },
+            minimum_release_age: Age::default(),
             signing: Signing::default(),
         }
     );
@@ -1646,5 +1647,55 @@ fn artifactory_settings_that_cannot_work_exit_2_naming_the_key() {
         let env = Env::from_pairs([(var, value)]);
         let e = err_env(ONE_REPO, &env);
         assert!(e.to_string().contains(var), "{e}");
+    }
+}
+
+// --- minimum_release_age ---
+
+#[test]
+fn minimum_release_age_is_read_as_people_write_it_and_resolved_per_repository() {
+    let text = "repositories:\n  - {owner: a, repo: own, minimum_release_age: 12h}\n  - {owner: a, repo: ov}\n  - {owner: a, repo: plain}\nsettings:\n  minimum_release_age: 3d\ndownload:\n  repository_overrides:\n    a/ov: {minimum_release_age: 1w}\n".to_string();
+    let c = ok(&text).config;
+    let age = |i: usize| {
+        c.repository_settings(&c.repositories[i])
+            .minimum_release_age
+            .as_duration()
+            .as_secs()
+    };
+    assert_eq!((age(0), age(1), age(2)), (12 * 3600, 7 * 86400, 3 * 86400));
+    // Printed back as it reads.
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["settings"]["minimum_release_age"], "3days");
+    // A plain number is seconds; REPOSITORY_OVERRIDES may set it too.
+    let env = Env::from_pairs([(
+        "REPOSITORY_OVERRIDES",
+        r#"{"a/plain": {"minimum_release_age": "2h"}}"#,
+    )]);
+    let c = ok_env(&text.replace("3d", "90"), &env).config;
+    assert_eq!(c.settings.minimum_release_age.as_duration().as_secs(), 90);
+    assert_eq!(
+        c.repository_settings(&c.repositories[2])
+            .minimum_release_age
+            .as_duration()
+            .as_secs(),
+        7200
+    );
+    // Off by default.
+    assert_eq!(
+        ok(ONE_REPO).config.settings.minimum_release_age,
+        Age::default()
+    );
+}
+
+#[test]
+fn a_minimum_release_age_that_does_not_parse_exits_2_naming_it() {
+    for bad in ["3 fortnights", "ghp_SecretLooking123", "-1", "2y"] {
+        let e = err(&format!(
+            "{ONE_REPO}settings:\n  minimum_release_age: {bad}\n"
+        ));
+        let (line, _, key, message) = invalid(&e);
+        assert_eq!((line, key), (5, "settings.minimum_release_age"), "{e}");
+        assert!(message.contains("duration"), "{e}");
+        assert!(!e.to_string().contains("ghp_Secret"), "{e}");
     }
 }

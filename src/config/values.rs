@@ -486,6 +486,83 @@ impl Seconds {
     }
 }
 
+/// A release age: `minimum_release_age`, the cooldown before a new release is adopted.
+///
+/// It exists so the age is written as people write it (`3d`, `12h`, `1w`, `90m`, `2days 6h`;
+/// a plain number is seconds), read by the `humantime` crate, and printed back the same way. At
+/// most a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Age(Duration);
+
+/// The longest cooldown accepted.
+const MAX_AGE: Duration = Duration::from_secs(366 * 24 * 3600);
+
+impl Age {
+    /// The age as a [`Duration`] (zero: no cooldown).
+    pub fn as_duration(self) -> Duration {
+        self.0
+    }
+
+    /// An age of `d` (capped at a year), for callers outside the loader.
+    pub fn new(d: Duration) -> Age {
+        Age(d.min(MAX_AGE))
+    }
+}
+
+impl fmt::Display for Age {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_zero() {
+            f.write_str("0s")
+        } else {
+            write!(f, "{}", humantime::format_duration(self.0))
+        }
+    }
+}
+
+impl Serialize for Age {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Age {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AgeVisitor;
+        const EXPECTED: &str =
+            "a duration such as 3d, 12h, 90m or 1w (a plain number is seconds), at most a year";
+        impl de::Visitor<'_> for AgeVisitor {
+            type Value = Age;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Age, E> {
+                let d = Duration::from_secs(v);
+                (d <= MAX_AGE)
+                    .then_some(Age(d))
+                    .ok_or_else(|| E::custom(format!("invalid value, expected {EXPECTED}")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Age, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("invalid value, expected {EXPECTED}")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Age, E> {
+                // The text itself is never quoted back: it may be a secret pasted here.
+                let v = v.trim();
+                if let Ok(n) = v.parse::<u64>() {
+                    return self.visit_u64(n);
+                }
+                humantime::parse_duration(v)
+                    .ok()
+                    .filter(|d| *d <= MAX_AGE)
+                    .map(Age)
+                    .ok_or_else(|| E::custom(format!("invalid value, expected {EXPECTED}")))
+            }
+        }
+        deserializer.deserialize_any(AgeVisitor)
+    }
+}
+
 /// Raw: a [`Seconds`] that may be zero (delays).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct NonNegSecs(pub(crate) Seconds);

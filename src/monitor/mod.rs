@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Semaphore;
 
-pub use report::{RepoFailure, Report, ReportedRelease};
+pub use report::{PendingRelease, RepoFailure, Report, ReportedRelease};
 pub use select::{Rules, Selection, is_new, same_pin, select, version_of};
 
 use crate::config::Config;
@@ -40,6 +40,8 @@ struct Outcome {
     repo: RepoId,
     result: Result<Option<ReportedRelease>, GithubError>,
     explain: Vec<String>,
+    /// A new release the cooldown holds back.
+    pending: Option<PendingRelease>,
 }
 
 /// Checks every repository of `config` (at most `settings.concurrency` at once) and builds the
@@ -97,6 +99,7 @@ pub async fn run(
         new_releases_found: 0,
         releases: Vec::new(),
         errors: Vec::new(),
+        pending: Vec::new(),
     };
     for (index, o) in outcomes {
         if opts.explain {
@@ -110,6 +113,7 @@ pub async fn run(
                 }
             }
         }
+        report.pending.extend(o.pending);
         match o.result {
             Ok(Some(mut release)) => {
                 // The config's free-text description travels with the release (report,
@@ -361,6 +365,7 @@ async fn check(
                 repo,
                 explain: vec![format!("  error: {e}")],
                 result: Err(e),
+                pending: None,
             };
         }
         None => match client.list_releases(&repo, max, Some(cache)).await {
@@ -370,6 +375,7 @@ async fn check(
                     repo,
                     explain: vec![format!("  error: {e}")],
                     result: Err(e),
+                    pending: None,
                 };
             }
         },
@@ -405,6 +411,7 @@ async fn check(
                     repo,
                     explain: vec![format!("  error: {e}")],
                     result: Err(e),
+                    pending: None,
                 };
             }
         }
@@ -412,6 +419,26 @@ async fn check(
     for w in &selection.warnings {
         tracing::warn!("{repo}: {w}");
     }
+    // A held-back release is reported when it is new compared with what the database holds.
+    let pending = selection.pending.take().and_then(|(release, version, at)| {
+        let (new, why) = is_new(
+            &release.tag_name,
+            &version,
+            current.as_deref(),
+            rules,
+            &releases,
+        );
+        selection
+            .explain
+            .push(format!("  pending {}: {why}", release.tag_name));
+        new.then(|| PendingRelease {
+            repository: repo.to_string(),
+            tag_name: release.tag_name.clone(),
+            published_at: release.published_at.clone(),
+            eligible_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            current_version: current.clone(),
+        })
+    });
     let result = match &selection.winner {
         None => Ok(None),
         Some((release, version)) => {
@@ -448,5 +475,6 @@ async fn check(
         repo,
         result,
         explain: selection.explain,
+        pending,
     }
 }

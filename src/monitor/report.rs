@@ -20,6 +20,25 @@ pub struct Report {
     /// Repositories that could not be checked.
     #[serde(default)]
     pub errors: Vec<RepoFailure>,
+    /// New releases held back by `minimum_release_age`, with the time each becomes eligible
+    /// (absent when there are none, so the seed tool's shape is kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingRelease>,
+}
+
+/// A new release the cooldown holds back: the held version stays until `eligible_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingRelease {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The tag.
+    pub tag_name: String,
+    /// When it was published.
+    pub published_at: Option<String>,
+    /// When it has aged `minimum_release_age` and will be adopted (RFC 3339).
+    pub eligible_at: String,
+    /// The version the database holds meanwhile.
+    pub current_version: Option<String>,
 }
 
 /// One release in the report, in the seed tool's shape.

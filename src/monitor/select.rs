@@ -2,6 +2,9 @@
 //! so "which release" is decided in one place.
 
 use std::cmp::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::github::Release;
 use crate::version::{
@@ -19,6 +22,11 @@ pub struct Rules {
     pub strict_prerelease_filtering: bool,
     /// A pinned version: select exactly that release.
     pub target_version: Option<String>,
+    /// The cooldown: a release published less than this long before `now` is held back
+    /// (zero: none).
+    pub minimum_release_age: Duration,
+    /// The time the cooldown is measured against.
+    pub now: DateTime<Utc>,
 }
 
 /// The outcome for one repository.
@@ -30,6 +38,9 @@ pub struct Selection {
     pub explain: Vec<String>,
     /// Tags that are not versions, to warn about.
     pub warnings: Vec<String>,
+    /// The newest release held back by the cooldown when it would beat the winner: the release,
+    /// its version, and when it becomes eligible.
+    pub pending: Option<(Release, Version, DateTime<Utc>)>,
 }
 
 /// `v1.2.3`, `V1.2.3` and `1.2.3` name the same pin; case is ignored.
@@ -49,8 +60,18 @@ impl Rules {
             include_prereleases: effective.include_prereleases,
             strict_prerelease_filtering: effective.strict_prerelease_filtering,
             target_version: effective.target_version.clone(),
+            minimum_release_age: effective.minimum_release_age.as_duration(),
+            now: Utc::now(),
         }
     }
+}
+
+/// When a release published at `published_at` (RFC 3339) has aged `age`; `None` when the time
+/// is missing or does not parse (such a release is not held back).
+fn eligible_at(published_at: Option<&str>, age: Duration) -> Option<DateTime<Utc>> {
+    let published = DateTime::parse_from_rfc3339(published_at?).ok()?;
+    let age = chrono::Duration::from_std(age).ok()?;
+    published.with_timezone(&Utc).checked_add_signed(age)
 }
 
 /// The version a release is ordered by: its tag, or its `published_at` for the `date` strategy
@@ -86,6 +107,7 @@ pub fn select(releases: &[Release], rules: &Rules) -> Selection {
     let mut explain = Vec::new();
     let mut warnings = Vec::new();
     let mut candidates: Vec<(Release, Version)> = Vec::new();
+    let mut young: Vec<(Release, Version, DateTime<Utc>)> = Vec::new();
     for r in releases {
         let tag = &r.tag_name;
         if r.draft {
@@ -136,6 +158,21 @@ pub fn select(releases: &[Release], rules: &Rules) -> Selection {
             ));
             continue;
         }
+        if !pinned
+            && !rules.minimum_release_age.is_zero()
+            && let Some(eligible) =
+                eligible_at(r.published_at.as_deref(), rules.minimum_release_age)
+            && eligible > rules.now
+        {
+            explain.push(format!(
+                "  hold {tag}: published {}, eligible at {} (minimum_release_age {})",
+                r.published_at.as_deref().unwrap_or_default(),
+                eligible.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                crate::config::Age::new(rules.minimum_release_age)
+            ));
+            young.push((r.clone(), version, eligible));
+            continue;
+        }
         explain.push(format!("  candidate {tag} ({version})"));
         candidates.push((r.clone(), version));
     }
@@ -164,10 +201,29 @@ pub fn select(releases: &[Release], rules: &Rules) -> Selection {
         Some((r, _)) => explain.push(format!("  winner {}", r.tag_name)),
         None => explain.push("  no release qualifies".to_string()),
     }
+    // The newest release the cooldown holds back, when it would have beaten the winner.
+    let family = best
+        .as_ref()
+        .map(|(_, v)| v.family().to_lowercase())
+        .or_else(|| young.first().map(|(_, v, _)| v.family().to_lowercase()));
+    let mut pending: Option<(Release, Version, DateTime<Utc>)> = None;
+    for (r, v, at) in young {
+        if Some(v.family().to_lowercase()) != family {
+            continue;
+        }
+        let beats = |other: &Version| v.compare(other).is_ok_and(|o| o == Ordering::Greater);
+        if best.as_ref().is_some_and(|(_, b)| !beats(b)) {
+            continue;
+        }
+        if pending.as_ref().is_none_or(|(_, p, _)| beats(p)) {
+            pending = Some((r, v, at));
+        }
+    }
     Selection {
         winner: best,
         explain,
         warnings,
+        pending,
     }
 }
 
@@ -245,7 +301,58 @@ mod tests {
             include_prereleases: false,
             strict_prerelease_filtering: false,
             target_version: None,
+            minimum_release_age: Duration::ZERO,
+            now: DateTime::parse_from_rfc3339("2024-01-10T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
         }
+    }
+
+    fn published(tag: &str, at: &str) -> Release {
+        let mut r = rel(tag, false, false);
+        r.published_at = Some(at.to_string());
+        r
+    }
+
+    #[test]
+    fn the_cooldown_holds_young_releases_and_names_the_newest_as_pending() {
+        // `now` is 2024-01-10; a 3-day cooldown holds what was published after 2024-01-07.
+        let cooled = Rules {
+            minimum_release_age: Duration::from_secs(3 * 86400),
+            ..rules()
+        };
+        let releases = [
+            published("v1.3.0", "2024-01-09T12:00:00Z"),
+            published("v1.2.0", "2024-01-08T00:00:00Z"),
+            published("v1.1.0", "2024-01-02T00:00:00Z"),
+        ];
+        let s = select(&releases, &cooled);
+        assert_eq!(s.winner.map(|(r, _)| r.tag_name).as_deref(), Some("v1.1.0"));
+        let (pending, _, at) = s.pending.expect("pending");
+        assert_eq!(pending.tag_name, "v1.3.0");
+        assert_eq!(at.to_rfc3339(), "2024-01-12T12:00:00+00:00");
+        assert!(
+            s.explain.iter().any(
+                |l| l.contains("hold v1.2.0") && l.contains("eligible at 2024-01-11T00:00:00Z")
+            ),
+            "{:?}",
+            s.explain
+        );
+        // Without a cooldown the newest wins and nothing is pending.
+        let s = select(&releases, &rules());
+        assert_eq!(s.winner.map(|(r, _)| r.tag_name).as_deref(), Some("v1.3.0"));
+        assert!(s.pending.is_none());
+        // A young release older than the winner is not pending; a pin ignores the cooldown.
+        let backport = [
+            published("v1.0.1", "2024-01-09T00:00:00Z"),
+            published("v1.1.0", "2024-01-02T00:00:00Z"),
+        ];
+        assert!(select(&backport, &cooled).pending.is_none());
+        let pinned = Rules {
+            target_version: Some("v1.3.0".into()),
+            ..cooled.clone()
+        };
+        assert_eq!(winner(&releases, &pinned).as_deref(), Some("v1.3.0"));
     }
 
     fn winner(releases: &[Release], rules: &Rules) -> Option<String> {

@@ -116,6 +116,7 @@ mod tests {
                     error: "gone".into(),
                 })
                 .collect(),
+            pending: Vec::new(),
         }
     }
 

@@ -525,3 +525,57 @@ fn pep440_orders_epochs_post_releases_and_local_versions() {
     assert_eq!(newest("pep440"), "1!0.9");
     assert_ne!(newest("auto"), "1!0.9");
 }
+
+#[test]
+fn minimum_release_age_holds_a_young_release_as_pending() {
+    let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let scenario = format!(
+        "repositories:\n  - owner: acme\n    repo: tool\n    releases:\n      \
+         - {{tag_name: v2.0.0, published_at: \"{an_hour_ago}\", assets: [{{name: t, content: two}}]}}\n      \
+         - {{tag_name: v1.0.0, published_at: \"2024-01-01T00:00:00Z\", assets: [{{name: t, content: one}}]}}\n"
+    );
+    let s = FakeSetup::new(
+        &scenario,
+        &["acme/tool"],
+        "settings:\n  minimum_release_age: 1d\n",
+    );
+    let out = s
+        .command(Some(TOKEN))
+        .args(["monitor", "--download", "--explain"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The older release is adopted; the young one waits, with the time it becomes eligible.
+    assert_eq!(report["releases"][0]["tag_name"], "v1.0.0", "{report}");
+    let pending = &report["pending"][0];
+    assert_eq!(pending["tag_name"], "v2.0.0", "{report}");
+    let eligible = chrono::DateTime::parse_from_rfc3339(pending["eligible_at"].as_str().unwrap())
+        .expect("RFC 3339");
+    let published = chrono::DateTime::parse_from_rfc3339(&an_hour_ago).unwrap();
+    assert_eq!(eligible - published, chrono::Duration::days(1));
+    assert!(
+        stderr.contains("hold v2.0.0") && stderr.contains("minimum_release_age 1day"),
+        "{stderr}"
+    );
+    assert_eq!(stored(&s, "acme_tool/v1.0.0"), set(["t"]));
+    assert!(stored(&s, "acme_tool/v2.0.0").is_empty());
+
+    // Next run: v1.0.0 is held, v2.0.0 still pending (and still reported as such).
+    let report = run(&s, &["monitor"], 0);
+    assert_eq!(report["releases"], serde_json::json!([]), "{report}");
+    assert_eq!(report["pending"][0]["current_version"], "v1.0.0");
+
+    // A repository's own `minimum_release_age: 0` lifts the cooldown for it.
+    with_entry(
+        &s,
+        "acme/tool",
+        "{owner: acme, repo: tool, minimum_release_age: 0}",
+    );
+    let report = run(&s, &["monitor"], 0);
+    assert_eq!(report["releases"][0]["tag_name"], "v2.0.0", "{report}");
+    assert!(report.get("pending").is_none(), "{report}");
+}
