@@ -66,6 +66,8 @@ pub(crate) struct State {
     pub reset_at: u64,
     pub requests: Vec<crate::RecordedRequest>,
     pub served: u64,
+    /// Installation tokens issued to the App, with their expiry (Unix seconds).
+    pub issued: Vec<(String, u64)>,
 }
 
 impl State {
@@ -83,6 +85,7 @@ impl State {
             reset_at: now.saturating_add(world.rate_limit.reset_in),
             world,
             requests: Vec::new(),
+            issued: Vec::new(),
             served: 0,
         }
     }
@@ -442,6 +445,53 @@ pub(crate) fn authorization(req: &Req) -> Option<&str> {
     }
 }
 
+/// The App's endpoints, when the scenario has an App: `None` for every other request.
+fn app_route(state: &mut State, req: &Req, now: u64) -> Option<Reply> {
+    enum Call {
+        /// `POST /app/installations/{id}/access_tokens`.
+        Token(Option<u64>),
+        /// `GET /repos/{owner}/{repo}/installation`: the owner's installation, if any.
+        Installation(Option<u64>),
+    }
+    let app = state.world.app.clone()?;
+    let parts: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let call = match (req.method.as_str(), parts.as_slice()) {
+        ("POST", ["app", "installations", id, "access_tokens"]) => Call::Token(id.parse().ok()),
+        ("GET", ["repos", owner, _, "installation"]) => Call::Installation(
+            app.installations
+                .iter()
+                .find(|(o, _)| o.eq_ignore_ascii_case(owner))
+                .map(|(_, id)| *id),
+        ),
+        _ => return None,
+    };
+    // A JWT signed by the App's key, issued by it, not expired.
+    let jwt = authorization(req).unwrap_or_default();
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(app.public_key.as_bytes()).ok()?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[app.id.to_string()]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    if jsonwebtoken::decode::<Value>(jwt, &key, &validation).is_err() {
+        return Some(
+            error_reply(401, "A JSON web token could not be decoded").noted("bad App JWT"),
+        );
+    }
+    Some(match call {
+        Call::Installation(Some(id)) => Reply::json(200, &json!({"id": id, "app_id": app.id})),
+        Call::Token(Some(id)) if app.installations.values().any(|v| *v == id) => {
+            let token = format!("ghs_fakeInstallation{id}n{}", state.issued.len() + 1);
+            let expires = now + app.token_ttl;
+            state.issued.push((token.clone(), expires));
+            let at =
+                chrono::DateTime::from_timestamp(i64::try_from(expires).unwrap_or(i64::MAX), 0)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            Reply::json(201, &json!({"token": token, "expires_at": at}))
+        }
+        _ => error_reply(404, "Not Found").noted("no such installation"),
+    })
+}
+
 /// What an API route produced.
 enum Out {
     Json(u16, Value, Vec<(String, String)>),
@@ -466,8 +516,18 @@ fn api(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
         reply.headers.extend(state.rate_headers(false, now));
         return reply;
     }
+    if let Some(reply) = app_route(state, req, now) {
+        return reply;
+    }
+    let issued = |given: &str| {
+        state
+            .issued
+            .iter()
+            .any(|(t, expires)| t == given && *expires > now)
+    };
     let authed = match (authorization(req), &state.world.token) {
         (Some(given), Some(expected)) if given == expected => true,
+        (Some(given), _) if issued(given) => true,
         (Some(_), Some(_)) => {
             let mut reply = error_reply(401, "Bad credentials").noted("wrong token");
             reply.headers.extend(state.rate_headers(true, now));

@@ -10,6 +10,7 @@ use crate::scenario::{Digest, RateLimit, Scenario};
 #[derive(Debug)]
 pub(crate) struct World {
     pub token: Option<String>,
+    pub app: Option<crate::scenario::App>,
     pub rate_limit: RateLimit,
     pub repos: Vec<RepoW>,
     pub faults: Vec<Fault>,
@@ -240,6 +241,7 @@ impl World {
             .collect();
         World {
             token: scenario.token.clone(),
+            app: scenario.app.clone(),
             rate_limit: scenario.rate_limit.clone(),
             repos,
             faults: scenario.faults.clone(),

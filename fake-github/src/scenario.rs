@@ -31,6 +31,31 @@ pub struct Scenario {
     /// Faults injected into matching requests; the first matching fault with uses left applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// A GitHub App the server knows: JWTs signed with its key get installation tokens, which
+    /// are then accepted like [`Scenario::token`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<App>,
+}
+
+/// A GitHub App: `POST /app/installations/{id}/access_tokens` and
+/// `GET /repos/{owner}/{repo}/installation` answer requests carrying a valid RS256 JWT issued by
+/// it (`iss` = its id, not expired), as GitHub's App endpoints do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The App id (the JWT's `iss`).
+    pub id: u64,
+    /// Its public key, PEM (the JWT is verified with it).
+    pub public_key: String,
+    /// Installation id by owner (case-insensitive): where the App is installed.
+    pub installations: std::collections::BTreeMap<String, u64>,
+    /// How long an installation token lives, in seconds (default 3600, as on GitHub).
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl: u64,
+}
+
+fn default_token_ttl() -> u64 {
+    3600
 }
 
 /// The primary rate-limit budget, so tests can check that clients read and respect the
@@ -361,6 +386,12 @@ impl Scenario {
     /// Sets the accepted token (builder style).
     pub fn with_token(mut self, token: impl Into<String>) -> Scenario {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Knows a GitHub App (builder style).
+    pub fn with_app(mut self, app: App) -> Scenario {
+        self.app = Some(app);
         self
     }
 

@@ -97,9 +97,18 @@ pub struct Source {
     /// Ours: which assets `in` fetches (the config's `asset_patterns`; `!` excludes).
     #[serde(default)]
     pub asset_patterns: Option<Vec<String>>,
-    /// Ours: `auto`, `semver-strict`, `calver` or `date`.
+    /// Ours: `auto`, `semver-strict`, `calver`, `date` or `pep440`.
     #[serde(default)]
     pub version_strategy: Option<String>,
+    /// Ours: authenticate as this GitHub App (instead of `access_token`).
+    #[serde(default)]
+    pub github_app_id: Option<u64>,
+    /// Ours: the App's private key, PEM text (never printed).
+    #[serde(default)]
+    pub github_app_private_key: Option<crate::config::Secret>,
+    /// Ours: the App's installation; without it, it is found from `owner`.
+    #[serde(default)]
+    pub github_app_installation_id: Option<u64>,
     /// Ours: a PEM bundle trusted in addition to the system roots (GitHub Enterprise with a
     /// private CA).
     #[serde(default)]
@@ -232,6 +241,8 @@ pub(crate) struct Prepared {
     pub config: Config,
     pub repo: RepoId,
     pub token: Option<Token>,
+    /// The GitHub App (id, PEM key, installation), checked, when the source names one.
+    pub app: Option<(u64, crate::config::Secret, Option<u64>)>,
     _ca: Option<tempfile::NamedTempFile>,
 }
 
@@ -264,6 +275,31 @@ impl Source {
         }
         let repo = RepoId::new(&self.owner, &self.repository)
             .map_err(|e| ResourceError::Request(format!("source.owner/repository: {e}")))?;
+        let app = match (
+            self.github_app_id,
+            self.github_app_private_key,
+            self.github_app_installation_id,
+        ) {
+            (None, None, None) => None,
+            (Some(id), Some(key), installation) => {
+                if self.access_token.is_some() {
+                    return Err(ResourceError::Request(
+                        "source.access_token and source.github_app_id are both given; \
+                         authenticate one way"
+                            .into(),
+                    ));
+                }
+                crate::github::check_key(key.expose()).map_err(|e| {
+                    ResourceError::Request(format!("source.github_app_private_key: {}", e.0))
+                })?;
+                Some((id, key, installation))
+            }
+            _ => {
+                return Err(ResourceError::Request(
+                    "source.github_app_id and source.github_app_private_key go together".into(),
+                ));
+            }
+        };
         let ca = match self.ca_cert.as_deref().filter(|c| !c.trim().is_empty()) {
             None => None,
             Some(pem) => {
@@ -340,6 +376,7 @@ impl Source {
             config: loaded.config,
             repo,
             token: self.access_token,
+            app,
             _ca: ca,
         })
     }
@@ -364,14 +401,23 @@ fn source_error(e: &config::ConfigError) -> String {
 impl Prepared {
     /// The GitHub client for this source.
     pub(crate) fn client(&self) -> Result<crate::github::GithubClient, ResourceError> {
-        crate::github::GithubClient::new(
+        let github = |source| ResourceError::Github {
+            repo: self.repo.to_string(),
+            source,
+        };
+        let client = crate::github::GithubClient::new(
             crate::github::ClientOptions::from_config(&self.config),
             self.token.clone(),
         )
-        .map_err(|source| ResourceError::Github {
-            repo: self.repo.to_string(),
-            source,
-        })
+        .map_err(github)?;
+        match &self.app {
+            None => Ok(client),
+            Some((id, key, installation)) => {
+                let app = crate::github::AppAuth::new(*id, key.expose(), *installation)
+                    .map_err(|e| github(crate::github::GithubError::App(e.0)))?;
+                Ok(client.with_app(app))
+            }
+        }
     }
 
     /// The versioning rules for the repository.

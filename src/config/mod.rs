@@ -45,9 +45,9 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ARTIFACTORY_SCHEME, ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify,
-    ExtractLimits, GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository,
-    RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives,
-    Verification, WebhookNotify,
+    ExtractLimits, GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload,
+    Repository, RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify,
+    SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
@@ -164,6 +164,7 @@ pub fn load_str(text: &str, path: &Path, env: &Env) -> Result<Loaded, ConfigErro
     let config = normalize::normalize(raw, env_repos, env, &mut warnings)?;
     normalize::check_verification(&config)
         .and_then(|()| normalize::check_storage(&config))
+        .and_then(|()| normalize::check_github_app(&config))
         .map_err(|(key, message)| ConfigError::Conflict {
             path: path.to_path_buf(),
             key,

@@ -180,6 +180,27 @@ pub struct GithubSettings {
     /// With a token, list releases through GraphQL, 50 repositories per query (default true);
     /// false keeps every call on REST (a GitHub Enterprise without GraphQL, or for comparison).
     pub graphql: bool,
+    /// A GitHub App instead of a personal token (`github.app`, or the `GITHUB_APP_*`
+    /// variables).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<GithubApp>,
+}
+
+/// `github.app`: authenticate as a GitHub App installation (organisations that forbid personal
+/// tokens). The private key is a [`Secret`]; the loader checks that it is an RSA PEM key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GithubApp {
+    /// The App's id (`GITHUB_APP_ID` wins).
+    pub id: Option<u64>,
+    /// The private key, PEM (from `private_key_file`, `GITHUB_APP_PRIVATE_KEY` or
+    /// `GITHUB_APP_PRIVATE_KEY_FILE`; printed as `***`).
+    pub private_key: Option<Secret>,
+    /// Where the key was read from, if from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key_file: Option<PathBuf>,
+    /// The installation to use; without it, each repository owner's installation is found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<u64>,
 }
 
 /// `download:` — the downloader's settings.

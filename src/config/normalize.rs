@@ -11,17 +11,17 @@ use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
 use super::model::{
     ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
-    GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository, RepositoryOverride,
-    Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives, Verification,
-    WebhookNotify,
+    GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository,
+    RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives,
+    Verification, WebhookNotify,
 };
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
-    RawArtifactory, RawConfig, RawDownload, RawHttpStorage, RawNotify, RawOverride, RawRepository,
-    RawS3Storage, RawSigning, RawSourceArchives, RawStorage,
+    RawArtifactory, RawConfig, RawDownload, RawGithubApp, RawHttpStorage, RawNotify, RawOverride,
+    RawRepository, RawS3Storage, RawSigning, RawSourceArchives, RawStorage,
 };
 use super::values::{
-    ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType,
+    ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType, check_app_key,
     check_webhook_url, secure_base_url,
 };
 
@@ -56,6 +56,15 @@ pub(crate) const ARTIFACTORY_API_KEY: &str = "ARTIFACTORY_API_KEY";
 pub(crate) const ARTIFACTORY_ACCESS_TOKEN: &str = "ARTIFACTORY_ACCESS_TOKEN";
 /// `ARTIFACTORY_SKIP_SSL_VERIFICATION=true`: `download.artifactory_storage.verify_ssl: false`.
 pub(crate) const ARTIFACTORY_SKIP_SSL_VERIFICATION: &str = "ARTIFACTORY_SKIP_SSL_VERIFICATION";
+
+/// `GITHUB_APP_ID`: replaces `github.app.id`.
+pub(crate) const GITHUB_APP_ID: &str = "GITHUB_APP_ID";
+/// `GITHUB_APP_PRIVATE_KEY`: the App's private key, PEM text.
+pub(crate) const GITHUB_APP_PRIVATE_KEY: &str = "GITHUB_APP_PRIVATE_KEY";
+/// `GITHUB_APP_PRIVATE_KEY_FILE`: a file holding the App's private key.
+pub(crate) const GITHUB_APP_PRIVATE_KEY_FILE: &str = "GITHUB_APP_PRIVATE_KEY_FILE";
+/// `GITHUB_APP_INSTALLATION_ID`: replaces `github.app.installation_id`.
+pub(crate) const GITHUB_APP_INSTALLATION_ID: &str = "GITHUB_APP_INSTALLATION_ID";
 
 const DEFAULT_SMTP_PORT: u16 = 587;
 const DEFAULT_SUBJECT: &str = "[release-monitor]";
@@ -175,6 +184,7 @@ pub(crate) fn normalize(
                 .max_rate_limit_wait
                 .map_or(DEFAULT_MAX_RATE_LIMIT_WAIT, |v| v.0),
             graphql: g.graphql.unwrap_or(true),
+            app: github_app(g.app, env)?,
         }
     };
 
@@ -940,4 +950,88 @@ pub(crate) fn artifactory(
         }
     }
     Ok(out)
+}
+
+/// `github.app` with the `GITHUB_APP_*` variables winning over the file; `None` when neither
+/// says anything. Whether the pieces fit together is [`check_github_app`]'s job.
+fn github_app(raw: Option<RawGithubApp>, env: &Env) -> Result<Option<GithubApp>, ConfigError> {
+    let env_err = |var: &str, message: String| ConfigError::Env {
+        var: var.to_string(),
+        message,
+    };
+    let number = |var: &str| -> Result<Option<u64>, ConfigError> {
+        env.get_non_empty(var)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| env_err(var, "expected a number".to_string()))
+            })
+            .transpose()
+    };
+    let env_id = number(GITHUB_APP_ID)?;
+    let env_installation = number(GITHUB_APP_INSTALLATION_ID)?;
+    let env_key = match (
+        env.get_non_empty(GITHUB_APP_PRIVATE_KEY),
+        env.get_non_empty(GITHUB_APP_PRIVATE_KEY_FILE),
+    ) {
+        (Some(pem), _) => {
+            check_app_key(pem).map_err(|m| env_err(GITHUB_APP_PRIVATE_KEY, m))?;
+            Some((Secret::new(pem), None))
+        }
+        (None, Some(file)) => {
+            let path = PathBuf::from(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                env_err(
+                    GITHUB_APP_PRIVATE_KEY_FILE,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            check_app_key(&text).map_err(|m| env_err(GITHUB_APP_PRIVATE_KEY_FILE, m))?;
+            Some((Secret::new(text), Some(path)))
+        }
+        (None, None) => None,
+    };
+    let raw = raw.unwrap_or_default();
+    if raw.id.is_none()
+        && raw.private_key_file.is_none()
+        && raw.installation_id.is_none()
+        && env_id.is_none()
+        && env_key.is_none()
+        && env_installation.is_none()
+    {
+        return Ok(None);
+    }
+    let (private_key, private_key_file) = match (env_key, raw.private_key_file) {
+        (Some((pem, path)), _) => (Some(pem), path),
+        (None, Some(file)) => (Some(file.pem), Some(file.path)),
+        (None, None) => (None, None),
+    };
+    Ok(Some(GithubApp {
+        id: env_id.or(raw.id),
+        private_key,
+        private_key_file,
+        installation_id: env_installation.or(raw.installation_id),
+    }))
+}
+
+/// A GitHub App needs its id and its private key.
+pub(crate) fn check_github_app(config: &Config) -> Result<(), (String, String)> {
+    let Some(app) = &config.github.app else {
+        return Ok(());
+    };
+    if app.id.is_none() {
+        return Err((
+            "github.app.id".into(),
+            "a GitHub App needs its id (or GITHUB_APP_ID)".into(),
+        ));
+    }
+    if app.private_key.is_none() {
+        return Err((
+            "github.app.private_key_file".into(),
+            "a GitHub App needs its private key (private_key_file, GITHUB_APP_PRIVATE_KEY or \
+             GITHUB_APP_PRIVATE_KEY_FILE)"
+                .into(),
+        ));
+    }
+    Ok(())
 }

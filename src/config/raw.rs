@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{
-    Age, AlwaysOn, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
+    Age, AlwaysOn, AppKeyFile, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
     MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName,
     Require, SecureUrl, StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy,
     split_full_name,
@@ -182,6 +182,15 @@ pub(crate) struct RawGithub {
     pub timeout: Option<PosSecs>,
     pub max_rate_limit_wait: Option<NonNegSecs>,
     pub graphql: Option<bool>,
+    pub app: Option<RawGithubApp>,
+}
+
+/// `github.app`: a GitHub App instead of a personal token.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawGithubApp {
+    pub id: Option<u64>,
+    pub private_key_file: Option<AppKeyFile>,
+    pub installation_id: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -963,6 +963,38 @@ fn read_key_file<E: de::Error>(path: &str) -> Result<(PathBuf, Vec<u8>), E> {
         })
 }
 
+/// Whether `pem` is an RSA private key in PEM form (a GitHub App's key), by the `jsonwebtoken`
+/// crate that signs with it. The key is never quoted in the answer.
+pub(crate) fn check_app_key(pem: &str) -> Result<(), String> {
+    jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map(drop)
+        .map_err(|_| {
+            "not an RSA private key in PEM form (the .pem file GitHub gives for an App)".to_string()
+        })
+}
+
+/// A GitHub App's private key file, read and checked when the configuration is read, and kept
+/// as a [`Secret`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AppKeyFile {
+    pub(crate) path: PathBuf,
+    pub(crate) pem: Secret,
+}
+
+impl<'de> Deserialize<'de> for AppKeyFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let (path, bytes) = read_key_file(&s)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| de::Error::custom("the file is not a PEM file (not text)"))?;
+        check_app_key(&text).map_err(|e| de::Error::custom(format!("the file is {e}")))?;
+        Ok(AppKeyFile {
+            path,
+            pem: Secret::new(text),
+        })
+    }
+}
+
 /// A minisign public key written inline (`RWQ…`), checked when the file is read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MinisignKeyValue(pub(crate) crate::trust::MinisignKey);

@@ -5,6 +5,7 @@
 //! and asset downloads, goes through [`GithubClient::request`] and the one send-with-retry.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, IF_NONE_MAT
 use url::Url;
 
 use super::GithubError;
+use super::app::{AppAuth, Installation, InstallationToken};
 use super::limit::ApiLimit;
 use super::link::next_link;
 use super::models::ErrorBody;
@@ -125,6 +127,8 @@ pub struct GithubClient {
     http: HttpClient,
     api: Url,
     token: Option<Token>,
+    /// A GitHub App instead of a token: installation tokens fetched and refreshed as needed.
+    app: Option<Arc<AppAuth>>,
     counters: Counters,
     limit: ApiLimit,
     pacing: Pacing,
@@ -176,6 +180,7 @@ impl GithubClient {
             http,
             api,
             token,
+            app: None,
             counters: Counters::default(),
             limit: ApiLimit::new(opts.api_concurrency),
             pacing: Pacing {
@@ -212,9 +217,26 @@ impl GithubClient {
             && url.port_or_known_default() == self.api.port_or_known_default()
     }
 
-    /// True when a token is configured (GraphQL needs one).
+    /// Authenticates as the GitHub App `app` (its installation tokens replace the token).
+    pub fn with_app(mut self, app: AppAuth) -> GithubClient {
+        self.app = Some(Arc::new(app));
+        self
+    }
+
+    /// True when requests are authenticated (a token, or a GitHub App).
     pub fn has_token(&self) -> bool {
+        self.token.is_some() || self.app.is_some()
+    }
+
+    /// True when one credential serves every repository, so their listings can be batched in
+    /// GraphQL queries: a token, or an App with a fixed installation. An App that finds its
+    /// installation per owner asks REST, each repository with its owner's token.
+    pub fn can_batch(&self) -> bool {
         self.token.is_some()
+            || self
+                .app
+                .as_ref()
+                .is_some_and(|a| a.installation_id().is_some())
     }
 
     /// Request counts so far.
@@ -238,24 +260,125 @@ impl GithubClient {
     }
 
     /// The headers of a request to `url`: `headers`, plus `Authorization` when `url` is on the
-    /// API's origin and a token is configured. The one place the token is put on a request.
-    pub(super) fn authorize(
+    /// API's origin and a token (or a GitHub App) is configured. The one place the token is put on
+    /// a request.
+    pub(super) async fn authorize(
         &self,
         url: &Url,
         mut headers: HeaderMap,
     ) -> Result<HeaderMap, GithubError> {
-        if let (Some(token), true) = (&self.token, self.is_api_origin(url)) {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    GithubError::Setup {
-                        message: "the token contains characters not allowed in a header"
-                            .to_string(),
-                    }
-                })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+        if !self.is_api_origin(url) {
+            return Ok(headers);
+        }
+        let token = match (&self.app, &self.token) {
+            (Some(app), _) => Some(self.app_token(app, url).await?),
+            (None, Some(token)) => Some(token.clone()),
+            (None, None) => None,
+        };
+        if let Some(token) = token {
+            headers.insert(AUTHORIZATION, bearer(token.expose())?);
         }
         Ok(headers)
+    }
+
+    /// `owner` and `repo` of an API URL under `repos/{owner}/{repo}/`.
+    fn repo_of<'u>(&self, url: &'u Url) -> (Option<&'u str>, Option<&'u str>) {
+        let rest = url.path().strip_prefix(self.api.path()).unwrap_or_default();
+        let mut parts = rest.split('/');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("repos"), Some(owner), repo) if !owner.is_empty() => {
+                (Some(owner), repo.filter(|r| !r.is_empty()))
+            }
+            _ => (None, None),
+        }
+    }
+
+    /// The installation token for a request to `url`: the configured installation's, else the
+    /// installation of the repository's owner (found once per owner). Cached until
+    /// [`REFRESH_BEFORE`](super::REFRESH_BEFORE) its expiry.
+    async fn app_token(&self, app: &AppAuth, url: &Url) -> Result<Token, GithubError> {
+        let (owner, repo) = self.repo_of(url);
+        let id = match app.known_installation(owner).await {
+            Some(id) => id,
+            None => {
+                let (Some(owner), Some(repo)) = (owner, repo) else {
+                    return Err(GithubError::App(
+                        "this request names no repository, so the App's installation cannot be                          found from it; set github.app.installation_id"
+                            .to_string(),
+                    ));
+                };
+                let url = self.app_url(&format!("repos/{owner}/{repo}/installation"))?;
+                let reply = self
+                    .app_call(Request::get(url.clone(), self.jwt_headers(app)?))
+                    .await?;
+                let found: Installation =
+                    serde_json::from_slice(&reply.body).map_err(|e| GithubError::Decode {
+                        url: redact(&url),
+                        message: e.to_string(),
+                    })?;
+                app.remember_owner(owner, found.id).await;
+                found.id
+            }
+        };
+        if let Some(token) = app.cached(id).await {
+            return Ok(token);
+        }
+        let url = self.app_url(&format!("app/installations/{id}/access_tokens"))?;
+        let reply = self
+            .app_call(Request::post(
+                url.clone(),
+                self.jwt_headers(app)?,
+                Bytes::new(),
+            ))
+            .await?;
+        let answer: InstallationToken =
+            serde_json::from_slice(&reply.body).map_err(|e| GithubError::Decode {
+                url: redact(&url),
+                message: e.to_string(),
+            })?;
+        app.store(id, answer)
+            .await
+            .map_err(|e| GithubError::App(e.0))
+    }
+
+    fn app_url(&self, path: &str) -> Result<Url, GithubError> {
+        self.api.join(path).map_err(|e| GithubError::Setup {
+            message: format!("cannot build the App's URL: {e}"),
+        })
+    }
+
+    /// `Accept`, the API version and the App's JWT: for the App's own endpoints.
+    fn jwt_headers(&self, app: &AppAuth) -> Result<HeaderMap, GithubError> {
+        let jwt = app.jwt().map_err(|e| GithubError::App(e.0))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_JSON));
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
+        headers.insert(AUTHORIZATION, bearer(&jwt)?);
+        Ok(headers)
+    }
+
+    /// One call to an App endpoint; a refusal is an [`GithubError::App`] that says what to
+    /// check (never quoting the JWT).
+    async fn app_call(&self, req: Request) -> Result<Reply, GithubError> {
+        self.request(&req, Api::Rest).await.map_err(|e| match e {
+            GithubError::Unauthorized => GithubError::App(
+                "GitHub refused the App's JWT (check the App id and its private key)".to_string(),
+            ),
+            GithubError::NotFound { .. } | GithubError::RepositoryNotFound { .. } => {
+                GithubError::App(format!(
+                    "{}: not found (is the App installed on this owner, or is the installation id \
+                     right?)",
+                    redact(&req.url)
+                ))
+            }
+            GithubError::Http {
+                status, message, ..
+            } => GithubError::App(format!("HTTP {status}: {message}")),
+            other => other,
+        })
     }
 
     /// Sends `req` (already [authorized](GithubClient::authorize)) through the one
@@ -296,7 +419,7 @@ impl GithubClient {
 
     /// A GitHub GET of `url`: `Accept`, the API version, `extra`, and the token on the API's
     /// origin only; final on 2xx, 304 and 416.
-    fn get_request(
+    async fn get_request(
         &self,
         url: &Url,
         accept: &str,
@@ -311,7 +434,7 @@ impl GithubClient {
             HeaderValue::from_static(API_VERSION),
         );
         merge_headers(&mut headers, extra);
-        let headers = self.authorize(url, headers)?;
+        let headers = self.authorize(url, headers).await?;
         Ok(Request {
             also_final: GET_FINAL,
             ..Request::get(url.clone(), headers)
@@ -366,7 +489,7 @@ impl GithubClient {
         {
             extra.insert(IF_NONE_MATCH, v);
         }
-        let req = self.get_request(url, accept, &extra)?;
+        let req = self.get_request(url, accept, &extra).await?;
         let reply = self.request(&req, Api::Rest).await?;
         Ok(ApiResponse {
             status: reply.status.as_u16(),
@@ -385,7 +508,7 @@ impl GithubClient {
         accept: &str,
         extra: &HeaderMap,
     ) -> Result<reqwest::Response, GithubError> {
-        let req = self.get_request(url, accept, extra)?;
+        let req = self.get_request(url, accept, extra).await?;
         // Transfers have their own permits (`download.concurrency`), not the API's.
         let observer = self.observer(url, Api::Rest, None);
         self.http
@@ -433,6 +556,16 @@ pub(super) fn final_error(
             attempts,
         },
     }
+}
+
+/// `Bearer {secret}`, marked sensitive so it is never logged.
+fn bearer(secret: &str) -> Result<HeaderValue, GithubError> {
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {secret}")).map_err(|_| GithubError::Setup {
+            message: "the token contains characters not allowed in a header".to_string(),
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -520,17 +653,21 @@ mod tests {
         assert!(!format!("{c:?}").contains("t0k3n"));
     }
 
-    #[test]
-    fn the_token_is_put_on_api_requests_only() {
+    #[tokio::test]
+    async fn the_token_is_put_on_api_requests_only() {
         let c = client("https://github.example.com/api/v3");
         let api = Url::parse("https://github.example.com/api/v3/repos/a/b").unwrap();
         let asset = Url::parse("https://objects.githubusercontent.com/x").unwrap();
-        let req = c.get_request(&api, ACCEPT_JSON, &HeaderMap::new()).unwrap();
+        let req = c
+            .get_request(&api, ACCEPT_JSON, &HeaderMap::new())
+            .await
+            .unwrap();
         let auth = req.headers.get(AUTHORIZATION).unwrap();
         assert!(auth.is_sensitive() && auth == "Bearer t0k3n");
         assert_eq!(req.headers["x-github-api-version"], API_VERSION);
         let req = c
             .get_request(&asset, ACCEPT_OCTET, &HeaderMap::new())
+            .await
             .unwrap();
         assert!(req.headers.get(AUTHORIZATION).is_none());
         assert_eq!(req.headers[ACCEPT], ACCEPT_OCTET);

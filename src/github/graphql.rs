@@ -280,7 +280,7 @@ impl GithubClient {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let headers = self.authorize(&url, headers)?;
+        let headers = self.authorize(&url, headers).await?;
         let reply = self
             .request(
                 &Request::post(url.clone(), headers, Bytes::from(body)),

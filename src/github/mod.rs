@@ -8,6 +8,7 @@
 //! as retry signals), `client` (the client and its one way of sending), `rest` and `graphql`
 //! (the calls, on top of the client).
 
+mod app;
 mod client;
 pub mod etag;
 mod graphql;
@@ -20,6 +21,7 @@ mod rest;
 mod test_support;
 mod token;
 
+pub use app::{AppAuth, AppKeyError, REFRESH_BEFORE, check_key};
 pub use client::{
     ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, ClientOptions, GithubClient,
 };
@@ -89,6 +91,10 @@ pub enum GithubError {
     /// A URL or redirect broke the HTTPS rule.
     #[error("{0}")]
     Insecure(String),
+    /// The GitHub App could not get an installation token (not installed, a wrong key or
+    /// App id, GitHub refusing the JWT).
+    #[error("GitHub App authentication failed: {0}")]
+    App(String),
     /// A response did not have the expected shape.
     #[error("unexpected response from {url}: {message}")]
     Decode {

@@ -68,7 +68,7 @@ pub async fn run(
         };
         jobs.push((index, repo, Rules::for_repository(&effective)));
     }
-    let mut prefetched = if client.has_token() && config.github.graphql {
+    let mut prefetched = if client.can_batch() && config.github.graphql {
         let repos: Vec<(usize, RepoId)> = jobs.iter().map(|(i, r, _)| (*i, r.clone())).collect();
         prefetch(&client, repos, max, &permits).await
     } else {

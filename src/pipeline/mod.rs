@@ -22,10 +22,10 @@ use std::sync::Arc;
 pub use outcome::{Origin, Outcome};
 pub use stores::Stores;
 
-use crate::config::{Config, Env};
+use crate::config::{Config, Env, GithubApp};
 use crate::db::{Database, DbError};
 use crate::download::{self, DownloadReport};
-use crate::github::{ClientOptions, EtagCache, GithubClient, GithubError, Token};
+use crate::github::{AppAuth, ClientOptions, EtagCache, GithubClient, GithubError, Token};
 use crate::monitor::{self, Report};
 use crate::notify::{NotificationResult, Summary};
 use crate::repo::RepoId;
@@ -71,18 +71,36 @@ impl Pipeline {
     /// Opens everything a run needs: the stores (from the config), the database (loaded once),
     /// and the client (with the token from `GITHUB_TOKEN` or `GH_TOKEN`).
     pub fn open(config: Config) -> Result<Pipeline, PipelineError> {
-        let token = Token::from_env(&Env::from_process());
-        if token.is_none() {
+        let mut token = Token::from_env(&Env::from_process());
+        let app = match &config.github.app {
+            Some(GithubApp {
+                id: Some(id),
+                private_key: Some(key),
+                installation_id,
+                ..
+            }) => Some(
+                AppAuth::new(*id, key.expose(), *installation_id)
+                    .map_err(|e| GithubError::Setup { message: e.0 })?,
+            ),
+            _ => None,
+        };
+        if app.is_some() && token.take().is_some() {
+            tracing::warn!(
+                "github.app is configured: its installation tokens are used, not GITHUB_TOKEN"
+            );
+        }
+        if token.is_none() && app.is_none() {
             tracing::info!(
                 "no GITHUB_TOKEN or GH_TOKEN: unauthenticated requests are limited to 60 per hour"
             );
         }
         let stores = Stores::open(&config)?;
         let db = stores.db.load()?;
-        let client = Arc::new(GithubClient::new(
-            ClientOptions::from_config(&config),
-            token,
-        )?);
+        let mut client = GithubClient::new(ClientOptions::from_config(&config), token)?;
+        if let Some(app) = app {
+            client = client.with_app(app);
+        }
+        let client = Arc::new(client);
         Ok(Pipeline::from_parts(Arc::new(config), client, stores, db))
     }
 

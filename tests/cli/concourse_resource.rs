@@ -563,3 +563,32 @@ fn the_token_is_not_logged_even_at_trace_level() {
             .any(|r| r.origin == Origin::Api && r.header("authorization").is_some())
     );
 }
+
+#[test]
+fn a_github_app_in_the_source_authenticates_and_a_bad_key_is_refused() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+    let public = serde_json::to_string(&key.public_key_pem()).expect("json");
+    let f = Fake::start(&format!(
+        "{}app:\n  id: 31\n  public_key: {public}\n  installations: {{acme: 5}}\n",
+        scenario()
+    ));
+    let app_source = |private: &str| {
+        let mut source = f.source("acme/tool", json!({"drafts": true}));
+        if let Some(map) = source.as_object_mut() {
+            map.remove("access_token");
+            map.insert("github_app_id".into(), json!(31));
+            map.insert("github_app_private_key".into(), json!(private));
+        }
+        json!({ "source": source })
+    };
+    // Drafts need a token: the App's installation token is one.
+    assert_eq!(check(app_source(&key.serialize_pem())), ["v3.0.0"]);
+    // An EC key is not an App key: a request error (exit 2) that does not quote it.
+    let ec = rcgen::KeyPair::generate().expect("EC key").serialize_pem();
+    let ran = run(resource(&["concourse", "check"]), &app_source(&ec), 2);
+    assert!(
+        ran.stderr.contains("github_app_private_key") && !ran.stderr.contains("PRIVATE KEY"),
+        "{}",
+        ran.stderr
+    );
+}

@@ -22,6 +22,7 @@ mod db;
 mod download;
 mod extract;
 mod faults;
+mod github_app;
 mod http_storage;
 mod fuzz_seeds;
 mod monitor;

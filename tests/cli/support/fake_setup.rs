@@ -94,6 +94,10 @@ impl FakeSetup {
             "ARTIFACTORY_API_KEY",
             "ARTIFACTORY_ACCESS_TOKEN",
             "ARTIFACTORY_SKIP_SSL_VERIFICATION",
+            "GITHUB_APP_ID",
+            "GITHUB_APP_PRIVATE_KEY",
+            "GITHUB_APP_PRIVATE_KEY_FILE",
+            "GITHUB_APP_INSTALLATION_ID",
         ] {
             cmd.env_remove(var);
         }
