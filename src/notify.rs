@@ -641,6 +641,7 @@ mod tests {
                     assets: vec![],
                     current_version: Some("v1.1.0".into()),
                     description: None,
+                    commit: None,
                 },
                 ReportedRelease {
                     repository: "acme/a&b".into(),
@@ -657,6 +658,7 @@ mod tests {
                     assets: vec![],
                     current_version: None,
                     description: Some("A & B <tools>".into()),
+                    commit: None,
                 },
             ],
             errors: vec![],

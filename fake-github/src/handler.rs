@@ -679,6 +679,7 @@ fn repo_route(
     match rest {
         [] => Out::Json(200, repo_json(urls, repo), Vec::new()),
         ["releases"] => list_releases(urls, repo, req, authed),
+        ["tags"] => list_tags(urls, repo, req),
         ["releases", "latest"] => repo
             .releases
             .iter()
@@ -783,6 +784,49 @@ fn repo_route(
         }
         _ => not_found(),
     }
+}
+
+/// `GET /repos/{o}/{r}/tags`: name, commit and archive links, paginated like the releases.
+fn list_tags(urls: &Urls, repo: &RepoW, req: &Req) -> Out {
+    let per_page = req
+        .query_param("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(30, |n| if n == 0 { 30 } else { n.min(100) });
+    let page = req
+        .query_param("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let api = format!("{}/repos/{}/{}", urls.api, repo.owner, repo.name);
+    let items: Vec<Value> = repo
+        .tags
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|(name, sha)| {
+            let encoded = utf8_percent_encode(name, TAG_PATH);
+            json!({
+                "name": name,
+                "zipball_url": format!("{api}/zipball/{encoded}"),
+                "tarball_url": format!("{api}/tarball/{encoded}"),
+                "commit": {"sha": sha, "url": format!("{api}/commits/{sha}")},
+                "node_id": format!("MDM6UmVm{sha}"),
+            })
+        })
+        .collect();
+    let last = repo.tags.len().div_ceil(per_page).max(1);
+    let headers = if page < last {
+        vec![(
+            "link".to_string(),
+            format!(
+                "<{api}/tags?per_page={per_page}&page={}>; rel=\"next\", <{api}/tags?per_page={per_page}&page={last}>; rel=\"last\"",
+                page + 1
+            ),
+        )]
+    } else {
+        Vec::new()
+    };
+    Out::Json(200, Value::Array(items), headers)
 }
 
 fn list_releases(urls: &Urls, repo: &RepoW, req: &Req, authed: bool) -> Out {

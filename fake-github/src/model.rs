@@ -25,6 +25,9 @@ pub(crate) struct RepoW {
     pub status: Option<u16>,
     pub releases: Vec<ReleaseW>,
     pub attestations: Vec<crate::scenario::Attestation>,
+    /// `(name, commit sha)` of every tag, newest first: the tags without a release, then the
+    /// releases' tags.
+    pub tags: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -228,6 +231,29 @@ impl World {
                         }
                     })
                     .collect();
+                let commit_of = |tag: &str| {
+                    hex(&sha256(
+                        format!("commit\u{0}{}\u{0}{}\u{0}{}", repo.owner, repo.repo, tag)
+                            .as_bytes(),
+                    ))[..40]
+                        .to_string()
+                };
+                let mut tags: Vec<(String, String)> = repo
+                    .tags
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.name.clone(),
+                            t.commit_sha.clone().unwrap_or_else(|| commit_of(&t.name)),
+                        )
+                    })
+                    .collect();
+                for rel in &releases {
+                    let rel: &ReleaseW = rel;
+                    if !tags.iter().any(|(name, _)| name == &rel.tag) {
+                        tags.push((rel.tag.clone(), rel.commit_sha.clone()));
+                    }
+                }
                 RepoW {
                     owner: repo.owner.clone(),
                     name: repo.repo.clone(),
@@ -236,6 +262,7 @@ impl World {
                     status: repo.status,
                     releases,
                     attestations: repo.attestations.clone(),
+                    tags,
                 }
             })
             .collect();

@@ -107,12 +107,27 @@ pub struct Repository {
     /// with a GitHub-shaped error body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Tags without a release, newest first; `GET /repos/{o}/{r}/tags` lists them, then the
+    /// releases' tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
     /// Releases newest first, as GitHub lists them; the order is kept.
     #[serde(default)]
     pub releases: Vec<Release>,
     /// Artifact attestations served by `GET /repos/{o}/{r}/attestations/sha256:{hex}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attestations: Vec<Attestation>,
+}
+
+/// A git tag that has no release (projects that only push tags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    /// The tag name.
+    pub name: String,
+    /// The commit it points at (default: derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
 }
 
 /// One artifact attestation: a Sigstore bundle for a subject digest, as GitHub stores them.

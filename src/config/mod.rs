@@ -52,8 +52,8 @@ pub use model::{
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
 pub use values::{
-    Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED, Require,
-    Seconds, Secret, TagFilter,
+    Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED,
+    ReleaseSource, Require, Seconds, Secret, TagFilter,
 };
 
 /// `download.artifactory_storage` as the `ARTIFACTORY_*` environment variables alone describe it.

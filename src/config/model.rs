@@ -13,7 +13,8 @@ use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
 use super::values::{
-    Age, ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, Require, Seconds, Secret, TagFilter,
+    Age, ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, ReleaseSource, Require, Seconds,
+    Secret, TagFilter,
 };
 use crate::trust::{CosignKey, MinisignKey, PgpKey};
 
@@ -119,6 +120,8 @@ pub struct Repository {
     /// This repository's cooldown (beats the override's and `settings.minimum_release_age`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_release_age: Option<Age>,
+    /// Where its versions come from: releases (default) or tags.
+    pub source: ReleaseSource,
     /// Trust anchors and keyless identity rules.
     #[serde(skip_serializing_if = "Signing::is_empty")]
     pub signing: Signing,
@@ -687,6 +690,8 @@ pub struct EffectiveRepo {
     pub source_archives: SourceArchives,
     /// repository → override → settings (zero: no cooldown).
     pub minimum_release_age: Age,
+    /// The repository's `source`.
+    pub source: ReleaseSource,
     /// repository's `signing` → override's, field by field.
     pub signing: Signing,
 }
@@ -757,6 +762,7 @@ impl Config {
                 .minimum_release_age
                 .or_else(|| ov.and_then(|o| o.minimum_release_age))
                 .unwrap_or(self.settings.minimum_release_age),
+            source: repo.source,
             signing: match ov {
                 Some(o) => repo.signing.over(&o.signing),
                 None => repo.signing.clone(),

@@ -386,6 +386,7 @@ fn repositories(
             strict_prerelease_filtering: r.strict_prerelease_filtering,
             download_enabled,
             minimum_release_age: r.minimum_release_age,
+            source: r.source.unwrap_or_default(),
             signing: r.signing.map(signing).unwrap_or_default(),
         });
     }

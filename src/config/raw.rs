@@ -15,9 +15,9 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{
     Age, AlwaysOn, AppKeyFile, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
-    MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs, RepoName,
-    Require, SecureUrl, StorageType, TagFilter, TrustedRootFile, WorkflowPath, parse_strategy,
-    split_full_name,
+    MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs,
+    ReleaseSource, RepoName, Require, SecureUrl, StorageType, TagFilter, TrustedRootFile,
+    WorkflowPath, parse_strategy, split_full_name,
 };
 use super::values::{
     ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
@@ -80,6 +80,7 @@ pub(crate) struct RawRepository {
     pub download: Option<RawRepoDownload>,
     pub signing: Option<RawSigning>,
     pub minimum_release_age: Option<Age>,
+    pub source: Option<ReleaseSource>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +97,7 @@ struct RawRepositoryMap {
     download: Option<RawRepoDownload>,
     signing: Option<RawSigning>,
     minimum_release_age: Option<Age>,
+    source: Option<ReleaseSource>,
 }
 
 impl<'de> Deserialize<'de> for RawRepository {
@@ -129,6 +131,7 @@ impl<'de> Deserialize<'de> for RawRepository {
                     download: m.download,
                     signing: m.signing,
                     minimum_release_age: m.minimum_release_age,
+                    source: m.source,
                 })
             }
         }

@@ -1027,6 +1027,7 @@ download:
                 fallback_only: true
             },
             minimum_release_age: Age::default(),
+            source: ReleaseSource::Releases,
             signing: Signing::default(),
         }
     );

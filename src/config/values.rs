@@ -734,6 +734,31 @@ impl<'de> Deserialize<'de> for FullName {
     }
 }
 
+/// Where a repository's versions come from.
+///
+/// It exists for projects that only push tags (nginx, many C projects): with `tags`, the newest
+/// tag by the version engine is the "release", its source archive the asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseSource {
+    /// GitHub releases (the default).
+    #[default]
+    Releases,
+    /// Git tags, for projects that publish no releases.
+    Tags,
+}
+
+impl<'de> Deserialize<'de> for ReleaseSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        match s.as_str() {
+            "releases" => Ok(ReleaseSource::Releases),
+            "tags" => Ok(ReleaseSource::Tags),
+            _ => Err(unknown_variant(&s, &["releases", "tags"])),
+        }
+    }
+}
+
 /// Which source archive GitHub generates for a tag should be fetched.
 ///
 /// It exists because the seed tool's `source_archives.prefer` accepts exactly these values.

@@ -22,26 +22,38 @@ impl GithubClient {
         max: usize,
         cache: Option<&EtagCache>,
     ) -> Result<Vec<Release>, GithubError> {
+        self.list_pages(repo, "releases", max, cache).await
+    }
+
+    /// The items of a paginated list under `repos/{o}/{r}/{what}`, up to `max` (pages of up to
+    /// 100, following `Link: rel="next"` on the API's origin only), each page conditional when a
+    /// cache is given.
+    async fn list_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        repo: &RepoId,
+        what: &str,
+        max: usize,
+        cache: Option<&EtagCache>,
+    ) -> Result<Vec<T>, GithubError> {
         let per_page = max.clamp(1, 100);
         let mut url = self.endpoint(&format!(
-            "repos/{}/{}/releases?per_page={per_page}",
+            "repos/{}/{}/{what}?per_page={per_page}",
             repo.owner(),
             repo.repo()
         ))?;
-        let mut releases = Vec::new();
+        let mut items = Vec::new();
         loop {
             let (body, next) = self
                 .get_cached(&url, cache)
                 .await
                 .map_err(|e| e.for_repository(repo))?;
-            let page: Vec<Release> =
-                serde_json::from_slice(&body).map_err(|e| GithubError::Decode {
-                    url: redact(&url),
-                    message: e.to_string(),
-                })?;
+            let page: Vec<T> = serde_json::from_slice(&body).map_err(|e| GithubError::Decode {
+                url: redact(&url),
+                message: e.to_string(),
+            })?;
             let empty = page.is_empty();
-            releases.extend(page);
-            if releases.len() >= max || empty {
+            items.extend(page);
+            if items.len() >= max || empty {
                 break;
             }
             match next {
@@ -60,8 +72,52 @@ impl GithubClient {
                 None => break,
             }
         }
-        releases.truncate(max);
-        Ok(releases)
+        items.truncate(max);
+        Ok(items)
+    }
+
+    /// A repository's tags (`GET /repos/{o}/{r}/tags`, newest first, up to `max`), each as a
+    /// release without assets: for projects that publish no releases. The tag's commit is kept
+    /// in `extra.commit.sha`; a tag that reads as a prerelease (`rc`, `beta`, …) is flagged as
+    /// one, since tags carry no flag.
+    pub async fn list_tags(
+        &self,
+        repo: &RepoId,
+        max: usize,
+        cache: Option<&EtagCache>,
+    ) -> Result<Vec<Release>, GithubError> {
+        #[derive(serde::Deserialize)]
+        struct TagJson {
+            name: String,
+            #[serde(default)]
+            zipball_url: Option<String>,
+            #[serde(default)]
+            tarball_url: Option<String>,
+            #[serde(default)]
+            commit: Option<serde_json::Value>,
+        }
+        let tags: Vec<TagJson> = self.list_pages(repo, "tags", max, cache).await?;
+        Ok(tags
+            .into_iter()
+            .map(|t| {
+                let mut extra = serde_json::Map::new();
+                if let Some(commit) = t.commit {
+                    extra.insert("commit".into(), commit);
+                }
+                Release {
+                    prerelease: crate::version::has_prerelease_marker(&t.name),
+                    tag_name: t.name,
+                    name: None,
+                    draft: false,
+                    published_at: None,
+                    tarball_url: t.tarball_url,
+                    zipball_url: t.zipball_url,
+                    html_url: None,
+                    assets: Vec::new(),
+                    extra,
+                }
+            })
+            .collect())
     }
 
     /// The release tagged `tag` (`GET /repos/{o}/{r}/releases/tags/{tag}`), or `None` if there

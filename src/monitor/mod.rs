@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 pub use report::{PendingRelease, RepoFailure, Report, ReportedRelease};
 pub use select::{Rules, Selection, is_new, same_pin, select, version_of};
 
-use crate::config::Config;
+use crate::config::{Config, ReleaseSource};
 use crate::db::{Database, now};
 use crate::github::{
     BATCH_SIZE, EtagCache, GithubClient, GithubError, Listing, MAX_FIRST, Release,
@@ -69,7 +69,12 @@ pub async fn run(
         jobs.push((index, repo, Rules::for_repository(&effective)));
     }
     let mut prefetched = if client.can_batch() && config.github.graphql {
-        let repos: Vec<(usize, RepoId)> = jobs.iter().map(|(i, r, _)| (*i, r.clone())).collect();
+        // Tag-only repositories are listed over REST.
+        let repos: Vec<(usize, RepoId)> = jobs
+            .iter()
+            .filter(|(_, _, rules)| rules.source == ReleaseSource::Releases)
+            .map(|(i, r, _)| (*i, r.clone()))
+            .collect();
         prefetch(&client, repos, max, &permits).await
     } else {
         HashMap::new()
@@ -368,7 +373,10 @@ async fn check(
                 pending: None,
             };
         }
-        None => match client.list_releases(&repo, max, Some(cache)).await {
+        None => match match rules.source {
+            ReleaseSource::Releases => client.list_releases(&repo, max, Some(cache)).await,
+            ReleaseSource::Tags => client.list_tags(&repo, max, Some(cache)).await,
+        } {
             Ok(r) => (r, false),
             Err(e) => {
                 return Outcome {
@@ -384,12 +392,18 @@ async fn check(
     selection.explain.insert(
         0,
         format!(
-            "  {} releases listed over {}",
+            "  {} {} listed over {}",
             releases.len(),
+            match rules.source {
+                ReleaseSource::Releases => "releases",
+                ReleaseSource::Tags => "tags",
+            },
             if via_graphql { "GraphQL" } else { "REST" }
         ),
     );
-    if let (None, Some(target)) = (&selection.winner, &rules.target_version) {
+    if let (None, Some(target), ReleaseSource::Releases) =
+        (&selection.winner, &rules.target_version, rules.source)
+    {
         // The pin may be older than the releases listed: ask for it by tag.
         match fetch_pinned(client, &repo, target).await {
             Ok(Some(release)) => {

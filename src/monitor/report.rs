@@ -73,6 +73,9 @@ pub struct ReportedRelease {
     /// The repository's `description` from the configuration (free text for people), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The tag's commit, for a repository whose `source` is `tags` (absent for releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 impl ReportedRelease {
@@ -93,6 +96,12 @@ impl ReportedRelease {
             assets: release.assets.clone(),
             current_version,
             description: None,
+            commit: release
+                .extra
+                .get("commit")
+                .and_then(|c| c.get("sha"))
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
         }
     }
 }

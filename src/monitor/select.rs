@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::ReleaseSource;
 use crate::github::Release;
 use crate::version::{
     Scheme, Strategy, Version, VersionError, filter_capture, has_prerelease_marker,
@@ -27,6 +28,8 @@ pub struct Rules {
     pub minimum_release_age: Duration,
     /// The time the cooldown is measured against.
     pub now: DateTime<Utc>,
+    /// Whether the candidates are releases or tags.
+    pub source: ReleaseSource,
 }
 
 /// The outcome for one repository.
@@ -62,6 +65,7 @@ impl Rules {
             target_version: effective.target_version.clone(),
             minimum_release_age: effective.minimum_release_age.as_duration(),
             now: Utc::now(),
+            source: effective.source,
         }
     }
 }
@@ -305,6 +309,7 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2024-01-10T00:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            source: ReleaseSource::Releases,
         }
     }
 

@@ -579,3 +579,48 @@ fn minimum_release_age_holds_a_young_release_as_pending() {
     assert_eq!(report["releases"][0]["tag_name"], "v2.0.0", "{report}");
     assert!(report.get("pending").is_none(), "{report}");
 }
+
+#[test]
+fn a_tag_only_project_is_mirrored_from_its_newest_tag() {
+    // No releases at all: tags only (the newest by version, not by position), with a commit.
+    let scenario = r#"
+repositories:
+  - owner: nginx
+    repo: nginx
+    tags:
+      - {name: release-1.27.0, commit_sha: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+      - {name: release-1.27.10, commit_sha: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
+      - {name: release-1.28.0-rc1}
+      - {name: release-1.26.3}
+"#;
+    let s = FakeSetup::new(scenario, &["nginx/nginx"], "");
+    with_entry(
+        &s,
+        "nginx/nginx",
+        "{owner: nginx, repo: nginx, source: tags}",
+    );
+    let report = run(&s, &["monitor", "--download"], 0);
+    let release = &report["releases"][0];
+    assert_eq!(release["tag_name"], "release-1.27.10", "{report}");
+    assert_eq!(
+        release["commit"],
+        "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    );
+    // Its source archive is the asset.
+    assert_eq!(
+        stored(&s, "nginx_nginx/release-1.27.10"),
+        set(["nginx_nginx-release-1.27.10.tar.gz"]),
+        "{report}"
+    );
+    // The tags were listed over REST, and no release endpoint was asked.
+    let requests = s.fake.requests();
+    assert!(requests.iter().any(|r| r.path == "/repos/nginx/nginx/tags"));
+    assert!(!requests.iter().any(|r| r.path.contains("/releases")));
+    // Recorded: the next run finds nothing new.
+    let report = run(&s, &["monitor"], 0);
+    assert_eq!(report["releases"], serde_json::json!([]), "{report}");
+    // Without `source: tags` the project has no release at all.
+    let s = FakeSetup::new(scenario, &["nginx/nginx"], "");
+    let report = run(&s, &["monitor"], 0);
+    assert_eq!(report["releases"], serde_json::json!([]), "{report}");
+}
