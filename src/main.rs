@@ -31,7 +31,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr only. `-v`/`-q` pick the level; `RUST_LOG`, when set, overrides it.
+/// Logs go to stderr only. `-v`/`-q` pick this tool's level; the libraries underneath stay at
+/// `info` when it is raised (their debug output, TLS handshakes and connection pools, would
+/// drown the tool's own), and follow it when it is lowered. `RUST_LOG`, when set, overrides
+/// both.
 /// Text lines carry no timestamp (a terminal or a CI log adds its own); JSON lines do.
 fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
     let level = match (global.verbose, global.quiet) {
@@ -43,7 +46,14 @@ fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
     };
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec)?,
-        _ => EnvFilter::try_new(format!("release_monitor={level},{level}"))?,
+        _ => {
+            let libraries = if matches!(level, "debug" | "trace") {
+                "info"
+            } else {
+                level
+            };
+            EnvFilter::try_new(format!("release_monitor={level},{libraries}"))?
+        }
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
