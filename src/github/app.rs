@@ -39,6 +39,9 @@ pub struct AppAuth {
     installation_id: Option<u64>,
     /// Installation tokens by installation id, and installation ids by lower-cased owner.
     cache: tokio::sync::Mutex<Cache>,
+    /// Held while asking GitHub for an installation or a token, so concurrent checks of one
+    /// owner's repositories ask once and share the answer.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -91,6 +94,7 @@ impl AppAuth {
             key,
             installation_id,
             cache: tokio::sync::Mutex::new(Cache::default()),
+            fetching: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -109,6 +113,11 @@ impl AppAuth {
         };
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
             .map_err(|e| AppKeyError(format!("cannot sign the GitHub App's JWT: {e}")))
+    }
+
+    /// Serialises the calls that fetch installations and tokens (see `fetching`).
+    pub(super) async fn fetch_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.fetching.lock().await
     }
 
     /// The installation serving `owner`, if known (fixed, or found earlier).

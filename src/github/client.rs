@@ -298,6 +298,13 @@ impl GithubClient {
     /// [`REFRESH_BEFORE`](super::REFRESH_BEFORE) its expiry.
     async fn app_token(&self, app: &AppAuth, url: &Url) -> Result<Token, GithubError> {
         let (owner, repo) = self.repo_of(url);
+        if let Some(id) = app.known_installation(owner).await
+            && let Some(token) = app.cached(id).await
+        {
+            return Ok(token);
+        }
+        // One fetch at a time: the others wait and then find the answer cached.
+        let _guard = app.fetch_guard().await;
         let id = match app.known_installation(owner).await {
             Some(id) => id,
             None => {
