@@ -323,7 +323,7 @@ impl Database {
         }
     }
 
-    /// Puts every repository's history oldest first (see [`RepoRecord::order_history`]);
+    /// Puts every repository's history oldest first (each record ordered as `RepoRecord` reads it);
     /// called on every file read, so the next write stores the seed tool's order. Returns how
     /// many histories were reordered.
     pub fn order_histories(&mut self) -> usize {

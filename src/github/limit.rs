@@ -77,7 +77,7 @@ impl Drop for ApiPermit<'_> {
 
 impl ApiLimit {
     /// A limit between 1 and `ceiling` (capped at [`MAX_CONCURRENT`]), starting at
-    /// [`INITIAL`] or the ceiling, whichever is lower.
+    /// `INITIAL` (8) or the ceiling, whichever is lower.
     pub fn new(ceiling: usize) -> ApiLimit {
         let ceiling = ceiling.clamp(1, MAX_CONCURRENT);
         let start = INITIAL.min(ceiling);
