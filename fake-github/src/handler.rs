@@ -786,8 +786,8 @@ fn repo_route(
     }
 }
 
-/// `GET /repos/{o}/{r}/tags`: name, commit and archive links, paginated like the releases.
-fn list_tags(urls: &Urls, repo: &RepoW, req: &Req) -> Out {
+/// `per_page` (default 30, at most 100) and `page` (from 1) of a list request.
+fn page_params(req: &Req) -> (usize, usize) {
     let per_page = req
         .query_param("per_page")
         .and_then(|v| v.parse::<usize>().ok())
@@ -797,6 +797,32 @@ fn list_tags(urls: &Urls, repo: &RepoW, req: &Req) -> Out {
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
+    (per_page, page)
+}
+
+/// GitHub's `Link` header for `page` of `last` under `base` (a URL with its query).
+fn page_links(base: &str, page: usize, last: usize) -> Vec<(String, String)> {
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("<{base}&page={}>; rel=\"prev\"", page - 1));
+    }
+    if page < last {
+        links.push(format!("<{base}&page={}>; rel=\"next\"", page + 1));
+        links.push(format!("<{base}&page={last}>; rel=\"last\""));
+    }
+    if page > 1 {
+        links.push(format!("<{base}&page=1>; rel=\"first\""));
+    }
+    if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![("link".to_string(), links.join(", "))]
+    }
+}
+
+/// `GET /repos/{o}/{r}/tags`: name, commit and archive links, paginated like the releases.
+fn list_tags(urls: &Urls, repo: &RepoW, req: &Req) -> Out {
+    let (per_page, page) = page_params(req);
     let api = format!("{}/repos/{}/{}", urls.api, repo.owner, repo.name);
     let items: Vec<Value> = repo
         .tags
@@ -815,30 +841,12 @@ fn list_tags(urls: &Urls, repo: &RepoW, req: &Req) -> Out {
         })
         .collect();
     let last = repo.tags.len().div_ceil(per_page).max(1);
-    let headers = if page < last {
-        vec![(
-            "link".to_string(),
-            format!(
-                "<{api}/tags?per_page={per_page}&page={}>; rel=\"next\", <{api}/tags?per_page={per_page}&page={last}>; rel=\"last\"",
-                page + 1
-            ),
-        )]
-    } else {
-        Vec::new()
-    };
+    let headers = page_links(&format!("{api}/tags?per_page={per_page}"), page, last);
     Out::Json(200, Value::Array(items), headers)
 }
 
 fn list_releases(urls: &Urls, repo: &RepoW, req: &Req, authed: bool) -> Out {
-    let per_page = req
-        .query_param("per_page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .map_or(30, |n| if n == 0 { 30 } else { n.min(100) });
-    let page = req
-        .query_param("page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let (per_page, page) = page_params(req);
     let visible: Vec<&ReleaseW> = repo
         .releases
         .iter()
@@ -855,22 +863,7 @@ fn list_releases(urls: &Urls, repo: &RepoW, req: &Req, authed: bool) -> Out {
         "{}/repos/{}/{}/releases?per_page={per_page}",
         urls.api, repo.owner, repo.name
     );
-    let mut links = Vec::new();
-    if page > 1 {
-        links.push(format!("<{base}&page={}>; rel=\"prev\"", page - 1));
-    }
-    if page < last {
-        links.push(format!("<{base}&page={}>; rel=\"next\"", page + 1));
-        links.push(format!("<{base}&page={last}>; rel=\"last\""));
-    }
-    if page > 1 {
-        links.push(format!("<{base}&page=1>; rel=\"first\""));
-    }
-    let headers = if links.is_empty() {
-        Vec::new()
-    } else {
-        vec![("link".to_string(), links.join(", "))]
-    };
+    let headers = page_links(&base, page, last);
     Out::Json(200, Value::Array(items), headers)
 }
 

@@ -58,6 +58,20 @@ fn with_entry(s: &FakeSetup, repo: &str, entry: &str) {
     std::fs::write(&path, text.replacen(&line, &format!("  - {entry}\n"), 1)).expect("write");
 }
 
+/// The tag `monitor` reports for `acme/tool` of `scenario`, with `extra` config and, if given,
+/// the repository's entry replaced by `entry`.
+fn newest_tag(scenario: &str, extra: &str, entry: Option<&str>) -> String {
+    let s = FakeSetup::new(scenario, &["acme/tool"], extra);
+    if let Some(entry) = entry {
+        with_entry(&s, "acme/tool", entry);
+    }
+    let report = run(&s, &["monitor"], 0);
+    report["releases"][0]["tag_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn two_repos() -> String {
     let release = |repo: &str| {
         Repository::new("acme", repo).with_release(
@@ -213,17 +227,7 @@ fn version_strategy_and_strict_prerelease_filtering_choose_the_release() {
         )
         .to_yaml()
         .expect("yaml");
-    let newest = |extra: &str, entry: Option<&str>| {
-        let s = FakeSetup::new(&scenario, &["acme/tool"], extra);
-        if let Some(entry) = entry {
-            with_entry(&s, "acme/tool", entry);
-        }
-        let report = run(&s, &["monitor"], 0);
-        report["releases"][0]["tag_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let newest = |extra: &str, entry: Option<&str>| newest_tag(&scenario, extra, entry);
     assert_eq!(newest("", None), "2.0.0-rc.1");
     assert_eq!(
         newest("  strict_prerelease_filtering: true\n", None),
@@ -258,17 +262,7 @@ fn a_version_strategy_decides_which_tag_is_newest() {
         )
         .to_yaml()
         .expect("yaml");
-    let newest = |extra: &str, entry: Option<&str>| {
-        let s = FakeSetup::new(&scenario, &["acme/tool"], extra);
-        if let Some(entry) = entry {
-            with_entry(&s, "acme/tool", entry);
-        }
-        let report = run(&s, &["monitor"], 0);
-        report["releases"][0]["tag_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let newest = |extra: &str, entry: Option<&str>| newest_tag(&scenario, extra, entry);
     assert_eq!(newest("  version_strategy: semver\n", None), "v2.0.0");
     assert_eq!(newest("  version_strategy: date\n", None), "v1.0.0");
     assert_eq!(
@@ -511,16 +505,11 @@ fn pep440_orders_epochs_post_releases_and_local_versions() {
         .to_yaml()
         .expect("yaml");
     let newest = |strategy: &str| {
-        let s = FakeSetup::new(
+        newest_tag(
             &scenario,
-            &["acme/tool"],
             &format!("  version_strategy: {strategy}\n"),
-        );
-        let report = run(&s, &["monitor"], 0);
-        report["releases"][0]["tag_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+            None,
+        )
     };
     assert_eq!(newest("pep440"), "1!0.9");
     assert_ne!(newest("auto"), "1!0.9");
