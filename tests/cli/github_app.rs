@@ -176,6 +176,36 @@ fn a_token_about_to_expire_is_replaced_and_a_fixed_installation_comes_from_the_e
         app_calls(&s, "/access_tokens") >= 2,
         "the short-lived token was refreshed"
     );
+    // Everything the libraries log too, as text and JSON: still no token, JWT or key.
+    let key_body: String = private.lines().nth(1).unwrap_or_default().to_string();
+    assert!(key_body.len() > 40);
+    for args in [
+        vec!["monitor", "--download", "--force-check"],
+        vec!["--log-format", "json", "monitor", "--force-check"],
+        vec!["config", "check"],
+    ] {
+        let out = s
+            .command(None)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "trace")
+            .args(&args)
+            .output()
+            .expect("runs");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.trim().is_empty(), "{args:?}: no output");
+        for secret in [
+            "ghs_fakeInstallation",
+            "eyJ",
+            "PRIVATE KEY",
+            key_body.as_str(),
+        ] {
+            assert!(!all.contains(secret), "{args:?}: {secret} was printed");
+        }
+    }
 }
 
 #[test]
