@@ -476,6 +476,7 @@ impl ArtifactStore for ArtifactoryArtifactStore {
     async fn upload_file(
         &self,
         key: &str,
+        _sidecar_key: &str,
         file: &Path,
         size: u64,
         sha256: &str,

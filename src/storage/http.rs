@@ -34,7 +34,6 @@ use crate::config::{HttpStorage, REDACTED};
 use crate::http::{
     Body, BodySource, HttpClient, HttpOptions, Observer, Reply, Request, SendError, redact,
 };
-use crate::mirror::SIDECAR_SUFFIX;
 
 /// How much of a file is read (and hashed) at a time while it is sent.
 const CHUNK: usize = 256 * 1024;
@@ -497,12 +496,13 @@ impl ArtifactStore for HttpArtifactStore {
     async fn upload_file(
         &self,
         key: &str,
+        sidecar_key: &str,
         file: &Path,
         size: u64,
         sha256: &str,
     ) -> Result<UploadHow, StorageError> {
         if self.size_of(key).await? == Some(size)
-            && let Some(sidecar) = self.get_small(&format!("{key}{SIDECAR_SUFFIX}")).await?
+            && let Some(sidecar) = self.get_small(sidecar_key).await?
             && sidecar.starts_with(format!("{sha256}  ").as_bytes())
         {
             return Ok(UploadHow::AlreadyPresent);

@@ -132,10 +132,13 @@ pub trait ArtifactStore: Send + Sync + fmt::Debug {
     /// Uploads the local file `file` (of `size` bytes, whose verified SHA-256 is `sha256`) as
     /// `key`, streaming it (multipart for large files). The bytes are hashed while they are sent
     /// and the upload is abandoned if they no longer match `sha256`. An object already there
-    /// with the same size and SHA-256 is left alone.
+    /// with the same size and SHA-256 is left alone; a store that learns the SHA-256 from our
+    /// uploaded sidecar reads it at `sidecar_key` (which is `.{name}.sha256` when the release
+    /// publishes a `{name}.sha256` of its own).
     async fn upload_file(
         &self,
         key: &str,
+        sidecar_key: &str,
         file: &Path,
         size: u64,
         sha256: &str,
@@ -191,11 +194,13 @@ pub async fn upload_verified(
     sha256: &str,
     hidden_sidecar: bool,
 ) -> Result<UploadHow, StorageError> {
-    let how = store.upload_file(key, file, size, sha256).await?;
     let sidecar_key = match key.strip_suffix(name) {
         Some(folder) if hidden_sidecar => format!("{folder}.{name}{SIDECAR_SUFFIX}"),
         _ => format!("{key}{SIDECAR_SUFFIX}"),
     };
+    let how = store
+        .upload_file(key, &sidecar_key, file, size, sha256)
+        .await?;
     let line = sidecar_line(sha256, name);
     let current = store.get_small(&sidecar_key).await?;
     if current.as_deref() != Some(line.as_bytes()) {

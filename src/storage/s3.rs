@@ -323,6 +323,7 @@ impl S3ArtifactStore {
     async fn already_present(
         &self,
         key: &str,
+        sidecar_key: &str,
         size: u64,
         sha256: &str,
     ) -> Result<bool, StorageError> {
@@ -345,7 +346,7 @@ impl S3ArtifactStore {
         if let Some(matches) = by_metadata {
             return Ok(matches);
         }
-        let sidecar = self.get_small(&format!("{key}.sha256")).await?;
+        let sidecar = self.get_small(sidecar_key).await?;
         Ok(sidecar.is_some_and(|b| {
             String::from_utf8_lossy(&b)
                 .split_whitespace()
@@ -471,11 +472,12 @@ impl ArtifactStore for S3ArtifactStore {
     async fn upload_file(
         &self,
         key: &str,
+        sidecar_key: &str,
         file: &FsPath,
         size: u64,
         sha256: &str,
     ) -> Result<UploadHow, StorageError> {
-        if self.already_present(key, size, sha256).await? {
+        if self.already_present(key, sidecar_key, size, sha256).await? {
             tracing::debug!("{}: already present, not uploaded again", self.url_of(key));
             return Ok(UploadHow::AlreadyPresent);
         }

@@ -265,3 +265,44 @@ fn a_server_that_echoes_the_credential_gets_it_starred_in_the_error() {
         "{report}"
     );
 }
+
+#[test]
+fn a_file_whose_release_publishes_its_own_sha256_is_not_sent_again() {
+    // The release's own `tool.tar.gz.sha256` holds the hash alone; our sidecar for
+    // `tool.tar.gz` is `.tool.tar.gz.sha256` on the server too, and that is what says the file
+    // is already there.
+    let Some(dav) = Rclone::start() else { return };
+    std::fs::create_dir(dav.file("mirror")).expect("collection");
+    let tool = b"the tool's bytes".to_vec();
+    let scenario = fake_github::Scenario::default()
+        .with_repository(
+            fake_github::Repository::new("acme", "tool").with_release(
+                fake_github::Release::new("v1.0.0")
+                    .with_asset(fake_github::Asset::with_bytes("tool.tar.gz", &tool))
+                    .with_asset(fake_github::Asset::with_content(
+                        "tool.tar.gz.sha256",
+                        format!("{}\n", crate::support::sha256_hex(&tool)),
+                    )),
+            ),
+        )
+        .to_yaml()
+        .expect("yaml");
+    let s = FakeSetup::new(&scenario, &["acme/tool"], &storage(&dav.url, PASSWORD));
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert_eq!(how(&report), ["uploaded", "uploaded"], "{report}");
+    assert!(
+        dav.file("mirror/acme_tool/v1.0.0/.tool.tar.gz.sha256")
+            .is_file()
+    );
+    s.command(None)
+        .args(["-q", "db", "forget", "acme/tool"])
+        .assert()
+        .success();
+    std::fs::remove_dir_all(s.path("downloads")).expect("clear the local mirror");
+    let (report, _) = run(&s, &["monitor", "--download"], 0);
+    assert_eq!(
+        how(&report),
+        ["already-present", "already-present"],
+        "{report}"
+    );
+}

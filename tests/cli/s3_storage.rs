@@ -508,7 +508,13 @@ fn large_files_are_uploaded_in_parts_and_identical_objects_are_not_sent_again() 
     // Bytes that no longer match the verified hash are not uploaded.
     let other = "acme_tool/v1/other.bin";
     let err = rt
-        .block_on(store.upload_file(other, &file, size, &"0".repeat(64)))
+        .block_on(store.upload_file(
+            other,
+            &format!("{other}.sha256"),
+            &file,
+            size,
+            &"0".repeat(64),
+        ))
         .expect_err("must refuse");
     assert!(matches!(err, StorageError::Changed { .. }), "{err}");
     assert_eq!(
