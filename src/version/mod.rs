@@ -257,13 +257,19 @@ impl Version {
         })
     }
 
-    /// PEP 440: a project prefix (`mypkg-`) is split off as for other strategies (a lone `v`
-    /// is PEP 440's own and not a family), the rest is read by `pep440_rs`. The numbers,
-    /// prerelease (with `dev`), post-release and local parts are kept for display.
+    /// PEP 440: a PEP 440 version starts with a digit, so everything before the first digit is
+    /// the project prefix (`mypkg-`; a lone `v` is PEP 440's own and not a family), and the rest
+    /// is read by `pep440_rs`. (The other strategies' heuristic for where a version starts would
+    /// split `x.4rc1+local.v20.1` at `20`, and a normalised version would not read back as
+    /// itself.) The numbers, prerelease (with `dev`), post-release and local parts are kept for
+    /// display.
     fn parse_pep440(tag: &str, text: &str) -> Result<Version, VersionError> {
-        let (stem, rest) = parse::split_stem(text).ok_or_else(|| VersionError::NoDigits {
-            tag: tag.to_string(),
-        })?;
+        let start = text
+            .find(|c: char| c.is_ascii_digit())
+            .ok_or_else(|| VersionError::NoDigits {
+                tag: tag.to_string(),
+            })?;
+        let (stem, rest) = text.split_at(start);
         let family = parse::family_of(stem);
         let v: pep440_rs::Version =
             rest.parse()
