@@ -264,11 +264,11 @@ impl Version {
     /// itself.) The numbers, prerelease (with `dev`), post-release and local parts are kept for
     /// display.
     fn parse_pep440(tag: &str, text: &str) -> Result<Version, VersionError> {
-        let start = text
-            .find(|c: char| c.is_ascii_digit())
-            .ok_or_else(|| VersionError::NoDigits {
-                tag: tag.to_string(),
-            })?;
+        let start =
+            text.find(|c: char| c.is_ascii_digit())
+                .ok_or_else(|| VersionError::NoDigits {
+                    tag: tag.to_string(),
+                })?;
         let (stem, rest) = text.split_at(start);
         let family = parse::family_of(stem);
         let v: pep440_rs::Version =
