@@ -94,6 +94,19 @@ fn rm(moto: &Moto, dir: &Path) -> Command {
     cmd
 }
 
+/// `monitor --download` in `s` with the token and moto's variables; no secret may be printed.
+fn monitor_download(s: &FakeSetup, moto: &Moto) -> std::process::Output {
+    let mut cmd = s.command(Some(TOKEN));
+    clean(&mut cmd);
+    let out = cmd
+        .envs(moto.env())
+        .args(["monitor", "--download"])
+        .output()
+        .expect("runs");
+    assert_no_secret(&out);
+    out
+}
+
 fn json(out: &[u8]) -> Value {
     serde_json::from_slice(out).expect("JSON on stdout")
 }
@@ -249,14 +262,7 @@ fn a_failed_upload_fails_the_release_and_it_is_not_recorded() {
         &["acme/tool"],
         "  s3_storage: {enabled: true, bucket: no-such-bucket}\n",
     );
-    let mut cmd = s.command(Some(TOKEN));
-    clean(&mut cmd);
-    let out = cmd
-        .envs(moto.env())
-        .args(["monitor", "--download"])
-        .output()
-        .expect("runs");
-    assert_no_secret(&out);
+    let out = monitor_download(&s, &moto);
     assert_eq!(out.status.code(), Some(1));
     let results = &json(&out.stdout)["download_results"];
     assert_eq!(results["downloaded"], serde_json::json!([]), "{results}");
@@ -551,14 +557,7 @@ fn retention_deletes_old_releases_in_the_bucket_and_locally() {
         ),
     );
     let run = |what: &str| {
-        let mut cmd = s.command(Some(TOKEN));
-        clean(&mut cmd);
-        let out = cmd
-            .envs(moto.env())
-            .args(["monitor", "--download"])
-            .output()
-            .expect("runs");
-        assert_no_secret(&out);
+        let out = monitor_download(&s, &moto);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -628,14 +627,7 @@ fn the_plans_storage_spelling_uploads_to_its_bucket_and_prefix() {
         &["acme/tool"],
         "  storage: {type: s3, bucket: plan-bucket, prefix: plan/}\n",
     );
-    let mut cmd = s.command(Some(TOKEN));
-    clean(&mut cmd);
-    let out = cmd
-        .envs(moto.env())
-        .args(["monitor", "--download"])
-        .output()
-        .expect("runs");
-    assert_no_secret(&out);
+    let out = monitor_download(&s, &moto);
     assert_eq!(
         out.status.code(),
         Some(0),
