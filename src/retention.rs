@@ -89,7 +89,7 @@ pub fn plan(config: &Config, db: &Database) -> RetentionReport {
         ..RetentionReport::default()
     };
     for repository in &config.repositories {
-        let Ok(repo) = RepoId::new(&repository.owner, &repository.repo) else {
+        let Ok(repo) = repository.id() else {
             continue;
         };
         let scheme = config.repository_settings(repository).scheme();
@@ -197,11 +197,7 @@ pub fn apply(
             tag_name: Some(removal.tag_name.clone()),
             error,
         };
-        let Some(repo) = removal
-            .repository
-            .split_once('/')
-            .and_then(|(o, r)| RepoId::new(o, r).ok())
-        else {
+        let Ok(repo) = removal.repository.parse::<RepoId>() else {
             continue;
         };
         let mut deleted = removal.files.clone();
@@ -238,9 +234,7 @@ pub fn apply(
         let recorded = store.update(&mut |db| {
             let at = now();
             for r in &deleted {
-                if let Some((o, n)) = r.repository.split_once('/')
-                    && let Ok(repo) = RepoId::new(o, n)
-                {
+                if let Ok(repo) = r.repository.parse::<RepoId>() {
                     db.record_deletion(&repo, &r.tag_name, r.files.clone(), &at);
                 }
             }

@@ -99,6 +99,20 @@ where
 }
 
 /// Parses the YAML text into the raw configuration; unknown keys are appended to `warnings`.
+/// The hosts the file's `forges:` mapping declares, read leniently before the real parse (which
+/// reports any error in it): repositories on those hosts need no `forge:`.
+pub(crate) fn forge_hosts(text: &str) -> std::collections::HashSet<String> {
+    #[derive(serde::Deserialize)]
+    struct Only {
+        forges: Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>,
+    }
+    serde_saphyr::from_str::<Only>(text)
+        .ok()
+        .and_then(|o| o.forges)
+        .map(|m| m.into_keys().map(|k| k.to_ascii_lowercase()).collect())
+        .unwrap_or_default()
+}
+
 pub(crate) fn parse_yaml(
     text: &str,
     path: &Path,

@@ -45,15 +45,15 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ARTIFACTORY_SCHEME, ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify,
-    ExtractLimits, GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload,
+    ExtractLimits, Forge, GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload,
     Repository, RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify,
     SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;
 pub use values::{
-    Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, NotifyEvent, NotifyTarget, REDACTED,
-    ReleaseSource, Require, Seconds, Secret, TagFilter,
+    Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, DEFAULT_FORGES, ForgeKind, NotifyEvent,
+    NotifyTarget, REDACTED, ReleaseSource, Require, Seconds, Secret, TagFilter,
 };
 
 /// `download.artifactory_storage` as the `ARTIFACTORY_*` environment variables alone describe it.
@@ -154,14 +154,25 @@ pub fn load_str(text: &str, path: &Path, env: &Env) -> Result<Loaded, ConfigErro
     let mut warnings = Vec::new();
     // Key files named in the configuration are relative to its folder.
     let base = path.parent().unwrap_or(Path::new("."));
-    let raw = values::with_base_dir(base, || load::parse_yaml(text, path, &mut warnings))?;
+    let hosts = load::forge_hosts(text);
+    let raw = values::with_forge_hosts(hosts.clone(), || {
+        values::with_base_dir(base, || load::parse_yaml(text, path, &mut warnings))
+    })?;
     let env_repos = match env.get_non_empty(load::REPOSITORY_OVERRIDES) {
-        Some(v) => Some(values::with_base_dir(base, || {
-            load::parse_repository_overrides(v, &mut warnings)
+        Some(v) => Some(values::with_forge_hosts(hosts, || {
+            values::with_base_dir(base, || load::parse_repository_overrides(v, &mut warnings))
         })?),
         None => None,
     };
-    let config = normalize::normalize(raw, env_repos, env, &mut warnings)?;
+    let config = normalize::normalize(raw, env_repos, env, &mut warnings).map_err(|e| match e {
+        // Settled after the file was read; the file is named here.
+        ConfigError::Conflict { key, message, .. } => ConfigError::Conflict {
+            path: path.to_path_buf(),
+            key,
+            message,
+        },
+        other => other,
+    })?;
     normalize::check_verification(&config)
         .and_then(|()| normalize::check_storage(&config))
         .and_then(|()| normalize::check_github_app(&config))

@@ -12,10 +12,12 @@ use crate::version::Strategy;
 use serde::{Serialize, Serializer};
 
 use super::pattern::AssetPattern;
+use super::values::ForgeKind;
 use super::values::{
     Age, ApiUrl, ArchivePreference, NotifyEvent, NotifyTarget, ReleaseSource, Require, Seconds,
     Secret, TagFilter,
 };
+use crate::repo::RepoId;
 use crate::trust::{CosignKey, MinisignKey, PgpKey};
 
 /// The whole configuration, after defaults, spellings and environment overrides.
@@ -34,6 +36,33 @@ pub struct Config {
     pub download: DownloadSettings,
     /// Who is told after a run (`notify:`, plus the plan's `post_download.notify`).
     pub notify: NotifySettings,
+    /// The forges other than the `github:` section's, by host (`forges:`, plus the defaults
+    /// for gitlab.com and codeberg.org and the hosts named by `forge:` that the repositories
+    /// use).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub forges: BTreeMap<String, Forge>,
+}
+
+/// `forges.<host>`: how to reach one forge.
+///
+/// It exists so a self-hosted GitLab or Gitea (or a second GitHub Enterprise) is described
+/// once, by host, and every repository on it finds its API, token and CA there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forge {
+    /// Which API it speaks.
+    #[serde(rename = "type")]
+    pub kind: ForgeKind,
+    /// The API base (`https://HOST/api/v4` for GitLab, `/api/v1` for Gitea, `/api/v3` for
+    /// GitHub Enterprise, unless given).
+    pub api_url: ApiUrl,
+    /// The environment variable holding its token (`GITLAB_TOKEN` for gitlab.com,
+    /// `CODEBERG_TOKEN` for codeberg.org); the token goes to this API's host only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// A PEM bundle trusted for this forge in addition to the system roots (default:
+    /// `github.ca_cert`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `signing:` — the trust anchors of one repository: the keys its signatures must be made with,
@@ -84,7 +113,13 @@ impl Signing {
 /// what the user set and the resolution rules stay in one function.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Repository {
-    /// GitHub owner (user or organisation).
+    /// The forge's host; `None` is the `github:` section's GitHub (github.com by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The API its forge speaks (`forge:`, or found from `forges:` and the defaults).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forge: Option<ForgeKind>,
+    /// Owner (user or organisation; a GitLab group path such as `group/sub`).
     pub owner: String,
     /// Repository name.
     pub repo: String,
@@ -128,9 +163,18 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// `owner/repo`, the key used by `repository_overrides`, the version database and the output.
+    /// `owner/repo` (or `host/owner/repo` on another forge), the key used by
+    /// `repository_overrides`, the version database and the output.
     pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.repo)
+        match &self.host {
+            None => format!("{}/{}", self.owner, self.repo),
+            Some(host) => format!("{host}/{}/{}", self.owner, self.repo),
+        }
+    }
+
+    /// The repository's id (the loader checked its parts).
+    pub fn id(&self) -> Result<RepoId, String> {
+        RepoId::on(self.host.as_deref(), &self.owner, &self.repo)
     }
 }
 
@@ -668,7 +712,9 @@ pub struct EmailNotify {
 /// repository / override / download / settings chain themselves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EffectiveRepo {
-    /// GitHub owner.
+    /// The forge's host (`None`: the `github:` section's GitHub).
+    pub host: Option<String>,
+    /// Owner (or GitLab group path).
     pub owner: String,
     /// Repository name.
     pub repo: String,
@@ -697,6 +743,11 @@ pub struct EffectiveRepo {
 }
 
 impl EffectiveRepo {
+    /// The repository's id.
+    pub fn id(&self) -> Result<RepoId, String> {
+        RepoId::on(self.host.as_deref(), &self.owner, &self.repo)
+    }
+
     /// The versioning rules (strategy and `tag_filter`) the version engine applies to this
     /// repository's tags.
     pub fn scheme(&self) -> crate::version::Scheme {
@@ -708,24 +759,37 @@ impl EffectiveRepo {
 }
 
 impl Config {
-    /// The `repository_overrides` entry for `owner/repo`: an exact key first, then one that
-    /// differs only in case (GitHub names are case-insensitive).
-    pub fn repository_override(&self, owner: &str, repo: &str) -> Option<&RepositoryOverride> {
-        let key = format!("{owner}/{repo}");
-        self.download.repository_overrides.get(&key).or_else(|| {
+    /// The configured repository `id` (names compare without case, as forges do).
+    pub fn find_repository(&self, id: &RepoId) -> Option<&Repository> {
+        let key = id.to_string();
+        self.repositories
+            .iter()
+            .find(|r| r.full_name().eq_ignore_ascii_case(&key))
+    }
+
+    /// The forge of `host` (`None` for the `github:` section's GitHub, which is not listed).
+    pub fn forge(&self, host: &str) -> Option<&Forge> {
+        self.forges.get(host)
+    }
+
+    /// The `repository_overrides` entry for `key` (`owner/repo` or `host/owner/repo`): an
+    /// exact key first, then one that differs only in case (names are case-insensitive).
+    pub fn repository_override(&self, key: &str) -> Option<&RepositoryOverride> {
+        self.download.repository_overrides.get(key).or_else(|| {
             self.download
                 .repository_overrides
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v)
         })
     }
 
     /// Resolves what applies to `repo` (see [`EffectiveRepo`] for each field's precedence).
     pub fn repository_settings(&self, repo: &Repository) -> EffectiveRepo {
-        let ov = self.repository_override(&repo.owner, &repo.repo);
+        let ov = self.repository_override(&repo.full_name());
         let d = &self.download;
         EffectiveRepo {
+            host: repo.host.clone(),
             owner: repo.owner.clone(),
             repo: repo.repo.clone(),
             include_prereleases: repo

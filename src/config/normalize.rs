@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::Env;
 use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
+use super::model::Forge;
 use super::model::{
     ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
     GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository,
@@ -24,6 +25,7 @@ use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType, check_app_key,
     check_webhook_url, secure_base_url,
 };
+use super::values::{DEFAULT_FORGES, ForgeKind};
 
 /// `GITHUB_API_URL`: replaces `github.api_url`.
 pub(crate) const GITHUB_API_URL: &str = "GITHUB_API_URL";
@@ -148,6 +150,9 @@ pub(crate) fn normalize(
         ),
     };
 
+    let mut repositories = repositories;
+    let forges = forges(raw.forges.unwrap_or_default(), &mut repositories)?;
+
     let settings = {
         let s = raw.settings.unwrap_or_default();
         Settings {
@@ -208,7 +213,126 @@ pub(crate) fn normalize(
         github,
         download,
         notify,
+        forges,
     })
+}
+
+/// The forges by host: the file's `forges:`, then a default entry for each other host a
+/// repository uses (gitlab.com, codeberg.org, or `https://HOST/api/vN` for a host named with
+/// `forge:`). Each repository's host is settled here: `forge: github` on github.com (or no
+/// forge at all) is the `github:` section's GitHub (`host: None`); `forge: gitlab` alone means
+/// gitlab.com, `forge: gitea` codeberg.org. Only GitLab nests groups.
+fn forges(
+    raw: BTreeMap<super::values::HostKey, super::raw::RawForge>,
+    repositories: &mut [Repository],
+) -> Result<BTreeMap<String, Forge>, ConfigError> {
+    let conflict = |key: String, message: String| ConfigError::Conflict {
+        path: PathBuf::new(),
+        key,
+        message,
+    };
+    let mut out: BTreeMap<String, Forge> = raw
+        .into_iter()
+        .map(|(host, f)| {
+            let api_url = match f.api_url {
+                Some(u) => u,
+                None => ApiUrl::parse(&f.kind.api_url_on(&host.0))
+                    .map_err(|m| conflict(format!("forges.{}", host.0), m))?,
+            };
+            let forge = Forge {
+                kind: f.kind,
+                api_url,
+                token_env: f.token_env.map(|t| t.0).or_else(|| {
+                    DEFAULT_FORGES
+                        .iter()
+                        .find(|(h, ..)| *h == host.0)
+                        .map(|(.., env)| env.to_string())
+                }),
+                ca_cert: f.ca_cert.map(|p| p.0),
+            };
+            Ok((host.0, forge))
+        })
+        .collect::<Result<_, ConfigError>>()?;
+    for (i, r) in repositories.iter_mut().enumerate() {
+        let at = format!("repositories[{i}]");
+        let host = match (r.host.take(), r.forge) {
+            (None, None | Some(ForgeKind::Github)) => None,
+            (None, Some(kind)) => kind.default_host().map(str::to_string),
+            (Some(h), _) => Some(h),
+        };
+        let Some(host) = host else {
+            check_nesting(r, ForgeKind::Github, &at)?;
+            continue;
+        };
+        let known = out.get(&host).map(|f| f.kind).or_else(|| {
+            DEFAULT_FORGES
+                .iter()
+                .find(|(h, ..)| *h == host)
+                .map(|(_, kind, ..)| *kind)
+        });
+        let kind = match (known, r.forge) {
+            (Some(k), Some(f)) if k != f => {
+                return Err(conflict(
+                    format!("{at}.forge"),
+                    format!(
+                        "`forge: {}` but {host} is a {} forge (`forges:` or the defaults)",
+                        f.as_str(),
+                        k.as_str()
+                    ),
+                ));
+            }
+            (Some(k), _) => k,
+            (None, Some(f)) => f,
+            (None, None) if host == "github.com" => ForgeKind::Github,
+            (None, None) => {
+                return Err(conflict(
+                    format!("{at}.host"),
+                    format!("{host} matches no entry of `forges:` and no default forge"),
+                ));
+            }
+        };
+        check_nesting(r, kind, &at)?;
+        if host == "github.com" && kind == ForgeKind::Github && !out.contains_key(&host) {
+            // github.com is the `github:` section's forge.
+            r.forge = Some(ForgeKind::Github);
+            continue;
+        }
+        if !out.contains_key(&host) {
+            let (api, token_env) = match DEFAULT_FORGES.iter().find(|(h, ..)| *h == host) {
+                Some((_, _, api, env)) => (api.to_string(), Some(env.to_string())),
+                None => (kind.api_url_on(&host), None),
+            };
+            let api_url = ApiUrl::parse(&api).map_err(|m| conflict(format!("{at}.host"), m))?;
+            out.insert(
+                host.clone(),
+                Forge {
+                    kind,
+                    api_url,
+                    token_env,
+                    ca_cert: None,
+                },
+            );
+        }
+        r.forge = Some(kind);
+        r.host = Some(host);
+    }
+    Ok(out)
+}
+
+/// Refuses nested groups (`owner: a/b`) on a forge without them.
+fn check_nesting(r: &Repository, kind: ForgeKind, at: &str) -> Result<(), ConfigError> {
+    if kind != ForgeKind::Gitlab && r.owner.contains('/') {
+        return Err(ConfigError::Conflict {
+            path: PathBuf::new(),
+            key: format!("{at}.owner"),
+            message: format!(
+                "`{}` nests groups, which only GitLab has; {} owners are one name",
+                r.owner,
+                kind.as_str()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Builds `notify`: the section, the plan's `post_download.notify` targets folded in, and the
@@ -354,7 +478,10 @@ fn repositories(
     let mut out = Vec::with_capacity(list.len());
     for (i, r) in list.into_iter().enumerate() {
         let at = format!("{prefix}[{i}]");
-        let full = format!("{}/{}", r.owner, r.repo);
+        let full = match (r.host.as_deref(), r.forge.and_then(ForgeKind::default_host)) {
+            (Some(host), _) | (None, Some(host)) => format!("{host}/{}/{}", r.owner, r.repo),
+            (None, None) => format!("{}/{}", r.owner, r.repo),
+        };
         if !seen.insert(full.to_ascii_lowercase()) {
             warnings.push(ConfigWarning::new(
                 WarningKind::DuplicateRepository,
@@ -375,6 +502,8 @@ fn repositories(
             warnings,
         );
         out.push(Repository {
+            host: r.host,
+            forge: r.forge,
             owner: r.owner,
             repo: r.repo,
             description: r.description,

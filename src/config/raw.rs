@@ -15,14 +15,15 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::values::{
     Age, AlwaysOn, AppKeyFile, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
-    MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, Owner, PgpKeyFile, PosSecs,
-    ReleaseSource, RepoName, Require, SecureUrl, StorageType, TagFilter, TrustedRootFile,
-    WorkflowPath, parse_strategy, split_full_name,
+    MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, PgpKeyFile, PosSecs, ReleaseSource,
+    RepoName, Require, SecureUrl, StorageType, TagFilter, TrustedRootFile, WorkflowPath,
+    parse_strategy, split_full_name,
 };
 use super::values::{
     ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
     WebhookUrl, check_webhook_url, is_loopback_host,
 };
+use super::values::{EnvName, ForgeKind, HostKey, Owner, RepoUrl, is_known_forge_host};
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +33,17 @@ pub(crate) struct RawConfig {
     pub github: Option<RawGithub>,
     pub download: Option<RawDownload>,
     pub notify: Option<RawNotify>,
+    pub forges: Option<BTreeMap<HostKey, RawForge>>,
+}
+
+/// One `forges:` entry: how to reach the forge at its host.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RawForge {
+    #[serde(rename = "type")]
+    pub kind: ForgeKind,
+    pub api_url: Option<ApiUrl>,
+    pub token_env: Option<EnvName>,
+    pub ca_cert: Option<NonEmptyPath>,
 }
 
 /// Why the root could not be read as a mapping; turned into a clear error by the loader.
@@ -70,6 +82,9 @@ impl<'de> Deserialize<'de> for RawRoot {
 pub(crate) struct RawRepository {
     pub owner: String,
     pub repo: String,
+    /// The forge's host (from `host:` or `url:`); `None` with `forge:` unset is github.com.
+    pub host: Option<String>,
+    pub forge: Option<ForgeKind>,
     pub description: Option<String>,
     pub include_prereleases: Option<bool>,
     pub tag_filter: Option<TagFilter>,
@@ -85,8 +100,11 @@ pub(crate) struct RawRepository {
 
 #[derive(Deserialize)]
 struct RawRepositoryMap {
-    owner: Owner,
-    repo: RepoName,
+    owner: Option<Owner>,
+    repo: Option<RepoName>,
+    url: Option<RepoUrl>,
+    forge: Option<ForgeKind>,
+    host: Option<HostKey>,
     description: Option<String>,
     include_prereleases: Option<bool>,
     tag_filter: Option<TagFilter>,
@@ -106,7 +124,9 @@ impl<'de> Deserialize<'de> for RawRepository {
         impl<'de> Visitor<'de> for V {
             type Value = RawRepository;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping with `owner` and `repo`, or a string `owner/repo`")
+                f.write_str(
+                    "a mapping with `owner` and `repo` (or `url`), or a string `owner/repo`",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRepository, E> {
                 let (owner, repo) = split_full_name(v).map_err(E::custom)?;
@@ -118,9 +138,60 @@ impl<'de> Deserialize<'de> for RawRepository {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRepository, A::Error> {
                 let m = RawRepositoryMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let (owner, repo, host) = match (m.url, m.owner, m.repo) {
+                    (Some(url), None, None) => {
+                        if m.host.is_some() {
+                            return Err(de::Error::custom(
+                                "`host` and `url` both name the host; give one",
+                            ));
+                        }
+                        if m.forge.is_none() && !is_known_forge_host(&url.host) {
+                            return Err(de::Error::custom(format!(
+                                "url: the host {} matches no entry of `forges:` and no default \
+                                 forge (github.com, gitlab.com, codeberg.org); add it under \
+                                 `forges:` or set `forge:`",
+                                url.host
+                            )));
+                        }
+                        (url.owner, url.repo, Some(url.host))
+                    }
+                    (Some(_), _, _) => {
+                        return Err(de::Error::custom(
+                            "`url` names the project; give either `url` or `owner` and `repo`",
+                        ));
+                    }
+                    (None, Some(owner), Some(repo)) => {
+                        let host = m.host.map(|h| h.0);
+                        if let Some(h) = &host
+                            && m.forge.is_none()
+                            && !is_known_forge_host(h)
+                        {
+                            return Err(de::Error::custom(format!(
+                                "host: {h} matches no entry of `forges:` and no default forge; \
+                                 add it under `forges:` or set `forge:`"
+                            )));
+                        }
+                        // Only GitLab nests groups (a host's forge is checked once known).
+                        let nests = owner.0.contains('/');
+                        let gitlab = m.forge == Some(ForgeKind::Gitlab)
+                            || (m.forge.is_none() && host.is_some());
+                        if nests && !gitlab {
+                            return Err(de::Error::custom(format!(
+                                "owner {:?} nests groups, which only GitLab has (set `forge: \
+                                 gitlab`, or write the owner as one name)",
+                                owner.0
+                            )));
+                        }
+                        (owner.0, repo.0, host)
+                    }
+                    (None, None, _) => return Err(de::Error::missing_field("owner")),
+                    (None, Some(_), None) => return Err(de::Error::missing_field("repo")),
+                };
                 Ok(RawRepository {
-                    owner: m.owner.0,
-                    repo: m.repo.0,
+                    owner,
+                    repo,
+                    host,
+                    forge: m.forge,
                     description: m.description,
                     include_prereleases: m.include_prereleases,
                     tag_filter: m.tag_filter,

@@ -444,9 +444,10 @@ fn bad_names_are_invalid() {
             "repositories:\n  - owner: \"\"\n    repo: b\n",
             "repositories[0].owner",
         ),
+        // A group path is GitLab's only: refused for the entry, naming `owner`.
         (
             "repositories:\n  - owner: a/b\n    repo: b\n",
-            "repositories[0].owner",
+            "repositories[0]",
         ),
         (
             "repositories:\n  - owner: a\n    repo: \"b c\"\n",
@@ -1011,6 +1012,7 @@ download:
     assert_eq!(
         all,
         EffectiveRepo {
+            host: None,
             owner: "o".into(),
             repo: "all-set".into(),
             include_prereleases: false,
@@ -1699,4 +1701,128 @@ fn a_minimum_release_age_that_does_not_parse_exits_2_naming_it() {
         assert!(message.contains("duration"), "{e}");
         assert!(!e.to_string().contains("ghp_Secret"), "{e}");
     }
+}
+
+#[test]
+fn repositories_on_other_forges_settle_their_host_and_forge() {
+    let c = ok(r#"
+repositories:
+  - {owner: gitlab-org, repo: cli, forge: gitlab}
+  - {url: "https://gitlab.example.com/platform/tools/cli"}
+  - {owner: nginx, repo: nginx, source: tags}
+  - {owner: forgejo, repo: forgejo, forge: gitea, host: codeberg.org}
+  - {owner: a, repo: b, forge: forgejo, host: git.example.org}
+  - {url: "https://github.com/cli/cli"}
+  - {url: "https://codeberg.org/x/y.git"}
+forges:
+  gitlab.example.com: {type: gitlab, api_url: "https://gitlab.example.com/api/v4", token_env: GITLAB_EXAMPLE_TOKEN}
+"#)
+    .config;
+    let ids: Vec<String> = c.repositories.iter().map(|r| r.full_name()).collect();
+    assert_eq!(
+        ids,
+        [
+            "gitlab.com/gitlab-org/cli",
+            "gitlab.example.com/platform/tools/cli",
+            "nginx/nginx",
+            "codeberg.org/forgejo/forgejo",
+            "git.example.org/a/b",
+            "cli/cli",
+            "codeberg.org/x/y",
+        ]
+    );
+    let forge = |h: &str| c.forge(h).unwrap();
+    assert_eq!(forge("gitlab.com").kind, ForgeKind::Gitlab);
+    assert_eq!(
+        forge("gitlab.com").token_env.as_deref(),
+        Some("GITLAB_TOKEN")
+    );
+    assert_eq!(
+        forge("codeberg.org").api_url.as_str(),
+        "https://codeberg.org/api/v1"
+    );
+    assert_eq!(
+        forge("codeberg.org").token_env.as_deref(),
+        Some("CODEBERG_TOKEN")
+    );
+    assert_eq!(
+        forge("gitlab.example.com").token_env.as_deref(),
+        Some("GITLAB_EXAMPLE_TOKEN")
+    );
+    // A host named only with `forge:` gets the kind's API path and no token.
+    assert_eq!(
+        forge("git.example.org").api_url.as_str(),
+        "https://git.example.org/api/v1"
+    );
+    assert_eq!(forge("git.example.org").token_env, None);
+    assert!(c.forge("github.com").is_none());
+    // Overrides and lookups use the same key.
+    let id: crate::repo::RepoId = "GitLab.com/gitlab-org/CLI".parse().unwrap();
+    assert_eq!(c.find_repository(&id).unwrap().repo, "cli");
+}
+
+#[test]
+fn forge_mistakes_are_config_errors_with_positions() {
+    for (yaml, key, says) in [
+        (
+            "repositories:\n  - {owner: a, repo: b, forge: sourcehut}\n",
+            "repositories[0].forge",
+            "unknown variant",
+        ),
+        (
+            "repositories:\n  - {url: \"https://git.example.com/a/b\"}\n",
+            "repositories[0]",
+            "matches no entry of `forges:`",
+        ),
+        (
+            "repositories:\n  - {owner: a, repo: b, host: git.example.com}\n",
+            "repositories[0]",
+            "matches no entry of `forges:`",
+        ),
+        (
+            "repositories:\n  - {url: \"https://gitlab.com/a/b\", owner: a, repo: b}\n",
+            "repositories[0]",
+            "either `url` or `owner`",
+        ),
+        (
+            "repositories:\n  - {owner: a/b, repo: c, forge: gitea}\n",
+            "repositories[0]",
+            "only GitLab",
+        ),
+        (
+            "repositories:\n  - {url: \"http://gitlab.com/a/b\"}\n",
+            "repositories[0].url",
+            "http://",
+        ),
+        (
+            "repositories: [a/b]\nforges:\n  git.example.com: {type: gitlab, token_env: glpat-s3cr3t}\n",
+            "forges[\"git.example.com\"].token_env",
+            "not shown",
+        ),
+        (
+            "repositories: [a/b]\nforges:\n  git.example.com: {type: svn}\n",
+            "forges[\"git.example.com\"].type",
+            "unknown variant",
+        ),
+    ] {
+        let e = err(yaml);
+        let (line, _, k, message) = invalid(&e);
+        assert_eq!(k, key, "{e}");
+        assert!(message.contains(says), "{e}");
+        assert!(line >= 2, "{e}");
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+    // A forge type that contradicts the host's entry.
+    let e = err("repositories:\n  - {owner: a, repo: b, forge: gitea, host: gitlab.com}\n");
+    assert_eq!(conflict(&e), "repositories[0].forge");
+    // A URL on a host `forges:` declares needs no `forge:`; nesting is GitLab's.
+    let c = ok(
+        "repositories:\n  - url: https://git.example.com/g/s/p\nforges:\n  git.example.com: {type: gitlab}\n",
+    )
+    .config;
+    assert_eq!(c.repositories[0].owner, "g/s");
+    let e = err(
+        "repositories:\n  - url: https://git.example.com/g/s/p\nforges:\n  git.example.com: {type: gitea}\n",
+    );
+    assert_eq!(conflict(&e), "repositories[0].owner");
 }

@@ -5,6 +5,7 @@
 //! The same types are used when reading `REPOSITORY_OVERRIDES` (JSON), so both sources obey the
 //! same rules.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -692,14 +693,20 @@ impl<'de> Deserialize<'de> for NonEmptyPath {
 
 pub(crate) use crate::repo::check_name;
 
-/// Raw: the `owner` of a repository.
+/// Raw: the `owner` of a repository: one name, or (GitLab) a group path `group/sub`, each
+/// part checked like a name.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Owner(pub(crate) String);
 
 impl<'de> Deserialize<'de> for Owner {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        check_name("owner", &s).map_err(de::Error::custom)?;
+        if s.is_empty() {
+            return Err(de::Error::custom("owner must not be empty"));
+        }
+        for part in s.split('/') {
+            check_name("owner", part).map_err(de::Error::custom)?;
+        }
         Ok(Owner(s))
     }
 }
@@ -1160,5 +1167,231 @@ impl<'de> Deserialize<'de> for Require {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+/// Which API a forge speaks: `repositories[].forge` and `forges.<host>.type`.
+///
+/// It exists because the same monitor → download path serves GitHub, GitLab and Gitea-family
+/// forges; only the forge client differs. `forgejo` and `codeberg` are spellings of `gitea`
+/// (Forgejo keeps Gitea's API v1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    /// GitHub and GitHub Enterprise (REST v3, GraphQL).
+    #[default]
+    Github,
+    /// GitLab, gitlab.com or self-hosted (API v4).
+    Gitlab,
+    /// Gitea, Forgejo, Codeberg (API v1).
+    #[serde(alias = "forgejo", alias = "codeberg")]
+    Gitea,
+}
+
+impl ForgeKind {
+    /// The name used in keys and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
+            ForgeKind::Gitea => "gitea",
+        }
+    }
+
+    /// The host a repository with only `forge:` lives on (`None`: the `github:` section's).
+    pub fn default_host(self) -> Option<&'static str> {
+        match self {
+            ForgeKind::Github => None,
+            ForgeKind::Gitlab => Some("gitlab.com"),
+            ForgeKind::Gitea => Some("codeberg.org"),
+        }
+    }
+
+    /// The API base of a self-hosted server of this kind at `host`.
+    pub fn api_url_on(self, host: &str) -> String {
+        match self {
+            ForgeKind::Github => format!("https://{host}/api/v3"),
+            ForgeKind::Gitlab => format!("https://{host}/api/v4"),
+            ForgeKind::Gitea => format!("https://{host}/api/v1"),
+        }
+    }
+}
+
+/// The forges known without configuration: host, kind, API base and token variable.
+/// (github.com is the `github:` section's, with `GITHUB_TOKEN`.)
+pub const DEFAULT_FORGES: &[(&str, ForgeKind, &str, &str)] = &[
+    (
+        "gitlab.com",
+        ForgeKind::Gitlab,
+        "https://gitlab.com/api/v4",
+        "GITLAB_TOKEN",
+    ),
+    (
+        "codeberg.org",
+        ForgeKind::Gitea,
+        "https://codeberg.org/api/v1",
+        "CODEBERG_TOKEN",
+    ),
+];
+
+thread_local! {
+    /// The hosts of the file's `forges:` keys, read before the file is deserialised, so a
+    /// repository URL on an unknown host is refused at its own line.
+    static FORGE_HOSTS: std::cell::RefCell<Option<HashSet<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `hosts` as the hosts `forges:` declares.
+pub(crate) fn with_forge_hosts<T>(hosts: HashSet<String>, f: impl FnOnce() -> T) -> T {
+    let previous = FORGE_HOSTS.with(|h| h.replace(Some(hosts)));
+    let out = f();
+    FORGE_HOSTS.with(|h| *h.borrow_mut() = previous);
+    out
+}
+
+/// Whether `host` is a forge without `forge:` being said: one of `forges:`, a default, or
+/// github.com.
+pub(crate) fn is_known_forge_host(host: &str) -> bool {
+    host == "github.com"
+        || DEFAULT_FORGES.iter().any(|(h, ..)| *h == host)
+        || FORGE_HOSTS.with(|h| h.borrow().as_ref().is_some_and(|s| s.contains(host)))
+}
+
+/// Raw: a forge host (`forges:` key, `repositories[].host`): `name[:port]`, lowercased.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct HostKey(pub(crate) String);
+
+impl<'de> Deserialize<'de> for HostKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?.to_ascii_lowercase();
+        crate::repo::check_host(&s).map_err(de::Error::custom)?;
+        Ok(HostKey(s))
+    }
+}
+
+/// Raw: the name of an environment variable (`forges.<host>.token_env`): upper-case letters,
+/// digits and `_`. Anything else is refused without being quoted (a token pasted here by
+/// mistake must not be printed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnvName(pub(crate) String);
+
+impl<'de> Deserialize<'de> for EnvName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(EnvName(s))
+        } else {
+            Err(de::Error::custom(
+                "expected the name of an environment variable (upper-case letters, digits \
+                 and `_`, such as GITLAB_EXAMPLE_TOKEN); the value is not shown",
+            ))
+        }
+    }
+}
+
+/// Raw: `repositories[].url`, a project's web address: `https://host/owner…/repo`. Split
+/// into the host and the project path (a trailing `.git` or `/-/…` is dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RepoUrl {
+    pub(crate) host: String,
+    pub(crate) owner: String,
+    pub(crate) repo: String,
+}
+
+impl<'de> Deserialize<'de> for RepoUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        parse_repo_url(&s).map_err(de::Error::custom)
+    }
+}
+
+/// See [`RepoUrl`].
+pub(crate) fn parse_repo_url(text: &str) -> Result<RepoUrl, String> {
+    let base = secure_base_url(text)?;
+    let url = url::Url::parse(&base).map_err(|e| format!("the value is not a URL: {e}"))?;
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return Err("the URL has no host".to_string()),
+    }
+    .to_ascii_lowercase();
+    crate::repo::check_host(&host)?;
+    let mut parts: Vec<String> = Vec::new();
+    for seg in url.path_segments().into_iter().flatten() {
+        if seg == "-" {
+            break;
+        }
+        let seg = percent_encoding::percent_decode_str(seg)
+            .decode_utf8()
+            .map_err(|_| "the URL's path is not UTF-8".to_string())?
+            .into_owned();
+        if !seg.is_empty() {
+            parts.push(seg);
+        }
+    }
+    if let Some(last) = parts.last_mut()
+        && let Some(bare) = last.strip_suffix(".git")
+    {
+        *last = bare.to_string();
+    }
+    let Some((repo, owner)) = parts.split_last() else {
+        return Err("the URL names no project (expected https://HOST/OWNER/REPO)".to_string());
+    };
+    if owner.is_empty() {
+        return Err("the URL names no owner (expected https://HOST/OWNER/REPO)".to_string());
+    }
+    let owner = owner.join("/");
+    crate::repo::RepoId::on(Some(&host), &owner, repo)?;
+    Ok(RepoUrl {
+        host,
+        owner,
+        repo: repo.clone(),
+    })
+}
+
+#[cfg(test)]
+mod forge_tests {
+    use super::*;
+
+    #[test]
+    fn repository_urls_split_into_host_and_nested_path() {
+        let u = parse_repo_url("https://gitlab.example.com/platform/tools/cli").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.owner.as_str(), u.repo.as_str()),
+            ("gitlab.example.com", "platform/tools", "cli")
+        );
+        let u = parse_repo_url("https://GitLab.com/a/b.git/").unwrap();
+        assert_eq!((u.host.as_str(), u.repo.as_str()), ("gitlab.com", "b"));
+        let u = parse_repo_url("https://gitlab.com/g/p/-/releases").unwrap();
+        assert_eq!((u.owner.as_str(), u.repo.as_str()), ("g", "p"));
+        let u = parse_repo_url("http://127.0.0.1:8443/a/b").unwrap();
+        assert_eq!(u.host, "127.0.0.1:8443");
+        for bad in [
+            "https://gitlab.com/only",
+            "http://gitlab.com/a/b",
+            "https://u:p@gitlab.com/a/b",
+            "https://gitlab.com/a/b?x=1",
+            "ftp://gitlab.com/a/b",
+            "https://gitlab.com/a/%25/b",
+        ] {
+            assert!(parse_repo_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_env_names_are_refused_without_being_quoted() {
+        let err = serde_json::from_str::<EnvName>("\"ghp_s3cr3tVALUE\"").unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        assert_eq!(
+            serde_json::from_str::<EnvName>("\"GITLAB_X_TOKEN\"")
+                .unwrap()
+                .0,
+            "GITLAB_X_TOKEN"
+        );
     }
 }

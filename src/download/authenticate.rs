@@ -137,8 +137,17 @@ impl Authenticator {
         })
         .await??;
         out.extend(checked);
-        // GitHub's artifact attestations for the digest.
-        if self.attestations {
+        // GitHub's artifact attestations for the digest (other forges have none).
+        if self.attestations && client.kind() != crate::config::ForgeKind::Github {
+            out.note(
+                "attestation",
+                CheckResult::Skipped,
+                &format!(
+                    "{} forges hold no artifact attestations",
+                    client.kind().as_str()
+                ),
+            );
+        } else if self.attestations {
             let checked = self
                 .attestations(client, trust, name, path, digests)
                 .await?;

@@ -41,7 +41,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Config, ExtractLimits};
 use crate::db::{Database, VersionDb};
-use crate::github::GithubClient;
+use crate::github::Forges;
 use crate::mirror::{DedupIndex, Layout, discard_part, part_path};
 use crate::monitor::Report;
 use crate::repo::RepoId;
@@ -79,18 +79,18 @@ pub struct Options {
 /// entries are reported in the monitor report's order.
 pub async fn run(
     config: &Config,
-    client: Arc<GithubClient>,
+    forges: Arc<Forges>,
     store: Arc<dyn VersionDb>,
     artifacts: Option<Arc<dyn ArtifactStore>>,
     db: &Database,
     report: &Report,
     opts: Options,
 ) -> DownloadReport {
-    let ctx = Arc::new(Context::new(config, client, artifacts, opts).await);
+    let ctx = Arc::new(Context::new(config, artifacts, opts).await);
     let mut tasks = tokio::task::JoinSet::new();
     let mut out = DownloadReport::default();
     for (index, release) in report.releases.iter().enumerate() {
-        let job = match plan::decide(config, db, release, opts) {
+        let job = match plan::decide(config, &forges, db, release, opts) {
             Ok(job) => job,
             Err(skipped) => {
                 out.skipped.push(skipped);
@@ -117,8 +117,6 @@ pub async fn run(
 
 /// What every release's download shares.
 struct Context {
-    /// The GitHub client, for checksum files and transfers.
-    client: Arc<GithubClient>,
     /// The artifact store, with `download.s3_storage`.
     artifacts: Option<Arc<dyn ArtifactStore>>,
     /// Where files go in the mirror.
@@ -150,7 +148,6 @@ impl Context {
     /// built is logged and left empty: deduplication only saves bytes).
     async fn new(
         config: &Config,
-        client: Arc<GithubClient>,
         artifacts: Option<Arc<dyn ArtifactStore>>,
         opts: Options,
     ) -> Context {
@@ -176,7 +173,6 @@ impl Context {
             }
         };
         Context {
-            client,
             artifacts,
             layout,
             permits: Semaphore::new(config.download.concurrency.max(1) as usize),
@@ -211,10 +207,10 @@ async fn download_release(ctx: &Context, store: Arc<dyn VersionDb>, job: Job) ->
             .push(job.skipped(None, "no asset matches asset_patterns"));
         return out;
     }
-    let mut checksums = plan::fetch_checksums(&ctx.client, &job.release).await;
+    let mut checksums = plan::fetch_checksums(&job.client, &job.release).await;
     let mut evidence = Evidence::default();
     if ctx.auth.checks_release_files() {
-        evidence = authenticate::fetch_evidence(&ctx.client, &job.release).await;
+        evidence = authenticate::fetch_evidence(&job.client, &job.release).await;
         authenticate::check_checksum_files(
             &ctx.auth,
             &job.trust,
@@ -386,7 +382,7 @@ async fn fetch_verify_commit(
             _ => None,
         };
         let fetched = segmented::transfer(
-            &ctx.client,
+            &job.client,
             &ctx.permits,
             &request,
             ctx.segmenting,
@@ -458,7 +454,7 @@ async fn authenticate(
     let found = ctx
         .auth
         .authenticate(
-            &ctx.client,
+            &job.client,
             &job.trust,
             evidence,
             &file.name,

@@ -17,7 +17,7 @@ use crate::config::{
     ArchivePreference, AssetPattern, Config, Require, SourceArchives, asset_selected,
 };
 use crate::db::{Database, VerifiedBy};
-use crate::github::{Asset, GithubClient};
+use crate::github::{Asset, Forges, GithubClient};
 use crate::mirror::{Layout, SIDECAR_SUFFIX, check_asset_name, ensure_space};
 use crate::monitor::{ReportedRelease, Rules, is_new, version_of};
 use crate::repo::RepoId;
@@ -29,6 +29,8 @@ const SPACE_MARGIN: u64 = 64 * 1024 * 1024;
 pub(super) struct Job {
     /// The repository.
     pub repo: RepoId,
+    /// Its forge's client: checksum files, signatures and transfers go through it.
+    pub client: Arc<GithubClient>,
     /// The release, as the monitor reported it.
     pub release: ReportedRelease,
     /// Which assets to take (`asset_patterns`).
@@ -85,6 +87,7 @@ fn skip(release: &ReportedRelease, asset: Option<&str>, reason: String) -> Skipp
 /// `force`) newer than what the database holds. `Err` is the report's reason for skipping it.
 pub(super) fn decide(
     config: &Config,
+    forges: &Forges,
     db: &Database,
     release: &ReportedRelease,
     opts: Options,
@@ -93,13 +96,15 @@ pub(super) fn decide(
     if release.draft {
         return Err(skip("it is a draft (drafts are never downloaded)".into()));
     }
-    let Some(repository) = config.repositories.iter().find(|r| {
-        r.owner.eq_ignore_ascii_case(&release.owner) && r.repo.eq_ignore_ascii_case(&release.repo)
-    }) else {
+    let repo: RepoId = release.repository.parse().map_err(skip)?;
+    let Some(repository) = config.find_repository(&repo) else {
         return Err(skip("not in the configuration".into()));
     };
     let effective = config.repository_settings(repository);
-    let repo = RepoId::new(&release.owner, &release.repo).map_err(skip)?;
+    let client = forges
+        .for_repo(&repo)
+        .map_err(|e| skip(e.to_string()))?
+        .clone();
     if !effective.download_enabled {
         return Err(skip(
             "downloads are disabled for it (download.enabled)".into(),
@@ -122,6 +127,7 @@ pub(super) fn decide(
         }
     }
     Ok(Job {
+        client,
         trust: Arc::new(RepoTrust::new(&repo, &effective)),
         repo,
         release: release.clone(),

@@ -20,7 +20,7 @@ use super::link::next_link;
 use super::models::ErrorBody;
 use super::ratelimit::{Api, ApiObserver, CallStats, Counters, RateBudget, format_epoch};
 use super::token::Token;
-use crate::config::Config;
+use crate::config::{Config, ForgeKind};
 use crate::http::{
     HttpClient, HttpOptions, PostError, PostResponse, Reply, Request, RetryPolicy, SendError,
     check_transport, merge_headers, redact,
@@ -132,6 +132,11 @@ pub struct GithubClient {
     counters: Counters,
     limit: ApiLimit,
     pacing: Pacing,
+    /// Which API the server speaks: how the token is sent, which headers go along, and
+    /// which calls list releases.
+    kind: ForgeKind,
+    /// Where the token came from, for "bad credentials" messages.
+    token_name: String,
 }
 
 /// `settings.rate_limit_delay`: API calls start at least `interval` apart, across every task
@@ -187,7 +192,21 @@ impl GithubClient {
                 interval: opts.min_interval,
                 next: std::sync::Mutex::new(None),
             },
+            kind: ForgeKind::Github,
+            token_name: "GITHUB_TOKEN".to_string(),
         })
+    }
+
+    /// Speaks `kind`'s API, with its token from `token_name` (named in error messages).
+    pub fn for_forge(mut self, kind: ForgeKind, token_name: &str) -> GithubClient {
+        self.kind = kind;
+        self.token_name = token_name.to_string();
+        self
+    }
+
+    /// Which API the server speaks.
+    pub fn kind(&self) -> ForgeKind {
+        self.kind
     }
 
     /// The shared HTTP client underneath (no token), for requests that are not GitHub's.
@@ -232,7 +251,7 @@ impl GithubClient {
     /// GraphQL queries: a token, or an App with a fixed installation. An App that finds its
     /// installation per owner asks REST, each repository with its owner's token.
     pub fn can_batch(&self) -> bool {
-        self.token.is_some()
+        self.kind == ForgeKind::Github && self.token.is_some()
             || self
                 .app
                 .as_ref()
@@ -276,7 +295,20 @@ impl GithubClient {
             (None, None) => None,
         };
         if let Some(token) = token {
-            headers.insert(AUTHORIZATION, bearer(token.expose())?);
+            match self.kind {
+                // GitLab takes its personal, project and group access tokens as a bearer token
+                // too (instead of `PRIVATE-TOKEN`): `Authorization` is the header every HTTP
+                // stack drops on a redirect to another host.
+                ForgeKind::Github | ForgeKind::Gitlab => {
+                    headers.insert(AUTHORIZATION, bearer(token.expose())?);
+                }
+                ForgeKind::Gitea => {
+                    headers.insert(
+                        AUTHORIZATION,
+                        sensitive(&format!("token {}", token.expose()))?,
+                    );
+                }
+            }
         }
         Ok(headers)
     }
@@ -371,7 +403,7 @@ impl GithubClient {
     /// check (never quoting the JWT).
     async fn app_call(&self, req: Request) -> Result<Reply, GithubError> {
         self.request(&req, Api::Rest).await.map_err(|e| match e {
-            GithubError::Unauthorized => GithubError::App(
+            GithubError::Unauthorized { .. } => GithubError::App(
                 "GitHub refused the App's JWT (check the App id and its private key)".to_string(),
             ),
             GithubError::NotFound { .. } | GithubError::RepositoryNotFound { .. } => {
@@ -433,13 +465,20 @@ impl GithubClient {
         extra: &HeaderMap,
     ) -> Result<Request, GithubError> {
         let mut headers = HeaderMap::new();
+        let accept = match (self.kind, accept) {
+            (ForgeKind::Github, _) => accept,
+            (_, ACCEPT_JSON) => "application/json",
+            (_, other) => other,
+        };
         if let Ok(v) = HeaderValue::from_str(accept) {
             headers.insert(ACCEPT, v);
         }
-        headers.insert(
-            "x-github-api-version",
-            HeaderValue::from_static(API_VERSION),
-        );
+        if self.kind == ForgeKind::Github {
+            headers.insert(
+                "x-github-api-version",
+                HeaderValue::from_static(API_VERSION),
+            );
+        }
         merge_headers(&mut headers, extra);
         let headers = self.authorize(url, headers).await?;
         Ok(Request {
@@ -471,7 +510,12 @@ impl GithubClient {
                 {
                     *message = message.replace(token.expose(), "***");
                 }
-                final_error(r.status, url, body, r.attempts)
+                match final_error(r.status, url, body, r.attempts) {
+                    GithubError::Unauthorized { .. } => GithubError::Unauthorized {
+                        token: self.token_name.clone(),
+                    },
+                    other => other,
+                }
             }
         }
     }
@@ -549,7 +593,9 @@ pub(super) fn final_error(
     attempts: u32,
 ) -> GithubError {
     match status.as_u16() {
-        401 => GithubError::Unauthorized,
+        401 => GithubError::Unauthorized {
+            token: "GITHUB_TOKEN".to_string(),
+        },
         404 => GithubError::NotFound { url: redact(url) },
         code => GithubError::Http {
             status: code,
@@ -567,10 +613,14 @@ pub(super) fn final_error(
 
 /// `Bearer {secret}`, marked sensitive so it is never logged.
 fn bearer(secret: &str) -> Result<HeaderValue, GithubError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {secret}")).map_err(|_| GithubError::Setup {
-            message: "the token contains characters not allowed in a header".to_string(),
-        })?;
+    sensitive(&format!("Bearer {secret}"))
+}
+
+/// A header value holding a secret, marked sensitive so it is never logged.
+fn sensitive(text: &str) -> Result<HeaderValue, GithubError> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| GithubError::Setup {
+        message: "the token contains characters not allowed in a header".to_string(),
+    })?;
     value.set_sensitive(true);
     Ok(value)
 }

@@ -10,6 +10,8 @@
 
 mod app;
 mod client;
+mod dialect;
+mod forges;
 pub mod etag;
 mod graphql;
 mod limit;
@@ -26,6 +28,7 @@ pub use client::{
     ACCEPT_JSON, ACCEPT_OCTET, API_VERSION, ApiResponse, ClientOptions, GithubClient,
 };
 pub use etag::{CachedPage, EtagCache};
+pub use forges::Forges;
 pub use graphql::{BATCH_SIZE, Listing, MAX_FIRST};
 pub use limit::{ApiLimit, ApiPermit, MAX_CONCURRENT};
 pub use models::{Asset, ErrorBody, Release};
@@ -37,9 +40,12 @@ use crate::repo::RepoId;
 /// Why a GitHub request failed, worded to say what to do. Never contains the token.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GithubError {
-    /// GitHub rejected the token.
-    #[error("bad credentials (check GITHUB_TOKEN)")]
-    Unauthorized,
+    /// The forge rejected the token.
+    #[error("bad credentials (check {token})")]
+    Unauthorized {
+        /// Where the token came from (`GITHUB_TOKEN`, a forge's `token_env`).
+        token: String,
+    },
     /// 404 from GitHub.
     #[error("not found: {url}")]
     NotFound {
@@ -66,7 +72,7 @@ pub enum GithubError {
     },
     /// The rate limit is exhausted and resets later than `github.max_rate_limit_wait`.
     #[error(
-        "GitHub rate limit exhausted{}{}; not waiting longer than github.max_rate_limit_wait ({max_wait_secs} s)",
+        "the API's rate limit is exhausted{}{}; not waiting longer than github.max_rate_limit_wait ({max_wait_secs} s)",
         reset.as_ref().map(|r| format!(", it resets at {r}")).unwrap_or_default(),
         wait_secs.map(|w| format!(" (in {w} s)")).unwrap_or_default()
     )]

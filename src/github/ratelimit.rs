@@ -48,18 +48,20 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    /// The budget from a response's `X-RateLimit-*` headers; `None` without a remaining count.
+    /// The budget from a response's `X-RateLimit-*` headers (GitHub, Gitea) or `RateLimit-*`
+    /// headers (GitLab); `None` without a remaining count.
     fn from_headers(headers: &HeaderMap) -> Option<RateBudget> {
         let num = |name: &str| {
-            headers
-                .get(name)
+            [format!("x-{name}"), name.to_string()]
+                .iter()
+                .find_map(|n| headers.get(n.as_str()))
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
         let b = RateBudget {
-            limit: num("x-ratelimit-limit"),
-            remaining: num("x-ratelimit-remaining"),
-            reset: num("x-ratelimit-reset"),
+            limit: num("ratelimit-limit"),
+            remaining: num("ratelimit-remaining"),
+            reset: num("ratelimit-reset"),
         };
         b.remaining.is_some().then_some(b)
     }
@@ -157,6 +159,7 @@ pub(super) struct ApiObserver<'a> {
 fn wants_fewer(status: StatusCode, headers: &HeaderMap) -> bool {
     let no_budget = headers
         .get("x-ratelimit-remaining")
+        .or_else(|| headers.get("ratelimit-remaining"))
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == "0");
     status == StatusCode::TOO_MANY_REQUESTS

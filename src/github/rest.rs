@@ -6,10 +6,14 @@
 use bytes::Bytes;
 use url::Url;
 
+use serde_json::Value;
+
 use super::GithubError;
 use super::client::{ACCEPT_SHA, GithubClient};
+use super::dialect;
 use super::etag::EtagCache;
 use super::models::Release;
+use crate::config::ForgeKind;
 use crate::http::redact;
 use crate::repo::RepoId;
 
@@ -22,7 +26,107 @@ impl GithubClient {
         max: usize,
         cache: Option<&EtagCache>,
     ) -> Result<Vec<Release>, GithubError> {
-        self.list_pages(repo, "releases", max, cache).await
+        match self.kind() {
+            ForgeKind::Github => self.list_pages(repo, "releases", max, cache).await,
+            ForgeKind::Gitea => {
+                let items: Vec<Value> = self.list_pages(repo, "releases", max, cache).await?;
+                items
+                    .into_iter()
+                    .map(|v| dialect::gitea_release(v).map_err(|e| self.decode_error(repo, e)))
+                    .collect()
+            }
+            ForgeKind::Gitlab => {
+                let items: Vec<Value> = self.list_pages(repo, "releases", max, cache).await?;
+                items
+                    .into_iter()
+                    .filter(|v| !dialect::gitlab_upcoming(v))
+                    .map(|v| dialect::gitlab_release(v).map_err(|e| self.decode_error(repo, e)))
+                    .collect()
+            }
+        }
+    }
+
+    /// A listing of `repo` that did not have the expected shape.
+    fn decode_error(&self, repo: &RepoId, e: serde_json::Error) -> GithubError {
+        GithubError::Decode {
+            url: format!("{} ({repo})", redact(self.api_url())),
+            message: e.to_string(),
+        }
+    }
+
+    /// The API path listing `what` (`releases` or `tags`) of `repo`, `per_page` at a time, in
+    /// the forge's dialect.
+    fn list_path(&self, repo: &RepoId, what: &str, per_page: usize) -> String {
+        let (o, r) = (repo.owner(), repo.repo());
+        match self.kind() {
+            ForgeKind::Github => format!("repos/{o}/{r}/{what}?per_page={per_page}"),
+            ForgeKind::Gitea => format!("repos/{o}/{r}/{what}?limit={per_page}"),
+            ForgeKind::Gitlab => {
+                let what = if what == "tags" {
+                    "repository/tags"
+                } else {
+                    what
+                };
+                format!(
+                    "{}/{what}?per_page={per_page}",
+                    dialect::gitlab_project(repo)
+                )
+            }
+        }
+    }
+
+    /// One release as the forge answered it, in the GitHub shape.
+    fn decode_release(&self, body: &[u8]) -> Result<Release, serde_json::Error> {
+        match self.kind() {
+            ForgeKind::Github => serde_json::from_slice(body),
+            ForgeKind::Gitea => dialect::gitea_release(serde_json::from_slice(body)?),
+            ForgeKind::Gitlab => dialect::gitlab_release(serde_json::from_slice(body)?),
+        }
+    }
+
+    /// Fills in the size of each asset whose forge stated none (GitLab's links) by asking its
+    /// host for the first byte (`Range: bytes=0-0`; the total is in `Content-Range`, or the
+    /// whole length in `Content-Length`). The token goes only where it always goes: to the
+    /// API's origin. An asset whose size cannot be learnt keeps 0 and fails its size check
+    /// when downloaded.
+    pub async fn fill_sizes(&self, release: &mut Release) {
+        for asset in release.assets.iter_mut().filter(|a| a.size == 0) {
+            let Ok(url) = Url::parse(&asset.url) else {
+                continue;
+            };
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::RANGE,
+                reqwest::header::HeaderValue::from_static("bytes=0-0"),
+            );
+            match self.send(&url, super::ACCEPT_OCTET, &headers).await {
+                Ok(resp) => {
+                    let total = resp
+                        .headers()
+                        .get(reqwest::header::CONTENT_RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.rsplit_once('/'))
+                        .and_then(|(_, n)| n.trim().parse::<u64>().ok());
+                    let size = match resp.status().as_u16() {
+                        206 => total,
+                        _ => resp.content_length(),
+                    };
+                    match size {
+                        Some(n) => asset.size = n,
+                        None => tracing::warn!(
+                            "{}: {} states no size; its download will fail its size check",
+                            release.tag_name,
+                            asset.name
+                        ),
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "{}: cannot learn the size of {}: {e}",
+                    release.tag_name,
+                    asset.name
+                ),
+            }
+        }
     }
 
     /// The items of a paginated list under `repos/{o}/{r}/{what}`, up to `max` (pages of up to
@@ -36,11 +140,7 @@ impl GithubClient {
         cache: Option<&EtagCache>,
     ) -> Result<Vec<T>, GithubError> {
         let per_page = max.clamp(1, 100);
-        let mut url = self.endpoint(&format!(
-            "repos/{}/{}/{what}?per_page={per_page}",
-            repo.owner(),
-            repo.repo()
-        ))?;
+        let mut url = self.endpoint(&self.list_path(repo, what, per_page))?;
         let mut items = Vec::new();
         loop {
             let (body, next) = self
@@ -96,6 +196,15 @@ impl GithubClient {
             #[serde(default)]
             commit: Option<serde_json::Value>,
         }
+        if self.kind() == ForgeKind::Gitlab {
+            let project = dialect::gitlab_project(repo);
+            let api = self.api_url().to_string();
+            let items: Vec<Value> = self.list_pages(repo, "tags", max, cache).await?;
+            return Ok(items
+                .iter()
+                .filter_map(|v| dialect::gitlab_tag(&api, &project, v))
+                .collect());
+        }
         let tags: Vec<TagJson> = self.list_pages(repo, "tags", max, cache).await?;
         Ok(tags
             .into_iter()
@@ -127,11 +236,10 @@ impl GithubClient {
         repo: &RepoId,
         tag: &str,
     ) -> Result<Option<Release>, GithubError> {
-        let mut url = self.endpoint(&format!(
-            "repos/{}/{}/releases/tags",
-            repo.owner(),
-            repo.repo()
-        ))?;
+        let mut url = self.endpoint(&match self.kind() {
+            ForgeKind::Gitlab => format!("{}/releases", dialect::gitlab_project(repo)),
+            _ => format!("repos/{}/{}/releases/tags", repo.owner(), repo.repo()),
+        })?;
         url.path_segments_mut()
             .map_err(|()| GithubError::Setup {
                 message: "the API URL cannot have a path".to_string(),
@@ -173,7 +281,7 @@ impl GithubClient {
     ) -> Result<Option<Release>, GithubError> {
         match self.get_cached(url, cache).await {
             Ok((body, _)) => {
-                serde_json::from_slice(&body)
+                self.decode_release(&body)
                     .map(Some)
                     .map_err(|e| GithubError::Decode {
                         url: redact(url),

@@ -203,8 +203,9 @@ impl Signals {
         Signals {
             status,
             retry_after: header("retry-after").and_then(|v| parse_retry_after(v, now)),
-            remaining: num("x-ratelimit-remaining"),
-            reset: num("x-ratelimit-reset"),
+            // GitHub and Gitea say `X-RateLimit-*`; GitLab says `RateLimit-*`.
+            remaining: num("x-ratelimit-remaining").or_else(|| num("ratelimit-remaining")),
+            reset: num("x-ratelimit-reset").or_else(|| num("ratelimit-reset")),
             message: None,
             documentation_url: None,
         }

@@ -242,9 +242,10 @@ impl Layout {
     }
 }
 
-/// `owner_repo`, the seed tool's name for a repository's folder.
+/// `owner_repo`, the seed tool's name for a repository's folder (`host%2Fowner%2Frepo` for
+/// another forge's; see [`RepoId::folder`]).
 fn repo_folder(repo: &RepoId) -> String {
-    format!("{}_{}", repo.owner(), repo.repo())
+    repo.folder()
 }
 
 #[cfg(test)]

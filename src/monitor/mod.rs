@@ -18,10 +18,10 @@ use tokio::sync::Semaphore;
 pub use report::{PendingRelease, RepoFailure, Report, ReportedRelease};
 pub use select::{Rules, Selection, is_new, same_pin, select, version_of};
 
-use crate::config::{Config, ReleaseSource};
+use crate::config::{Config, ForgeKind, ReleaseSource};
 use crate::db::{Database, now};
 use crate::github::{
-    BATCH_SIZE, EtagCache, GithubClient, GithubError, Listing, MAX_FIRST, Release,
+    BATCH_SIZE, EtagCache, Forges, GithubClient, GithubError, Listing, MAX_FIRST, Release,
 };
 use crate::repo::RepoId;
 
@@ -48,7 +48,7 @@ struct Outcome {
 /// report. A failing repository is listed in `errors`; the others are still checked.
 pub async fn run(
     config: &Config,
-    client: Arc<GithubClient>,
+    forges: Arc<Forges>,
     db: &Database,
     cache: Arc<EtagCache>,
     opts: Options,
@@ -58,7 +58,7 @@ pub async fn run(
     let mut jobs = Vec::new();
     for (index, repository) in config.repositories.iter().enumerate() {
         let effective = config.repository_settings(repository);
-        let repo = match RepoId::new(&effective.owner, &effective.repo) {
+        let repo = match effective.id() {
             Ok(r) => r,
             Err(e) => {
                 // The config loader already checked names; keep going if one slips through.
@@ -68,11 +68,12 @@ pub async fn run(
         };
         jobs.push((index, repo, Rules::for_repository(&effective)));
     }
+    let client = forges.default_client().clone();
     let mut prefetched = if client.can_batch() && config.github.graphql {
-        // Tag-only repositories are listed over REST.
+        // Tag-only repositories, and those on other forges, are listed over REST.
         let repos: Vec<(usize, RepoId)> = jobs
             .iter()
-            .filter(|(_, _, rules)| rules.source == ReleaseSource::Releases)
+            .filter(|(_, r, rules)| rules.source == ReleaseSource::Releases && r.host().is_none())
             .map(|(i, r, _)| (*i, r.clone()))
             .collect();
         prefetch(&client, repos, max, &permits).await
@@ -83,10 +84,21 @@ pub async fn run(
     for (index, repo, rules) in jobs {
         let current = db.current_version(&repo).map(str::to_string);
         let listed = prefetched.remove(&index);
-        let (client, cache, permits) = (client.clone(), cache.clone(), permits.clone());
+        let client = forges.for_repo(&repo).cloned();
+        let (cache, permits) = (cache.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let outcome = check(&client, &cache, repo, &rules, current, max, listed, opts).await;
+            let outcome = match client {
+                Ok(client) => {
+                    check(&client, &cache, repo, &rules, current, max, listed, opts).await
+                }
+                Err(e) => Outcome {
+                    repo,
+                    explain: vec![format!("  error: {e}")],
+                    result: Err(e),
+                    pending: None,
+                },
+            };
             (index, outcome)
         });
     }
@@ -202,9 +214,9 @@ async fn prefetch(
                         }
                     })
                     .collect(),
-                Err(GithubError::Unauthorized) => batch
+                Err(e @ GithubError::Unauthorized { .. }) => batch
                     .into_iter()
-                    .map(|(index, _)| (index, Prefetched::Failed(GithubError::Unauthorized)))
+                    .map(|(index, _)| (index, Prefetched::Failed(e.clone())))
                     .collect(),
                 Err(e) => {
                     if matches!(e, GithubError::NotFound { .. }) {
@@ -284,13 +296,11 @@ fn explain_signatures(config: &Config, release: &ReportedRelease) -> Vec<String>
     if !v.signature {
         return Vec::new();
     }
-    let signing = config
-        .repositories
-        .iter()
-        .find(|r| {
-            r.owner.eq_ignore_ascii_case(&release.owner)
-                && r.repo.eq_ignore_ascii_case(&release.repo)
-        })
+    let signing = release
+        .repository
+        .parse::<RepoId>()
+        .ok()
+        .and_then(|id| config.find_repository(&id))
         .map(|r| config.repository_settings(r).signing)
         .unwrap_or_default();
     let (minisign, pgp, cosign) = (
@@ -480,6 +490,13 @@ async fn check(
                         Err(e)
                     }
                 }
+            } else if release.assets.iter().any(|a| a.size == 0)
+                && client.kind() == ForgeKind::Gitlab
+            {
+                // GitLab's links state no size; the download needs one.
+                let mut sized = release.clone();
+                client.fill_sizes(&mut sized).await;
+                Ok(Some(ReportedRelease::new(&repo, &sized, current.clone())))
             } else {
                 Ok(Some(ReportedRelease::new(&repo, release, current.clone())))
             }

@@ -25,7 +25,7 @@ pub use stores::Stores;
 use crate::config::{Config, Env, GithubApp};
 use crate::db::{Database, DbError};
 use crate::download::{self, DownloadReport};
-use crate::github::{AppAuth, ClientOptions, EtagCache, GithubClient, GithubError, Token};
+use crate::github::{AppAuth, ClientOptions, EtagCache, Forges, GithubClient, GithubError, Token};
 use crate::monitor::{self, Report};
 use crate::notify::{NotificationResult, Summary};
 use crate::repo::RepoId;
@@ -62,7 +62,7 @@ pub struct Steps {
 /// policy), the stores, and the database as it was when the run started.
 pub struct Pipeline {
     config: Arc<Config>,
-    client: Arc<GithubClient>,
+    forges: Arc<Forges>,
     stores: Stores,
     db: Database,
 }
@@ -100,8 +100,13 @@ impl Pipeline {
         if let Some(app) = app {
             client = client.with_app(app);
         }
-        let client = Arc::new(client);
-        Ok(Pipeline::from_parts(Arc::new(config), client, stores, db))
+        let forges = Forges::from_config(&config, Arc::new(client), &Env::from_process())?;
+        Ok(Pipeline {
+            config: Arc::new(config),
+            forges: Arc::new(forges),
+            stores,
+            db,
+        })
     }
 
     /// A pipeline over parts the caller already has: the Concourse resource brings its own
@@ -114,7 +119,7 @@ impl Pipeline {
     ) -> Pipeline {
         Pipeline {
             config,
-            client,
+            forges: Arc::new(Forges::single(client)),
             stores,
             db,
         }
@@ -125,14 +130,19 @@ impl Pipeline {
         &self.config
     }
 
-    /// The run's GitHub client (its call counts and budgets feed `--explain`).
+    /// The run's default GitHub client (its call counts and budgets feed `--explain`).
     pub fn client(&self) -> &Arc<GithubClient> {
-        &self.client
+        self.forges.default_client()
+    }
+
+    /// Every forge client of the run.
+    pub fn forges(&self) -> &Arc<Forges> {
+        &self.forges
     }
 
     /// Stage 1: checks every configured repository against the database.
     pub async fn monitor(&self, cache: Arc<EtagCache>, opts: monitor::Options) -> Report {
-        monitor::run(&self.config, self.client.clone(), &self.db, cache, opts).await
+        monitor::run(&self.config, self.forges.clone(), &self.db, cache, opts).await
     }
 
     /// Stage 2: downloads, verifies, stores, uploads and records the releases of `report`, and
@@ -140,7 +150,7 @@ impl Pipeline {
     pub async fn download(&self, report: &Report, opts: download::Options) -> DownloadReport {
         let result = download::run(
             &self.config,
-            self.client.clone(),
+            self.forges.clone(),
             self.stores.db.clone(),
             self.stores.artifacts.clone(),
             &self.db,
@@ -176,7 +186,7 @@ impl Pipeline {
         if summary.is_empty() || !self.config.notify.any_target() {
             return Vec::new();
         }
-        let results = crate::notify::send_all(&self.config, self.client.http(), summary).await;
+        let results = crate::notify::send_all(&self.config, self.client().http(), summary).await;
         for r in &results {
             match &r.error {
                 None => tracing::info!("notification sent: {}", r.target),

@@ -160,14 +160,14 @@ pub trait ArtifactStore: Send + Sync + fmt::Debug {
     async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError>;
 }
 
-/// `{owner}_{repo}/{tag}/`: the folder of one release, with the tag encoded as the local layout
+/// `{owner}_{repo}/{tag}/` (the repository's [`RepoId::folder`]): the folder of one release, with the tag encoded as the local layout
 /// encodes it ([`encode_tag`]), so a tag such as `cli/v1.2.0` stays one folder.
 pub fn release_prefix(repo: &RepoId, tag: &str) -> Result<String, StorageError> {
     let tag = encode_tag(tag).map_err(|e| StorageError::BadKey {
         name: tag.to_string(),
         reason: e.to_string(),
     })?;
-    Ok(format!("{}_{}/{tag}/", repo.owner(), repo.repo()))
+    Ok(format!("{}/{tag}/", repo.folder()))
 }
 
 /// `{owner}_{repo}/{tag}/{name}`: the key of one asset. The name must be a plain file name
