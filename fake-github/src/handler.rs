@@ -14,6 +14,7 @@ use crate::fault::{FaultKind, Origin};
 use crate::model::{
     AssetW, ReleaseW, RepoW, World, hex, http_date, iso, pseudo_random_bytes, sha256,
 };
+use crate::scenario::Forge;
 
 const DOCS: &str = "https://docs.github.com/rest";
 const RATE_DOCS: &str =
@@ -137,7 +138,7 @@ impl State {
     }
 
     /// The rate-limit headers, after spending one request if `spend`.
-    fn rate_headers(&mut self, spend: bool, now: u64) -> Vec<(String, String)> {
+    pub(crate) fn rate_headers(&mut self, spend: bool, now: u64) -> Vec<(String, String)> {
         self.refresh(now);
         if spend {
             self.remaining = self.remaining.saturating_sub(1);
@@ -190,14 +191,14 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
-    fn query_param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query_param(&self, name: &str) -> Option<&str> {
         self.query.as_deref()?.split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             (key == name).then_some(value)
         })
     }
 
-    fn is_get_or_head(&self) -> bool {
+    pub(crate) fn is_get_or_head(&self) -> bool {
         self.method == "GET" || self.method == "HEAD"
     }
 }
@@ -227,17 +228,26 @@ impl Reply {
         }
     }
 
+    /// A plain-text reply.
+    pub(crate) fn new_text(status: u16, text: &str) -> Reply {
+        Reply::new(
+            status,
+            "text/plain; charset=utf-8",
+            Bytes::copy_from_slice(text.as_bytes()),
+        )
+    }
+
     pub(crate) fn json(status: u16, value: &Value) -> Reply {
         let body = serde_json::to_vec(value).unwrap_or_default();
         Reply::new(status, JSON_TYPE, body)
     }
 
-    fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    fn noted(mut self, note: impl Into<String>) -> Reply {
+    pub(crate) fn noted(mut self, note: impl Into<String>) -> Reply {
         self.note = Some(note.into());
         self
     }
@@ -358,9 +368,11 @@ pub(crate) fn handle(urls: &Urls, state: &mut State, req: &Req) -> Reply {
 }
 
 fn serve(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
-    match req.origin {
-        Origin::Api => api(urls, state, req, now),
-        Origin::Assets => assets(state, req),
+    match (req.origin, state.world.forge) {
+        (Origin::Api, Forge::Github) => api(urls, state, req, now),
+        (Origin::Api, Forge::Gitlab) => crate::forges::gitlab(urls, state, req, now),
+        (Origin::Api, Forge::Gitea) => crate::forges::gitea(urls, state, req, now),
+        (Origin::Assets, _) => assets(state, req),
     }
 }
 
@@ -504,7 +516,7 @@ fn not_found() -> Out {
     Out::Json(404, error_body(404, "Not Found", DOCS), Vec::new())
 }
 
-fn api(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
+pub(crate) fn api(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Reply {
     if req
         .header("user-agent")
         .is_none_or(|ua| ua.trim().is_empty())
@@ -619,7 +631,7 @@ fn with_etag(req: &Req, mut reply: Reply, rate: Vec<(String, String)>) -> Reply 
     reply
 }
 
-fn weak_etag(body: &[u8]) -> String {
+pub(crate) fn weak_etag(body: &[u8]) -> String {
     format!("W/\"{}\"", &hex(&sha256(body))[..40])
 }
 
@@ -635,7 +647,7 @@ fn if_none_match(req: &Req, etag: &str) -> bool {
         .any(|tag| tag.trim() == "*" || bare(tag) == ours)
 }
 
-fn decoded_segments(path: &str) -> Vec<String> {
+pub(crate) fn decoded_segments(path: &str) -> Vec<String> {
     path.split('/')
         .skip(1)
         .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
@@ -801,7 +813,7 @@ fn page_params(req: &Req) -> (usize, usize) {
 }
 
 /// GitHub's `Link` header for `page` of `last` under `base` (a URL with its query).
-fn page_links(base: &str, page: usize, last: usize) -> Vec<(String, String)> {
+pub(crate) fn page_links(base: &str, page: usize, last: usize) -> Vec<(String, String)> {
     let mut links = Vec::new();
     if page > 1 {
         links.push(format!("<{base}&page={}>; rel=\"prev\"", page - 1));
@@ -961,15 +973,15 @@ fn asset_json(urls: &Urls, repo: &RepoW, rel: &ReleaseW, asset: &AssetW) -> Valu
 }
 
 /// What the asset origin serves for a path.
-struct Download {
-    bytes: Bytes,
-    etag: String,
-    last_modified: String,
-    content_type: &'static str,
-    filename: String,
+pub(crate) struct Download {
+    pub bytes: Bytes,
+    pub etag: String,
+    pub last_modified: String,
+    pub content_type: &'static str,
+    pub filename: String,
 }
 
-fn assets(state: &State, req: &Req) -> Reply {
+pub(crate) fn assets(state: &State, req: &Req) -> Reply {
     if !req.is_get_or_head() {
         return Reply::new(405, "text/plain; charset=utf-8", "Method Not Allowed\n");
     }
@@ -1083,7 +1095,7 @@ fn parse_range(header: &str, size: u64) -> RangeRequest {
     RangeRequest::Part(start, end.map_or(size - 1, |e| e.min(size - 1)))
 }
 
-fn serve_bytes(req: &Req, download: Download) -> Reply {
+pub(crate) fn serve_bytes(req: &Req, download: Download) -> Reply {
     let size = download.bytes.len() as u64;
     let mut reply = Reply::new(200, download.content_type, download.bytes.clone())
         .header("etag", download.etag.clone())

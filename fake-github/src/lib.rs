@@ -24,6 +24,7 @@
 
 mod body;
 mod fault;
+mod forges;
 mod graphql;
 mod handler;
 mod model;
@@ -32,7 +33,7 @@ mod server;
 mod tls;
 
 pub use fault::{Fault, FaultKind, FaultMatch, Origin, PathMatch};
-pub use scenario::{App, Asset, Digest, RateLimit, Release, Repository, Scenario};
+pub use scenario::{App, Asset, Digest, Forge, RateLimit, Release, Repository, Scenario};
 pub use server::{FakeGithub, Options, RecordedRequest, ServedAsset};
 
 /// Why a scenario could not be read or a server could not start; one type so callers can `?` it.

@@ -14,6 +14,7 @@ pub(crate) struct World {
     pub rate_limit: RateLimit,
     pub repos: Vec<RepoW>,
     pub faults: Vec<Fault>,
+    pub forge: crate::scenario::Forge,
 }
 
 #[derive(Debug)]
@@ -272,6 +273,7 @@ impl World {
             rate_limit: scenario.rate_limit.clone(),
             repos,
             faults: scenario.faults.clone(),
+            forge: scenario.forge,
         }
     }
 

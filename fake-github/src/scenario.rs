@@ -35,6 +35,31 @@ pub struct Scenario {
     /// are then accepted like [`Scenario::token`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<App>,
+    /// Which forge's API the server speaks (default `github`): `gitlab` serves API v4 under
+    /// `/api/v4` (nested groups, link assets on the asset origin, upcoming releases,
+    /// `RateLimit-*` headers, `PRIVATE-TOKEN` or bearer), `gitea` serves API v1 under
+    /// `/api/v1` (attachments downloaded from the API's own host).
+    #[serde(default, skip_serializing_if = "Forge::is_github")]
+    pub forge: Forge,
+}
+
+/// The API a fake server speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    /// GitHub's REST and GraphQL APIs.
+    #[default]
+    Github,
+    /// GitLab's API v4.
+    Gitlab,
+    /// Gitea's (and Forgejo's) API v1.
+    Gitea,
+}
+
+impl Forge {
+    fn is_github(&self) -> bool {
+        *self == Forge::Github
+    }
 }
 
 /// A GitHub App: `POST /app/installations/{id}/access_tokens` and
@@ -312,7 +337,13 @@ impl Scenario {
         let mut asset_ids = HashSet::new();
         for repo in &self.repositories {
             let full = format!("{}/{}", repo.owner, repo.repo);
-            for part in [&repo.owner, &repo.repo] {
+            // GitLab nests groups: its owners may be paths.
+            let owner_parts: Vec<&str> = if self.forge == Forge::Gitlab {
+                repo.owner.split('/').collect()
+            } else {
+                vec![repo.owner.as_str()]
+            };
+            for part in owner_parts.into_iter().chain([repo.repo.as_str()]) {
                 if part.is_empty() || part.contains('/') || part.chars().any(char::is_whitespace) {
                     return invalid(format!("repository {full:?}: bad owner or name"));
                 }

@@ -17,7 +17,7 @@ use super::values::{
     Age, AlwaysOn, AppKeyFile, ArchivePreference, Bounded, ByteCount, CosignKeyFile, FullName,
     MinisignKeyValue, NonEmpty, NonEmptyPath, NonNegSecs, PgpKeyFile, PosSecs, ReleaseSource,
     RepoName, Require, SecureUrl, StorageType, TagFilter, TrustedRootFile, WorkflowPath,
-    parse_strategy, split_full_name,
+    parse_strategy,
 };
 use super::values::{
     ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
@@ -129,10 +129,20 @@ impl<'de> Deserialize<'de> for RawRepository {
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRepository, E> {
-                let (owner, repo) = split_full_name(v).map_err(E::custom)?;
+                // `owner/repo` on github.com, or `host/owner…/repo` on a known forge.
+                let id: crate::repo::RepoId = v.parse().map_err(E::custom)?;
+                if let Some(host) = id.host()
+                    && !is_known_forge_host(host)
+                {
+                    return Err(E::custom(format!(
+                        "{host} matches no entry of `forges:` and no default forge; add it \
+                         under `forges:` or write a mapping with `forge:`"
+                    )));
+                }
                 Ok(RawRepository {
-                    owner,
-                    repo,
+                    owner: id.owner().to_string(),
+                    repo: id.repo().to_string(),
+                    host: id.host().map(str::to_string),
                     ..RawRepository::default()
                 })
             }

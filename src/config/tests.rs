@@ -1720,6 +1720,17 @@ forges:
     .config;
     let ids: Vec<String> = c.repositories.iter().map(|r| r.full_name()).collect();
     assert_eq!(
+        ok("repositories:\n  - gitlab.com/group/sub/p\n")
+            .config
+            .repositories[0]
+            .full_name(),
+        "gitlab.com/group/sub/p"
+    );
+    assert!(matches!(
+        err("repositories:\n  - git.nowhere.example/a/b\n"),
+        ConfigError::Invalid { .. }
+    ));
+    assert_eq!(
         ids,
         [
             "gitlab.com/gitlab-org/cli",

@@ -284,6 +284,23 @@ mod tests {
     }
 
     #[test]
+    fn gitlab_ratelimit_headers_are_read_too() {
+        let h = headers(&[
+            ("ratelimit-limit", "2000"),
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "1700000000"),
+        ]);
+        let b = RateBudget::from_headers(&h).unwrap();
+        assert_eq!(
+            (b.limit, b.remaining, b.reset),
+            (Some(2000), Some(0), Some(1_700_000_000))
+        );
+        assert!(wants_fewer(StatusCode::FORBIDDEN, &h));
+        let s = crate::http::Signals::from_headers(429, &h, SystemTime::UNIX_EPOCH);
+        assert_eq!((s.remaining, s.reset), (Some(0), Some(1_700_000_000)));
+    }
+
+    #[test]
     fn the_graphql_budget_keeps_the_lowest_of_a_window() {
         let c = Counters::default();
         let b = |remaining, reset| RateBudget {

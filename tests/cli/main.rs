@@ -22,6 +22,7 @@ mod db;
 mod download;
 mod extract;
 mod faults;
+mod forges;
 mod github_app;
 mod http_storage;
 mod fuzz_seeds;

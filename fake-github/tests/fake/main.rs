@@ -4,6 +4,7 @@
 
 mod support;
 
+mod forges;
 mod graphql;
 mod scenario;
 mod server;

@@ -98,6 +98,8 @@ impl FakeSetup {
             "GITHUB_APP_PRIVATE_KEY",
             "GITHUB_APP_PRIVATE_KEY_FILE",
             "GITHUB_APP_INSTALLATION_ID",
+            "GITLAB_TOKEN",
+            "CODEBERG_TOKEN",
         ] {
             cmd.env_remove(var);
         }
