@@ -62,6 +62,11 @@ repositories:
       - tag_name: v9.0.0
         assets:
           - {{name: runner-linux-amd64, content: "the Forgejo runner"}}
+  - owner: forgejo
+    repo: tagged
+    tags:
+      - {{name: v0.9.0}}
+      - {{name: v0.10.0}}
 "#
     );
     FakeGithub::start(Scenario::from_yaml(&yaml).expect("scenario")).expect("fake Gitea")
@@ -273,6 +278,7 @@ repositories:
             format!("{{url: \"https://{gl_host}/platform/tools/cli\"}}"),
             format!("{{url: \"https://{gl_host}/c-projects/libfoo\", source: tags}}"),
             format!("{{owner: forgejo, repo: runner, forge: gitea, host: \"{gt_host}\"}}"),
+            format!("{{url: \"https://{gt_host}/forgejo/tagged\", source: tags}}"),
             // Nothing listens on port 1: this forge is down.
             "{url: \"https://127.0.0.1:1/down/project\", forge: gitlab}".to_string(),
         ],
@@ -316,6 +322,7 @@ repositories:
                 "v2.10.1".to_string()
             ),
             (format!("{gt_host}/forgejo/runner"), "v9.0.0".to_string()),
+            (format!("{gt_host}/forgejo/tagged"), "v0.10.0".to_string()),
         ],
         "{report}"
     );
@@ -329,7 +336,7 @@ repositories:
         .expect("repositories")
         .keys()
         .collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys.len(), 6, "{keys:?}");
     assert_eq!(
         db["repositories"][format!("{gl_host}/c-projects/libfoo").as_str()]["current_version"],
         "v2.10.1"
@@ -386,4 +393,54 @@ fn forge_config_mistakes_exit_2_naming_the_key() {
         assert!(stderr.contains("config.yaml:2:"), "{entry}: {stderr}");
         assert!(stderr.contains(says), "{entry}: {stderr}");
     }
+}
+
+#[test]
+fn retention_keeps_the_newest_release_of_a_gitlab_project() {
+    let release = |tag: &str, content: &str| {
+        format!(
+            "      - tag_name: {tag}\n        assets:\n          - {{name: tool.bin, content: \"{content}\"}}\n"
+        )
+    };
+    let scenario = |releases: &str| {
+        Scenario::from_yaml(&format!(
+            "forge: gitlab\nrepositories:\n  - owner: group/sub\n    repo: tool\n    releases:\n{releases}"
+        ))
+        .expect("scenario")
+    };
+    let fake = FakeGithub::start(scenario(&release("v1.0.0", "one"))).expect("fake GitLab");
+    let s = FakeSetup::around(
+        fake,
+        &[],
+        "  cleanup_old_versions: true\n  keep_versions: 1\n",
+    );
+    let gl = host(&s.fake);
+    configure(
+        &s,
+        &[format!("{{url: \"https://{gl}/group/sub/tool\"}}")],
+        &forge_entry(&s.fake, "gitlab", "/api/v4", "GITLAB_TEST_TOKEN"),
+    );
+    let folder = s
+        .path("downloads")
+        .join(format!("{gl}%2Fgroup%2Fsub%2Ftool"));
+    let (code, _, stderr) = run(&s, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(read(&folder.join("v1.0.0/tool.bin")), "one");
+
+    s.fake.set_scenario(scenario(&format!(
+        "{}{}",
+        release("v1.1.0", "one point one"),
+        release("v1.0.0", "one")
+    )));
+    let (code, report, stderr) = run(&s, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(read(&folder.join("v1.1.0/tool.bin")), "one point one");
+    assert!(!folder.join("v1.0.0").exists(), "{report}");
+    let deleted = &report["download_results"]["retention"]["deleted"][0];
+    assert_eq!(
+        deleted["repository"],
+        format!("{gl}/group/sub/tool").as_str(),
+        "{report}"
+    );
+    assert_eq!(deleted["tag_name"], "v1.0.0");
 }
