@@ -102,25 +102,7 @@ fn configure(s: &FakeSetup, repos: &[String], forges: &str) {
 
 /// Runs `monitor --download` with `env`; returns (exit code, report, stderr).
 fn run(s: &FakeSetup, env: &[(&str, &str)]) -> (i32, Value, String) {
-    let out = s
-        .command(None)
-        .envs(env.iter().copied())
-        .args(["-vv", "monitor", "--download"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    for secret in [GITLAB_TOKEN, GITEA_TOKEN, GITHUB_TOKEN] {
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "a token was printed:\n{stderr}"
-        );
-    }
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stderr,
-    )
+    s.monitor_download(env, &[GITLAB_TOKEN, GITEA_TOKEN, GITHUB_TOKEN])
 }
 
 fn db(s: &FakeSetup) -> Value {

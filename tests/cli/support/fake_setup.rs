@@ -109,6 +109,36 @@ impl FakeSetup {
         cmd
     }
 
+    /// Runs `-vv monitor --download` with `env` (and no `GITHUB_TOKEN` unless `env` sets it),
+    /// asserting that none of `secrets` appears in stdout or stderr; returns the exit code, the
+    /// report (`null` when stdout is not JSON) and stderr.
+    pub fn monitor_download(
+        &self,
+        env: &[(&str, &str)],
+        secrets: &[&str],
+    ) -> (i32, serde_json::Value, String) {
+        let out = self
+            .command(None)
+            .envs(env.iter().copied())
+            .args(["-vv", "monitor", "--download"])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        for secret in secrets {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "a secret ({} characters) was printed:\n{stderr}",
+                secret.len()
+            );
+        }
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+            stderr,
+        )
+    }
+
     /// `release-monitor monitor` with `token` (if any) and a clean environment.
     pub fn monitor(&self, token: Option<&str>) -> Command {
         let mut cmd = self.command(token);
