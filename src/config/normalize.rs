@@ -326,8 +326,7 @@ fn check_nesting(r: &Repository, kind: ForgeKind, at: &str) -> Result<(), Config
             path: PathBuf::new(),
             key: format!("{at}.owner"),
             message: format!(
-                "`{}` nests groups, which only GitLab has; {} owners are one name",
-                r.owner,
+                "a group path (`a/b`) is GitLab's only; {} owners are one name",
                 kind.as_str()
             ),
         });

@@ -134,10 +134,10 @@ impl<'de> Deserialize<'de> for RawRepository {
                 if let Some(host) = id.host()
                     && !is_known_forge_host(host)
                 {
-                    return Err(E::custom(format!(
-                        "{host} matches no entry of `forges:` and no default forge; add it \
-                         under `forges:` or write a mapping with `forge:`"
-                    )));
+                    return Err(E::custom(
+                        "its host matches no entry of `forges:` and no default forge; add it \
+                         under `forges:` or write a mapping with `forge:`",
+                    ));
                 }
                 Ok(RawRepository {
                     owner: id.owner().to_string(),
@@ -156,12 +156,14 @@ impl<'de> Deserialize<'de> for RawRepository {
                             ));
                         }
                         if m.forge.is_none() && !is_known_forge_host(&url.host) {
-                            return Err(de::Error::custom(format!(
-                                "url: the host {} matches no entry of `forges:` and no default \
+                            // Values are never quoted in config errors (a secret pasted
+                            // into the wrong key must not be printed): the position says
+                            // which entry.
+                            return Err(de::Error::custom(
+                                "url: its host matches no entry of `forges:` and no default \
                                  forge (github.com, gitlab.com, codeberg.org); add it under \
                                  `forges:` or set `forge:`",
-                                url.host
-                            )));
+                            ));
                         }
                         (url.owner, url.repo, Some(url.host))
                     }
@@ -176,21 +178,20 @@ impl<'de> Deserialize<'de> for RawRepository {
                             && m.forge.is_none()
                             && !is_known_forge_host(h)
                         {
-                            return Err(de::Error::custom(format!(
-                                "host: {h} matches no entry of `forges:` and no default forge; \
-                                 add it under `forges:` or set `forge:`"
-                            )));
+                            return Err(de::Error::custom(
+                                "host: it matches no entry of `forges:` and no default forge; \
+                                 add it under `forges:` or set `forge:`",
+                            ));
                         }
                         // Only GitLab nests groups (a host's forge is checked once known).
                         let nests = owner.0.contains('/');
                         let gitlab = m.forge == Some(ForgeKind::Gitlab)
                             || (m.forge.is_none() && host.is_some());
                         if nests && !gitlab {
-                            return Err(de::Error::custom(format!(
-                                "owner {:?} nests groups, which only GitLab has (set `forge: \
+                            return Err(de::Error::custom(
+                                "owner: a group path (`a/b`) is GitLab's only (set `forge: \
                                  gitlab`, or write the owner as one name)",
-                                owner.0
-                            )));
+                            ));
                         }
                         (owner.0, repo.0, host)
                     }

@@ -1798,7 +1798,7 @@ fn forge_mistakes_are_config_errors_with_positions() {
         (
             "repositories:\n  - {owner: a/b, repo: c, forge: gitea}\n",
             "repositories[0]",
-            "only GitLab",
+            "GitLab's only",
         ),
         (
             "repositories:\n  - {url: \"http://gitlab.com/a/b\"}\n",

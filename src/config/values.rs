@@ -1264,7 +1264,12 @@ pub(crate) struct HostKey(pub(crate) String);
 impl<'de> Deserialize<'de> for HostKey {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?.to_ascii_lowercase();
-        crate::repo::check_host(&s).map_err(de::Error::custom)?;
+        // Not quoted: config errors never print values.
+        crate::repo::check_host(&s).map_err(|_| {
+            de::Error::custom(
+                "expected a host name (`host` or `host:port`: letters, digits, `-`, `.`)",
+            )
+        })?;
         Ok(HostKey(s))
     }
 }

@@ -1,12 +1,16 @@
-//! Everything that knows GitHub, on top of the shared [`http`](crate::http) layer: the client
-//! ([`GithubClient`]: API URLs, the token sent to the API's origin only, errors worded for
-//! GitHub), its REST calls (`Link` pagination, ETag caching), GraphQL batches, rate-limit
-//! budgets and request counts, and the release and asset models.
+//! Everything that knows a forge, on top of the shared [`http`](crate::http) layer: the client
+//! ([`GithubClient`]: API URLs, the token sent to the API's origin only, errors that say what to
+//! do), its REST calls (`Link` pagination, ETag caching), GraphQL batches, rate-limit budgets and
+//! request counts, and the release and asset models. GitHub is the model; the same client
+//! speaks GitLab's and Gitea's dialects ([`ForgeKind`](crate::config::ForgeKind)), turning their
+//! answers into GitHub-shaped releases, so nothing after it knows which forge a release came
+//! from.
 //!
 //! Files, each using only those listed before it: `token`, `models`, `link`, `etag`, `limit`
 //! (the adaptive limit on API calls at once), `ratelimit` (counts, budgets, GitHub's error body
-//! as retry signals), `client` (the client and its one way of sending), `rest` and `graphql`
-//! (the calls, on top of the client).
+//! as retry signals), `dialect` (GitLab's and Gitea's shapes), `client` (the client and its one
+//! way of sending), `rest` and `graphql` (the calls, on top of the client), `forges` (one client
+//! per forge host).
 
 mod app;
 mod client;
