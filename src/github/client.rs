@@ -119,6 +119,30 @@ impl ApiResponse {
             .and_then(|v| v.to_str().ok())
             .and_then(next_link)
     }
+
+    /// The next page of `url`: the `Link` header's, else GitLab's `X-Next-Page` number (which
+    /// GitLab sends where it leaves `Link` out) put in `url`'s `page` parameter.
+    pub fn next_page_of(&self, url: &Url) -> Option<String> {
+        if let Some(next) = self.next_page() {
+            return Some(next.to_string());
+        }
+        let page: u64 = self
+            .headers
+            .get("x-next-page")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())?;
+        let mut next = url.clone();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        next.query_pairs_mut()
+            .clear()
+            .extend_pairs(pairs)
+            .append_pair("page", &page.to_string());
+        Some(next.to_string())
+    }
 }
 
 /// The GitHub client. Cheap to share behind an `Arc`; requests may run concurrently.
@@ -645,6 +669,40 @@ mod tests {
             Some(Token::new("t0k3n")),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_next_page_comes_from_link_else_from_x_next_page() {
+        let url = Url::parse(
+            "https://gitlab.example.com/api/v4/projects/a%2Fb/releases?per_page=2&page=1",
+        )
+        .unwrap();
+        let response = |pairs: &[(&'static str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (k, v) in pairs {
+                headers.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            ApiResponse {
+                status: 200,
+                headers,
+                body: Bytes::new(),
+            }
+        };
+        let linked = response(&[
+            ("link", "<https://gitlab.example.com/next>; rel=\"next\""),
+            ("x-next-page", "2"),
+        ]);
+        assert_eq!(
+            linked.next_page_of(&url).as_deref(),
+            Some("https://gitlab.example.com/next")
+        );
+        let numbered = response(&[("x-next-page", "2")]);
+        assert_eq!(
+            numbered.next_page_of(&url).as_deref(),
+            Some("https://gitlab.example.com/api/v4/projects/a%2Fb/releases?per_page=2&page=2")
+        );
+        assert_eq!(response(&[("x-next-page", "")]).next_page_of(&url), None);
+        assert_eq!(response(&[]).next_page_of(&url), None);
     }
 
     #[test]

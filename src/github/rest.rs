@@ -264,7 +264,7 @@ impl GithubClient {
         Ok(match (resp.status, cached) {
             (304, Some(c)) => (c.body, c.next),
             _ => {
-                let next = resp.next_page().map(str::to_string);
+                let next = resp.next_page_of(url);
                 if let (Some(cache), Some(etag)) = (cache, resp.etag()) {
                     cache.put(&key, etag, resp.body.clone(), next.clone());
                 }

@@ -378,7 +378,14 @@ fn forge_config_mistakes_exit_2_naming_the_key() {
 }
 
 #[test]
-fn retention_keeps_the_newest_release_of_a_gitlab_project() {
+fn retention_keeps_the_newest_release_on_gitlab_and_gitea() {
+    retention_on("gitlab", "/api/v4", "group/sub");
+    retention_on("gitea", "/api/v1", "team");
+}
+
+/// Two runs on a `kind` forge whose project is `{owner}/tool`: the second, with a newer release,
+/// deletes the older release's folder beyond `keep_versions: 1` and records it.
+fn retention_on(kind: &str, api_path: &str, owner: &str) {
     let release = |tag: &str, content: &str| {
         format!(
             "      - tag_name: {tag}\n        assets:\n          - {{name: tool.bin, content: \"{content}\"}}\n"
@@ -386,11 +393,11 @@ fn retention_keeps_the_newest_release_of_a_gitlab_project() {
     };
     let scenario = |releases: &str| {
         Scenario::from_yaml(&format!(
-            "forge: gitlab\nrepositories:\n  - owner: group/sub\n    repo: tool\n    releases:\n{releases}"
+            "forge: {kind}\nrepositories:\n  - owner: {owner}\n    repo: tool\n    releases:\n{releases}"
         ))
         .expect("scenario")
     };
-    let fake = FakeGithub::start(scenario(&release("v1.0.0", "one"))).expect("fake GitLab");
+    let fake = FakeGithub::start(scenario(&release("v1.0.0", "one"))).expect("fake forge");
     let s = FakeSetup::around(
         fake,
         &[],
@@ -399,12 +406,12 @@ fn retention_keeps_the_newest_release_of_a_gitlab_project() {
     let gl = host(&s.fake);
     configure(
         &s,
-        &[format!("{{url: \"https://{gl}/group/sub/tool\"}}")],
-        &forge_entry(&s.fake, "gitlab", "/api/v4", "GITLAB_TEST_TOKEN"),
+        &[format!("{{url: \"https://{gl}/{owner}/tool\"}}")],
+        &forge_entry(&s.fake, kind, api_path, "FORGE_TEST_TOKEN"),
     );
     let folder = s
         .path("downloads")
-        .join(format!("{gl}%2Fgroup%2Fsub%2Ftool"));
+        .join(format!("{gl}/{owner}/tool").replace('/', "%2F"));
     let (code, _, stderr) = run(&s, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(read(&folder.join("v1.0.0/tool.bin")), "one");
@@ -421,7 +428,7 @@ fn retention_keeps_the_newest_release_of_a_gitlab_project() {
     let deleted = &report["download_results"]["retention"]["deleted"][0];
     assert_eq!(
         deleted["repository"],
-        format!("{gl}/group/sub/tool").as_str(),
+        format!("{gl}/{owner}/tool").as_str(),
         "{report}"
     );
     assert_eq!(deleted["tag_name"], "v1.0.0");
