@@ -117,18 +117,15 @@ fn route(urls: &Urls, state: &State, req: &Req, authed: bool) -> Reply {
             }
         }
         ["repository", "tags"] => {
-            let items: Vec<Value> = repo
-                .tags
-                .iter()
-                .map(|(name, sha)| {
-                    json!({
-                        "name": name, "message": "", "target": sha, "protected": false,
-                        "release": null,
-                        "commit": {"id": sha, "short_id": &sha[..8.min(sha.len())]},
-                    })
-                })
-                .collect();
+            let items: Vec<Value> = repo.tags.iter().map(|(n, s)| gitlab_tag(n, s)).collect();
             paged(req, items, &format!("{base}/repository/tags"))
+        }
+        ["repository", "tags", tag @ ..] if !tag.is_empty() => {
+            let tag = tag.join("/");
+            match repo.tags.iter().find(|(name, _)| *name == tag) {
+                Some((name, sha)) => Reply::json(200, &gitlab_tag(name, sha)),
+                None => gitlab_error(404, "404 Tag Not Found"),
+            }
         }
         ["repository", file @ ("archive.tar.gz" | "archive.zip")] => {
             let Some(sha) = req.query_param("sha") else {
@@ -143,6 +140,14 @@ fn route(urls: &Urls, state: &State, req: &Req, authed: bool) -> Reply {
         }
         _ => gitlab_error(404, "404 Not Found"),
     }
+}
+
+/// A GitLab tag object.
+fn gitlab_tag(name: &str, sha: &str) -> Value {
+    json!({
+        "name": name, "message": "", "target": sha, "protected": false, "release": null,
+        "commit": {"id": sha, "short_id": &sha[..8.min(sha.len())]},
+    })
 }
 
 /// The asset origin's URL of a source archive.
@@ -242,6 +247,30 @@ pub(crate) fn gitea(urls: &Urls, state: &mut State, req: &Req, now: u64) -> Repl
     let Some(rest) = req.path.strip_prefix("/api/v1") else {
         return assets(state, req);
     };
+    // Gitea's one-tag endpoint, which GitHub does not have.
+    let segments = decoded_segments(rest);
+    if let ["repos", owner, name, "tags", tag @ ..] = segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+        && !tag.is_empty()
+        && req.is_get_or_head()
+    {
+        let tag = tag.join("/");
+        let found = state
+            .world
+            .repo(owner, name)
+            .filter(|r| !r.private)
+            .and_then(|r| r.tags.iter().find(|(n, _)| *n == tag));
+        return match found {
+            Some((name, sha)) => Reply::json(
+                200,
+                &json!({"name": name, "id": sha, "commit": {"sha": sha}}),
+            ),
+            None => Reply::json(404, &json!({"message": "not found"})),
+        };
+    }
     let mut inner = req.clone();
     inner.path = if rest.is_empty() {
         "/".into()

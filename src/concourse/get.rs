@@ -89,7 +89,12 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
         repo: repo.to_string(),
         source,
     };
-    let id = version.id.as_deref().and_then(|i| i.parse::<u64>().ok());
+    // Ids are GitHub's (GitLab releases have none): elsewhere the tag finds the release.
+    let id = version
+        .id
+        .as_deref()
+        .and_then(|i| i.parse::<u64>().ok())
+        .filter(|_| prepared.kind == crate::config::ForgeKind::Github);
     let found = match id {
         Some(id) => client.release_by_id(repo, id, None).await.map_err(github)?,
         None if !version.tag.is_empty() => client
@@ -102,7 +107,7 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
             ));
         }
     };
-    let Some(release) = found else {
+    let Some(mut release) = found else {
         return Err(ResourceError::NotFound(format!(
             "{repo}: release {} not found (deleted, or not visible to the token)",
             if version.tag.is_empty() {
@@ -112,6 +117,10 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
             }
         )));
     };
+    if prepared.kind == crate::config::ForgeKind::Gitlab {
+        // GitLab's links state no size; the download needs one.
+        client.fill_sizes(&mut release).await;
+    }
     if !asset_dir {
         let patterns = prepared
             .config
@@ -142,7 +151,7 @@ pub async fn get(request: InRequest, destination: &Path) -> Result<InResponse, R
     // that lives only as long as the step.
     let pipeline = Pipeline::from_parts(
         Arc::new(prepared.config.clone()),
-        client.clone(),
+        prepared.forges(client.clone()),
         Stores::in_memory(),
         Database::new(&crate::db::now()),
     );

@@ -15,6 +15,7 @@ mod check;
 mod get;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -64,6 +65,14 @@ pub struct Source {
     /// The REST API base, for GitHub Enterprise (`https://HOST/api/v3`).
     #[serde(default)]
     pub github_api_url: Option<String>,
+    /// Ours: the repository's forge, `github` (default), `gitlab` or `gitea` (`forgejo`,
+    /// `codeberg`). On GitLab, `owner` may be a group path.
+    #[serde(default)]
+    pub forge: Option<crate::config::ForgeKind>,
+    /// Ours: the API base of a GitLab or Gitea forge (default `https://gitlab.com/api/v4`,
+    /// `https://codeberg.org/api/v1`); `access_token` is that forge's token.
+    #[serde(default)]
+    pub api_url: Option<String>,
     /// Accepted for compatibility; this resource does not use GraphQL.
     #[serde(default)]
     pub github_v4_api_url: Option<String>,
@@ -239,6 +248,8 @@ fn without_values(message: &str) -> String {
 /// repository), the repository, the token, and the CA file kept alive while the client uses it.
 pub(crate) struct Prepared {
     pub config: Config,
+    /// The repository's forge.
+    pub kind: crate::config::ForgeKind,
     pub repo: RepoId,
     pub token: Option<Token>,
     /// The GitHub App (id, PEM key, installation), checked, when the source names one.
@@ -273,8 +284,50 @@ impl Source {
         if self.github_v4_api_url.is_some() || self.github_uploads_url.is_some() {
             tracing::debug!("github_v4_api_url and github_uploads_url are not used");
         }
-        let repo = RepoId::new(&self.owner, &self.repository)
-            .map_err(|e| ResourceError::Request(format!("source.owner/repository: {e}")))?;
+        let kind = self.forge.unwrap_or_default();
+        // Another forge: its API base, and the host its repository lives on.
+        let forge = match (
+            kind,
+            self.api_url.as_deref().filter(|u| !u.trim().is_empty()),
+        ) {
+            (crate::config::ForgeKind::Github, None) => None,
+            (crate::config::ForgeKind::Github, Some(_)) => {
+                return Err(ResourceError::Request(
+                    "source.api_url is for a GitLab or Gitea forge (set source.forge); GitHub \
+                     Enterprise is source.github_api_url"
+                        .into(),
+                ));
+            }
+            (kind, given) => {
+                if self.github_app_id.is_some() {
+                    return Err(ResourceError::Request(
+                        "source.github_app_id: a GitHub App authenticates on GitHub only".into(),
+                    ));
+                }
+                let default = crate::config::DEFAULT_FORGES
+                    .iter()
+                    .find(|(_, k, ..)| *k == kind)
+                    .map(|(_, _, api, _)| *api)
+                    .unwrap_or_default();
+                let api = given.unwrap_or(default).trim_end_matches('/').to_string();
+                let url = url::Url::parse(&api)
+                    .map_err(|e| ResourceError::Request(format!("source.api_url: {e}")))?;
+                let host = match (url.host_str(), url.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_string(),
+                    (None, _) => {
+                        return Err(ResourceError::Request("source.api_url has no host".into()));
+                    }
+                };
+                Some((host, api))
+            }
+        };
+        let repo = RepoId::on(
+            forge.as_ref().map(|(host, _)| host.as_str()),
+            &self.owner,
+            &self.repository,
+        )
+        .map_err(|e| ResourceError::Request(format!("source.owner/repository: {e}")))?;
         let app = match (
             self.github_app_id,
             self.github_app_private_key,
@@ -318,6 +371,15 @@ impl Source {
             }
         };
         let mut repository = serde_json::json!({"owner": self.owner, "repo": self.repository});
+        let mut forges = serde_json::json!({});
+        if let Some((host, api)) = &forge {
+            repository["forge"] = kind.as_str().into();
+            repository["host"] = host.clone().into();
+            forges[host.as_str()] = serde_json::json!({"type": kind.as_str(), "api_url": api});
+            if let Some(file) = &ca {
+                forges[host.as_str()]["ca_cert"] = file.path().display().to_string().into();
+            }
+        }
         if let Some(filter) = &self.tag_filter {
             repository["tag_filter"] = filter.clone().into();
         }
@@ -365,6 +427,7 @@ impl Source {
             "settings": settings,
             "github": github,
             "download": download,
+            "forges": forges,
         }))
         .map_err(|e| ResourceError::Request(e.to_string()))?;
         let loaded = config::load_str(&text, Path::new("source"), &Env::default())
@@ -374,6 +437,7 @@ impl Source {
         }
         Ok(Prepared {
             config: loaded.config,
+            kind,
             repo,
             token: self.access_token,
             app,
@@ -399,17 +463,22 @@ fn source_error(e: &config::ConfigError) -> String {
 }
 
 impl Prepared {
-    /// The GitHub client for this source.
+    /// The client of this source's forge (GitHub unless `source.forge` says otherwise).
     pub(crate) fn client(&self) -> Result<crate::github::GithubClient, ResourceError> {
         let github = |source| ResourceError::Github {
             repo: self.repo.to_string(),
             source,
         };
-        let client = crate::github::GithubClient::new(
-            crate::github::ClientOptions::from_config(&self.config),
-            self.token.clone(),
-        )
-        .map_err(github)?;
+        let mut opts = crate::github::ClientOptions::from_config(&self.config);
+        if let Some(forge) = self.repo.host().and_then(|h| self.config.forge(h)) {
+            opts.api_url = forge.api_url.as_str().to_string();
+            if forge.ca_cert.is_some() {
+                opts.ca_cert = forge.ca_cert.clone();
+            }
+        }
+        let client = crate::github::GithubClient::new(opts, self.token.clone())
+            .map_err(github)?
+            .for_forge(self.kind, "source.access_token");
         match &self.app {
             None => Ok(client),
             Some((id, key, installation)) => {
@@ -418,6 +487,18 @@ impl Prepared {
                 Ok(client.with_app(app))
             }
         }
+    }
+
+    /// The run's forges: `client` serves the source's repository, on whichever forge it is.
+    pub(crate) fn forges(
+        &self,
+        client: Arc<crate::github::GithubClient>,
+    ) -> Arc<crate::github::Forges> {
+        let forges = crate::github::Forges::single(client.clone());
+        Arc::new(match self.repo.host() {
+            Some(host) => forges.with_host(host, client),
+            None => forges,
+        })
     }
 
     /// The versioning rules for the repository.

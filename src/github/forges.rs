@@ -32,6 +32,13 @@ impl Forges {
         }
     }
 
+    /// `default`, plus `client` for the forge at `host` (the Concourse resource's one
+    /// repository on another forge).
+    pub fn with_host(mut self, host: &str, client: Arc<GithubClient>) -> Forges {
+        self.by_host.insert(host.to_string(), client);
+        self
+    }
+
     /// The default client plus one client per forge of `config`, each with the token its
     /// `token_env` holds in `env` (none when unset or empty).
     pub fn from_config(

@@ -319,6 +319,9 @@ impl GithubClient {
         repo: &RepoId,
         reference: &str,
     ) -> Result<Option<String>, GithubError> {
+        if self.kind() != ForgeKind::Github {
+            return self.tag_commit(repo, reference).await;
+        }
         let mut url = self.endpoint(&format!("repos/{}/{}/commits", repo.owner(), repo.repo()))?;
         url.path_segments_mut()
             .map_err(|()| GithubError::Setup {
@@ -341,6 +344,43 @@ impl GithubClient {
                 }
             }
             Err(GithubError::NotFound { .. } | GithubError::Http { status: 422, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The commit of tag `tag` on GitLab (`GET /projects/{p}/repository/tags/{tag}`, its
+    /// `commit.id`) or Gitea (`GET /repos/{o}/{r}/tags/{tag}`, its `commit.sha`); `None` when
+    /// there is no such tag.
+    async fn tag_commit(&self, repo: &RepoId, tag: &str) -> Result<Option<String>, GithubError> {
+        let (base, pointer) = match self.kind() {
+            ForgeKind::Gitlab => (
+                format!("{}/repository/tags", dialect::gitlab_project(repo)),
+                "/commit/id",
+            ),
+            _ => (
+                format!("repos/{}/{}/tags", repo.owner(), repo.repo()),
+                "/commit/sha",
+            ),
+        };
+        let mut url = self.endpoint(&base)?;
+        url.path_segments_mut()
+            .map_err(|()| GithubError::Setup {
+                message: "the API URL cannot have a path".to_string(),
+            })?
+            .push(tag);
+        match self.get(&url, None).await {
+            Ok(resp) => {
+                let value: Value =
+                    serde_json::from_slice(&resp.body).map_err(|e| GithubError::Decode {
+                        url: redact(&url),
+                        message: e.to_string(),
+                    })?;
+                Ok(value
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .map(str::to_string))
+            }
+            Err(GithubError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -110,16 +110,16 @@ impl Pipeline {
     }
 
     /// A pipeline over parts the caller already has: the Concourse resource brings its own
-    /// client and an in-memory database.
+    /// client(s) and an in-memory database.
     pub fn from_parts(
         config: Arc<Config>,
-        client: Arc<GithubClient>,
+        forges: Arc<Forges>,
         stores: Stores,
         db: Database,
     ) -> Pipeline {
         Pipeline {
             config,
-            forges: Arc::new(Forges::single(client)),
+            forges,
             stores,
             db,
         }

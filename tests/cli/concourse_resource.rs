@@ -592,3 +592,71 @@ fn a_github_app_in_the_source_authenticates_and_a_bad_key_is_refused() {
         ran.stderr
     );
 }
+
+#[test]
+fn check_and_in_work_on_gitlab_and_gitea() {
+    for (kind, api_path, owner) in [
+        ("gitlab", "/api/v4", "platform/tools"),
+        ("gitea", "/api/v1", "team"),
+    ] {
+        let yaml = format!(
+            r#"
+forge: {kind}
+token: {TOKEN}
+repositories:
+  - owner: {owner}
+    repo: cli
+    private: {private}
+    releases:
+      - tag_name: v1.1.0
+        commit_sha: "1111111111111111111111111111111111111111"
+        assets:
+          - {{name: cli.bin, content: "cli one point one"}}
+      - tag_name: v1.0.0
+"#,
+            // Gitea's one-tag endpoint in the fake serves public repositories only.
+            private = kind == "gitlab",
+        );
+        let fake = FakeGithub::start(Scenario::from_yaml(&yaml).expect("scenario")).expect("fake");
+        let source = json!({
+            "owner": owner,
+            "repository": "cli",
+            "forge": kind,
+            "api_url": format!("{}{api_path}", fake.api_url()),
+            "access_token": TOKEN,
+            "ca_cert": fake.ca_cert_pem(),
+        });
+        let tags = check(json!({"source": source}));
+        assert_eq!(tags, ["v1.1.0"], "{kind}");
+        let dest = tempfile::tempdir().expect("tempdir");
+        let dest_arg = dest.path().to_str().expect("utf-8 path");
+        let request = json!({"source": source, "version": {"tag": "v1.1.0"}, "params": {}});
+        let ran = run(resource(&["concourse", "in", dest_arg]), &request, 0);
+        assert_eq!(
+            read(dest.path().join("cli.bin")),
+            "cli one point one",
+            "{kind}"
+        );
+        assert_eq!(read(dest.path().join("tag")), "v1.1.0");
+        assert_eq!(
+            read(dest.path().join("commit_sha")),
+            "1111111111111111111111111111111111111111",
+            "{kind}: {}",
+            ran.stderr
+        );
+        // The token went to the forge's API only.
+        for r in fake.requests() {
+            if r.origin == fake_github::Origin::Assets {
+                assert_eq!(r.header("authorization"), None, "{kind}: {r:?}");
+            }
+        }
+    }
+    // A GitHub App is GitHub's only; api_url is for other forges.
+    let f = Fake::start(&scenario());
+    let out = run(
+        resource(&["concourse", "check"]),
+        &json!({"source": f.source("acme/tool", json!({"api_url": "https://gitlab.example.com/api/v4"}))}),
+        2,
+    );
+    assert!(out.stderr.contains("source.api_url"), "{}", out.stderr);
+}
