@@ -16,7 +16,8 @@
 //! - The stages: [`monitor`] (which releases are new), [`download`] (plan, fetch, verify, commit,
 //!   upload, extract, record), [`notify`] (what is announced), [`retention`] (what is kept).
 //! - Drivers: [`pipeline`] (the stages wired in their fixed order, shared by every front end),
-//!   [`concourse`] (the Concourse resource type), [`cli`] (the command line).
+//!   [`concourse`] (the Concourse resource type), [`serve`] (the long-running service),
+//!   [`cli`] (the command line).
 
 pub mod exit;
 pub mod repo;
@@ -35,4 +36,5 @@ pub mod notify;
 pub mod retention;
 pub mod pipeline;
 pub mod concourse;
+pub mod serve;
 pub mod cli;

@@ -11,6 +11,7 @@ mod config;
 mod db;
 mod download;
 mod monitor;
+mod serve;
 mod version;
 
 use std::io;
@@ -99,10 +100,21 @@ pub enum Command {
     /// Delete release folders beyond the newest `download.keep_versions` of each repository,
     /// and record the deletions in the database.
     Cleanup(CleanupArgs),
+    /// Run as a service: `monitor --download` every `serve.interval` and on request, with the
+    /// mirror's files, /metrics, /healthz and /readyz over HTTP.
+    Serve(ServeArgs),
     /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
     /// also runs these as /opt/resource/check, in and out).
     #[command(subcommand)]
     Concourse(ConcourseCommand),
+}
+
+/// `release-monitor serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The conditional-request state kept between runs (as `monitor --state-file`).
+    #[arg(long, value_name = "FILE", default_value = "release_state.json")]
+    pub state_file: PathBuf,
 }
 
 /// `release-monitor cleanup`
@@ -414,6 +426,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Monitor(args) => monitor::run(&cli.global, args),
         Command::Download(args) => download::run(&cli.global, args),
         Command::Cleanup(args) => cleanup::run(&cli.global, args),
+        Command::Serve(args) => serve::run(&cli.global, args),
         Command::Concourse(cmd) => concourse::run(cmd),
     }
 }

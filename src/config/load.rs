@@ -98,7 +98,6 @@ where
     T::deserialize(serde_path_to_error::Deserializer::new(de, track))
 }
 
-/// Parses the YAML text into the raw configuration; unknown keys are appended to `warnings`.
 /// The hosts the file's `forges:` mapping declares, read leniently before the real parse (which
 /// reports any error in it): repositories on those hosts need no `forge:`.
 pub(crate) fn forge_hosts(text: &str) -> std::collections::HashSet<String> {
@@ -113,6 +112,7 @@ pub(crate) fn forge_hosts(text: &str) -> std::collections::HashSet<String> {
         .unwrap_or_default()
 }
 
+/// Parses the YAML text into the raw configuration; unknown keys are appended to `warnings`.
 pub(crate) fn parse_yaml(
     text: &str,
     path: &Path,

@@ -41,6 +41,39 @@ pub struct Config {
     /// use).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub forges: BTreeMap<String, Forge>,
+    /// The long-running service (`serve:`).
+    pub serve: ServeSettings,
+}
+
+/// `serve:` — how `release-monitor serve` listens, schedules and authenticates.
+///
+/// It exists so the service's address, schedule and token live in the same checked file as
+/// everything else, and the one-shot commands can ignore them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServeSettings {
+    /// The address to bind (default `127.0.0.1:8080`).
+    pub listen: std::net::SocketAddr,
+    /// Time between the starts of two scheduled runs (default 1h; each wait is jittered by up
+    /// to a tenth either way).
+    pub interval: Age,
+    /// The environment variable holding the service's bearer token; without it the service is
+    /// read-only (`POST /api/runs` refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// `/readyz` fails once the last successful run is older than this many intervals
+    /// (default 3).
+    pub stale_after: u32,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            interval: Age::new(std::time::Duration::from_secs(3600)),
+            token_env: None,
+            stale_after: 3,
+        }
+    }
 }
 
 /// `forges.<host>`: how to reach one forge.

@@ -9,13 +9,13 @@ use std::path::PathBuf;
 use super::Env;
 use super::error::{ConfigError, ConfigWarning, WarningKind};
 use super::load::{EnvRepositories, REPOSITORY_OVERRIDES, override_key};
-use super::model::Forge;
 use super::model::{
     ArtifactoryStorage, Config, DEFAULT_PREFIX, DownloadSettings, EmailNotify, ExtractLimits,
     GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload, Repository,
     RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives,
     Verification, WebhookNotify,
 };
+use super::model::{Forge, ServeSettings};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
     RawArtifactory, RawConfig, RawDownload, RawGithubApp, RawHttpStorage, RawNotify, RawOverride,
@@ -207,6 +207,8 @@ pub(crate) fn normalize(
 
     let notify = notify(raw.notify, &download.post_download.notify, env, warnings)?;
 
+    let serve = serve(raw.serve.unwrap_or_default())?;
+
     Ok(Config {
         repositories,
         settings,
@@ -214,6 +216,40 @@ pub(crate) fn normalize(
         download,
         notify,
         forges,
+        serve,
+    })
+}
+
+/// Builds `serve`. TLS and a public URL are not built yet: refused, naming the key, rather
+/// than accepted and ignored.
+fn serve(raw: super::raw::RawServe) -> Result<ServeSettings, ConfigError> {
+    let refuse = |key: &str, message: &str| ConfigError::Conflict {
+        path: PathBuf::new(),
+        key: key.to_string(),
+        message: message.to_string(),
+    };
+    if raw.tls.is_some() {
+        return Err(refuse(
+            "serve.tls",
+            "not supported yet: serve over plain HTTP on loopback and put a TLS proxy in front",
+        ));
+    }
+    if raw.public_url.is_some() {
+        return Err(refuse(
+            "serve.public_url",
+            "not supported yet (it is for the GitHub-compatible API, which is not built)",
+        ));
+    }
+    let d = ServeSettings::default();
+    let interval = raw.interval.unwrap_or(d.interval);
+    if interval.as_duration() < std::time::Duration::from_secs(1) {
+        return Err(refuse("serve.interval", "must be at least one second"));
+    }
+    Ok(ServeSettings {
+        listen: raw.listen.map_or(d.listen, |l| l.0),
+        interval,
+        token_env: raw.token_env.map(|t| t.0),
+        stale_after: raw.stale_after.map_or(d.stale_after, |b| b.0),
     })
 }
 

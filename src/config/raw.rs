@@ -23,7 +23,7 @@ use super::values::{
     ApiUrl, EnvSecret, EnvWebhookUrl, FileSecret, MailAddress, NotifyEvent, REDACTED, Secret,
     WebhookUrl, check_webhook_url, is_loopback_host,
 };
-use super::values::{EnvName, ForgeKind, HostKey, Owner, RepoUrl, is_known_forge_host};
+use super::values::{EnvName, ForgeKind, HostKey, ListenAddr, Owner, RepoUrl, is_known_forge_host};
 
 /// The whole file. The root must be a mapping; see [`RawRoot`].
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +34,20 @@ pub(crate) struct RawConfig {
     pub download: Option<RawDownload>,
     pub notify: Option<RawNotify>,
     pub forges: Option<BTreeMap<HostKey, RawForge>>,
+    pub serve: Option<RawServe>,
+}
+
+/// `serve:`: the long-running service.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawServe {
+    pub listen: Option<ListenAddr>,
+    pub interval: Option<Age>,
+    pub token_env: Option<EnvName>,
+    pub stale_after: Option<Bounded<1, 1000>>,
+    /// Refused (not built yet), whatever it holds.
+    pub public_url: Option<de::IgnoredAny>,
+    /// Refused (not built yet), whatever it holds (`{cert, key}`).
+    pub tls: Option<de::IgnoredAny>,
 }
 
 /// One `forges:` entry: how to reach the forge at its host.

@@ -1400,3 +1400,16 @@ mod forge_tests {
         );
     }
 }
+
+/// Raw: `serve.listen`, the address the service binds (`127.0.0.1:8080`, `[::]:8443`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ListenAddr(pub(crate) std::net::SocketAddr);
+
+impl<'de> Deserialize<'de> for ListenAddr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.trim().parse().map(ListenAddr).map_err(|_| {
+            de::Error::custom("expected an address and port, such as 127.0.0.1:8080 or [::]:8080")
+        })
+    }
+}

@@ -32,6 +32,7 @@ mod notify;
 mod retention;
 mod s3_storage;
 mod secrets;
+mod serve;
 mod segmented;
 mod signatures;
 mod version;

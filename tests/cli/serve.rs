@@ -1,0 +1,402 @@
+//! `release-monitor serve`, the real binary against the fake GitHub: the first run mirrors
+//! what `monitor --download` would; the mirror's files come back at GitHub's download paths with
+//! ranges, a strong SHA-256 ETag and conditional requests; nothing outside the recorded files is
+//! served, whatever the URL; the token guards everything but `/healthz`; `POST /api/runs`
+//! starts a run; `/metrics` parses as OpenMetrics and counts what the runs did; SIGHUP with a
+//! broken config keeps the old one; SIGTERM exits 0.
+
+use std::io::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+use reqwest::header::{AUTHORIZATION, ETAG, IF_NONE_MATCH, IF_RANGE, RANGE};
+use serde_json::Value;
+
+use crate::support::{FakeSetup, forward_lines, sha256_hex, started_or_skipped};
+
+const TOKEN: &str = "serve-test-token-5ecret";
+const TOOL: &str = "the acme tool, mirrored and served";
+
+/// The service, its address, and its log lines as they come.
+struct Served {
+    child: Child,
+    base: String,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Served {
+    /// Starts `serve` on a free port with the token in its environment, and waits for it to
+    /// listen.
+    fn start(s: &FakeSetup) -> Served {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("release-monitor"))
+            .current_dir(s.dir.path())
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("RUST_LOG")
+            .env("SERVE_TEST_TOKEN", TOKEN)
+            .args(["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let (tx, lines) = channel();
+        forward_lines(child.stderr.take().expect("stderr"), tx);
+        let mut served = Served {
+            child,
+            base: String::new(),
+            lines,
+            log: Vec::new(),
+        };
+        let line = served.wait_for("listening on http://");
+        let addr = line
+            .split("listening on http://")
+            .nth(1)
+            .expect("address")
+            .trim()
+            .to_string();
+        served.base = format!("http://{addr}");
+        served
+    }
+
+    /// Waits (up to a minute) for a log line containing `what`; returns it.
+    fn wait_for(&mut self, what: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    assert!(!line.contains(TOKEN), "the token was logged: {line}");
+                    if line.contains(what) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no {what:?} ({e}); the log so far:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn setup() -> FakeSetup {
+    let sums = format!("{}  tool.tar.gz\n", sha256_hex(TOOL.as_bytes()));
+    let scenario = format!(
+        r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {{name: tool.tar.gz, content: "{TOOL}"}}
+          - {{name: SHA256SUMS, content: "{sums}"}}
+"#
+    );
+    FakeSetup::new(
+        &scenario,
+        &["acme/tool"],
+        "serve:\n  listen: \"127.0.0.1:0\"\n  interval: 1h\n  token_env: SERVE_TEST_TOKEN\n",
+    )
+}
+
+#[test]
+fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
+    let s = setup();
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+    let c = client();
+    let auth = format!("Bearer {TOKEN}");
+    let path = "/acme/tool/releases/download/v1.0.0/tool.tar.gz";
+
+    // Health needs no token; everything else does.
+    assert_eq!(c.get(served.url("/healthz")).send().unwrap().status(), 200);
+    for p in [path, "/metrics", "/readyz"] {
+        assert_eq!(c.get(served.url(p)).send().unwrap().status(), 401, "{p}");
+        let wrong = c.get(served.url(p)).header(AUTHORIZATION, "Bearer nope");
+        assert_eq!(wrong.send().unwrap().status(), 401, "{p}");
+    }
+    assert_eq!(
+        c.get(served.url("/readyz"))
+            .header(AUTHORIZATION, &auth)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // The whole file, with its digest.
+    let resp = c
+        .get(served.url(path))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sha = sha256_hex(TOOL.as_bytes());
+    let etag = format!("\"{sha}\"");
+    assert_eq!(resp.headers()[ETAG], etag.as_str());
+    assert_eq!(resp.headers()["x-checksum-sha256"], sha.as_str());
+    // The fake states GitHub's `digest`, the first check that holds.
+    assert_eq!(resp.headers()["x-verified-by"], "digest");
+    assert!(
+        resp.headers()["repr-digest"]
+            .to_str()
+            .unwrap()
+            .starts_with("sha-256=:")
+    );
+    assert_eq!(resp.text().unwrap(), TOOL);
+    // Conditional and ranged.
+    let resp = c
+        .get(served.url(path))
+        .header(AUTHORIZATION, &auth)
+        .header(IF_NONE_MATCH, &etag)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+    let resp = c
+        .get(served.url(path))
+        .header(AUTHORIZATION, &auth)
+        .header(RANGE, "bytes=4-7")
+        .header(IF_RANGE, &etag)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.text().unwrap(), &TOOL[4..8]);
+    let resp = c
+        .get(served.url(path))
+        .header(AUTHORIZATION, &auth)
+        .header(RANGE, "bytes=4-7")
+        .header(IF_RANGE, "\"another\"")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200, "a stale If-Range gets the whole file");
+    // Latest redirects to the held version.
+    let resp = c
+        .get(served.url("/acme/tool/releases/latest/download/tool.tar.gz"))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_redirection());
+    assert_eq!(resp.headers()["location"], path);
+
+    // Nothing but recorded files: not our sidecar or part files, not the paths around them.
+    std::fs::write(s.path("secret.txt"), "outside the mirror").unwrap();
+    let mirror = s.path("downloads/acme_tool/v1.0.0");
+    std::os::unix::fs::symlink(s.path("secret.txt"), mirror.join("planted")).unwrap();
+    for bad in [
+        "/acme/tool/releases/download/v1.0.0/tool.tar.gz.sha256",
+        "/acme/tool/releases/download/v1.0.0/.tool.tar.gz.part",
+        "/acme/tool/releases/download/v1.0.0/planted",
+        "/acme/tool/releases/download/v1.0.0/..%2F..%2F..%2Fsecret.txt",
+        "/acme/tool/releases/download/%2e%2e/secret.txt",
+        "/acme/tool/releases/download/v1.0.0/%2e%2e%2f%2e%2e%2fversion_db.json",
+        "/acme/tool/releases/download/v1.0.0/..%5C..%5Csecret.txt",
+        "/acme/tool/releases/download/%2Ftmp/secret.txt",
+        "/..%2F/tool/releases/download/v1.0.0/tool.tar.gz",
+        "/acme/tool/releases/download/v9.9.9/tool.tar.gz",
+        "/acme/other/releases/download/v1.0.0/tool.tar.gz",
+    ] {
+        let resp = c
+            .get(served.url(bad))
+            .header(AUTHORIZATION, &auth)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{bad}");
+    }
+    let long = format!("/acme/tool/releases/download/v1.0.0/{}", "a".repeat(5000));
+    let resp = c
+        .get(served.url(&long))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+
+    // A run on request.
+    let resp = c
+        .post(served.url("/api/runs"))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    served.wait_for("run requested");
+    served.wait_for("run done");
+
+    // Metrics: OpenMetrics that parse, counting both runs and the one downloaded file.
+    let text = c
+        .get(served.url("/metrics"))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    if let Some(samples) = parse_openmetrics(&text) {
+        let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+            samples
+                .iter()
+                .find(|s| s["name"] == name && label.is_none_or(|(k, v)| s["labels"][k] == v))
+                .and_then(|s| s["value"].as_f64())
+                .unwrap_or_else(|| panic!("{name} {label:?} in\n{text}"))
+        };
+        assert_eq!(
+            value("release_monitor_runs_total", Some(("outcome", "success"))),
+            2.0
+        );
+        // tool.tar.gz and SHA256SUMS, both by GitHub's digest; the second run fetched nothing.
+        assert_eq!(
+            value(
+                "release_monitor_downloaded_files_total",
+                Some(("verified_by", "digest"))
+            ),
+            2.0
+        );
+        assert!(value("release_monitor_run_duration_seconds_count", None) >= 2.0);
+        assert!(
+            value(
+                "release_monitor_repository_last_success_timestamp_seconds",
+                Some(("repository", "acme/tool"))
+            ) > 0.0
+        );
+    }
+
+    // A broken config on SIGHUP is refused; the service goes on.
+    let config = s.path("config.yaml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, "repositories: [").unwrap();
+    served.signal("HUP");
+    served.wait_for("configuration not reloaded");
+    std::fs::write(&config, good).unwrap();
+    assert_eq!(
+        c.get(served.url(path))
+            .header(AUTHORIZATION, &auth)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // SIGTERM: exit 0.
+    served.signal("TERM");
+    let status = served.child.wait().expect("exits");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn without_a_token_the_service_is_read_only_and_an_unset_token_variable_is_refused() {
+    let s = setup();
+    let config = s.path("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // An unset variable: exit 2, naming the key.
+    let out = s.command(None).arg("serve").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("serve.token_env"));
+    // Not yet built: refused, naming the key.
+    for (key, yaml) in [
+        ("serve.tls", "  tls: {cert: c.pem, key: k.pem}\n"),
+        (
+            "serve.public_url",
+            "  public_url: https://mirror.example.com\n",
+        ),
+    ] {
+        std::fs::write(
+            &config,
+            text.replace("serve:\n", &format!("serve:\n{yaml}")),
+        )
+        .unwrap();
+        let out = s
+            .command(None)
+            .args(["config", "check"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(key), "{key}");
+    }
+    // Read-only: files and metrics for anyone, no runs on request.
+    std::fs::write(&config, text.replace("  token_env: SERVE_TEST_TOKEN\n", "")).unwrap();
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+    let c = client();
+    let resp = c
+        .get(served.url("/acme/tool/releases/download/v1.0.0/tool.tar.gz"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.text().unwrap(), TOOL);
+    assert_eq!(
+        c.post(served.url("/api/runs")).send().unwrap().status(),
+        403
+    );
+    served.signal("TERM");
+    assert_eq!(served.child.wait().expect("exits").code(), Some(0));
+}
+
+/// The samples of an OpenMetrics text, read by the Python `prometheus_client` parser (as
+/// `{name, labels, value}`); `None` after saying so when the parser is not installed outside
+/// CI.
+fn parse_openmetrics(text: &str) -> Option<Vec<Value>> {
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append({"name": s.name, "labels": s.labels, "value": s.value})
+print(json.dumps(out))
+"#;
+    let started = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string())?;
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(out.stdout)
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        });
+    let stdout = match started {
+        // A parse error is a failure, not a skip.
+        Err(e) if !e.contains("No module named") => panic!("the metrics do not parse: {e}\n{text}"),
+        other => started_or_skipped(
+            other,
+            "a metrics test: the prometheus_client Python package",
+            "python3 -m pip install prometheus-client",
+        )?,
+    };
+    Some(serde_json::from_slice(&stdout).expect("parser output"))
+}
