@@ -4,7 +4,8 @@
 //! download paths, `/metrics` for Prometheus, and `/healthz` and `/readyz` for orchestrators.
 //!
 //! Files: `metrics` (the Prometheus registry), `files` (which mirrored file a URL may name),
-//! and this one (the scheduler, the routes, authentication, shutdown and reload).
+//! `api` (the read-only GitHub REST subset over what the mirror holds), and this one (the
+//! scheduler, the routes, authentication, shutdown and reload).
 //!
 //! Stopping (SIGTERM, SIGINT) closes the listener and ends the process with the run in flight
 //! cut short: every write of a run is atomic (temp file, fsync, rename; the database after the
@@ -12,6 +13,7 @@
 //! next run carries on. SIGHUP reloads the configuration; a bad one is refused and the old one
 //! kept.
 
+mod api;
 mod files;
 mod metrics;
 
@@ -365,6 +367,20 @@ fn router(service: Arc<Service>) -> Router {
             "/{owner}/{repo}/releases/latest/download/{asset}",
             get(latest),
         )
+        .route("/api/v3/repos/{owner}/{repo}/releases", get(api_releases))
+        .route(
+            "/api/v3/repos/{owner}/{repo}/releases/latest",
+            get(api_latest),
+        )
+        .route(
+            "/api/v3/repos/{owner}/{repo}/releases/tags/{tag}",
+            get(api_by_tag),
+        )
+        .route(
+            "/api/v3/repos/{owner}/{repo}/releases/assets/{id}",
+            get(api_asset),
+        )
+        .route("/api/v3/repos/{owner}/{repo}/releases/{id}", get(api_by_id))
         .layer(middleware::from_fn_with_state(
             service.clone(),
             authenticate,
@@ -505,6 +521,210 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// GitHub's 404 body, for the API routes.
+fn api_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({
+            "message": "Not Found",
+            "documentation_url": "https://docs.github.com/rest",
+        })),
+    )
+        .into_response()
+}
+
+/// This server's base URL as the client reached it (`http://` + its `Host`).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// A JSON answer with a weak ETag of its body; `304` when `If-None-Match` names it.
+fn json_reply(
+    headers: &HeaderMap,
+    value: &serde_json::Value,
+    extra: Vec<(String, String)>,
+) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            names_etag(v, &etag, true) || names_etag(v, etag.trim_start_matches("W/"), true)
+        });
+    let mut resp = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    for (name, value) in extra {
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            resp.headers_mut().insert(n, v);
+        }
+    }
+    resp
+}
+
+/// `?per_page=&page=` of a list request (GitHub's defaults: 30, at most 100; pages from 1).
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+/// `GET /api/v3/repos/{o}/{r}/releases`: the held releases, newest recorded first, paginated
+/// with `Link`.
+async fn api_releases(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo)): Path<(String, String)>,
+    axum::extract::Query(page): axum::extract::Query<Page>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(id) = RepoId::new(&owner, &repo) else {
+        return api_not_found();
+    };
+    let (config, db) = (service.config(), service.db());
+    if db.get(&id).is_none() {
+        return api_not_found();
+    }
+    let held = api::held_releases(&config, &db, &id);
+    let per_page = page.per_page.unwrap_or(30).clamp(1, 100);
+    let number = page.page.unwrap_or(1).max(1);
+    let last = held.len().div_ceil(per_page).max(1);
+    let base = base_url(&headers);
+    let items: Vec<serde_json::Value> = held
+        .iter()
+        .skip((number - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|h| api::release_json(&base, &id, h))
+        .collect();
+    let list = format!(
+        "{base}/api/v3/repos/{}/{}/releases?per_page={per_page}",
+        owner, repo
+    );
+    let mut links = Vec::new();
+    if number < last {
+        links.push(format!("<{list}&page={}>; rel=\"next\"", number + 1));
+        links.push(format!("<{list}&page={last}>; rel=\"last\""));
+    }
+    if number > 1 {
+        links.push(format!("<{list}&page={}>; rel=\"prev\"", number - 1));
+        links.push(format!("<{list}&page=1>; rel=\"first\""));
+    }
+    let extra = if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![("link".to_string(), links.join(", "))]
+    };
+    json_reply(&headers, &serde_json::Value::Array(items), extra)
+}
+
+/// One held release of `owner/repo` chosen by `pick`, as JSON.
+fn api_one(
+    service: &Service,
+    owner: &str,
+    repo: &str,
+    headers: &HeaderMap,
+    pick: impl Fn(&RepoId, &api::HeldRelease, Option<&str>) -> bool,
+) -> Response {
+    let Ok(id) = RepoId::new(owner, repo) else {
+        return api_not_found();
+    };
+    let (config, db) = (service.config(), service.db());
+    let current = files::held(&db, &id);
+    match api::held_releases(&config, &db, &id)
+        .iter()
+        .find(|h| pick(&id, h, current.as_deref()))
+    {
+        Some(h) => json_reply(
+            headers,
+            &api::release_json(&base_url(headers), &id, h),
+            Vec::new(),
+        ),
+        None => api_not_found(),
+    }
+}
+
+async fn api_latest(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    api_one(&service, &owner, &repo, &headers, |_, h, current| {
+        Some(h.tag.as_str()) == current
+    })
+}
+
+async fn api_by_tag(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    api_one(&service, &owner, &repo, &headers, |_, h, _| h.tag == tag)
+}
+
+async fn api_by_id(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo, release)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(wanted) = release.parse::<u64>() else {
+        return api_not_found();
+    };
+    api_one(&service, &owner, &repo, &headers, |id, h, _| {
+        api::stable_id(&["release", &id.to_string(), &h.tag]) == wanted
+    })
+}
+
+/// `GET /api/v3/repos/{o}/{r}/releases/assets/{id}`: the asset as JSON, or with
+/// `Accept: application/octet-stream` a redirect to its bytes, as GitHub answers.
+async fn api_asset(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo, asset)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (Ok(id), Ok(wanted)) = (RepoId::new(&owner, &repo), asset.parse::<u64>()) else {
+        return api_not_found();
+    };
+    let (config, db) = (service.config(), service.db());
+    let Some((tag, file)) = api::find_asset(&config, &db, &id, wanted) else {
+        return api_not_found();
+    };
+    let wants_bytes = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/octet-stream"));
+    let json = api::asset_json(&base_url(&headers), &id, &tag, &file);
+    if wants_bytes {
+        let location = json["browser_download_url"].as_str().unwrap_or_default();
+        let mut resp = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        return resp;
+    }
+    json_reply(&headers, &json, Vec::new())
 }
 
 /// Whether an `If-None-Match` or `If-Range` list names `etag` (`*` matches anything).

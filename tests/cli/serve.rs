@@ -400,3 +400,148 @@ print(json.dumps(out))
     };
     Some(serde_json::from_slice(&stdout).expect("parser output"))
 }
+
+#[test]
+fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
+    let s = setup();
+    let mut a = Served::start(&s);
+    a.wait_for("run done");
+    let c = client();
+    let auth = format!("Bearer {TOKEN}");
+
+    // The API's shapes, as GitHub's.
+    let resp = c
+        .get(a.url("/api/v3/repos/acme/tool/releases?per_page=1"))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let etag = resp.headers()[ETAG].to_str().unwrap().to_string();
+    let releases: Value = resp.json().unwrap();
+    let release = &releases[0];
+    assert_eq!(release["tag_name"], "v1.0.0");
+    let asset = release["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "tool.tar.gz")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        asset["digest"],
+        format!("sha256:{}", sha256_hex(TOOL.as_bytes())).as_str()
+    );
+    assert!(
+        asset["browser_download_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/acme/tool/releases/download/v1.0.0/tool.tar.gz")
+    );
+    let again = c
+        .get(a.url("/api/v3/repos/acme/tool/releases?per_page=1"))
+        .header(AUTHORIZATION, &auth)
+        .header(IF_NONE_MATCH, &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    for path in [
+        "/api/v3/repos/acme/tool/releases/latest".to_string(),
+        "/api/v3/repos/acme/tool/releases/tags/v1.0.0".to_string(),
+        format!("/api/v3/repos/acme/tool/releases/{}", release["id"]),
+    ] {
+        let one: Value = c
+            .get(a.url(&path))
+            .header(AUTHORIZATION, &auth)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(one["id"], release["id"], "{path}");
+    }
+    let resp = c
+        .get(asset["url"].as_str().unwrap())
+        .header(AUTHORIZATION, &auth)
+        .header("accept", "application/octet-stream")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        resp.headers()["location"],
+        asset["browser_download_url"].as_str().unwrap()
+    );
+    for missing in [
+        "/api/v3/repos/acme/tool/releases/tags/v9",
+        "/api/v3/repos/acme/nothing/releases",
+        "/api/v3/repos/acme/tool/releases/12345",
+    ] {
+        let resp = c
+            .get(a.url(missing))
+            .header(AUTHORIZATION, &auth)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{missing}");
+    }
+
+    // Instance B: its github.api_url is A; its token is A's.
+    let b = tempfile::tempdir().unwrap();
+    let config = format!(
+        "repositories:\n  - {{owner: acme, repo: tool}}\n\
+         github:\n  api_url: {}/api/v3\n  timeout: 5\n\
+         download:\n  enabled: true\n  directory: {}\n  version_db: {}\n  timeout: 5.0\n  retry: {{max_attempts: 2, delay: 0.05}}\n",
+        a.base,
+        b.path().join("downloads").display(),
+        b.path().join("version_db.json").display()
+    );
+    std::fs::write(b.path().join("config.yaml"), config).unwrap();
+    let out = assert_cmd::Command::cargo_bin("release-monitor")
+        .unwrap()
+        .current_dir(b.path())
+        .env_remove("GITHUB_API_URL")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(TOKEN));
+    // B holds what A holds: the same bytes, the same digests, verified by digest.
+    for name in ["tool.tar.gz", "SHA256SUMS"] {
+        let rel = format!("acme_tool/v1.0.0/{name}");
+        assert_eq!(
+            std::fs::read(b.path().join("downloads").join(&rel)).unwrap(),
+            std::fs::read(s.path("downloads").join(&rel)).unwrap(),
+            "{name}"
+        );
+    }
+    let db = |p: std::path::PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (da, dbb) = (
+        db(s.path("version_db.json")),
+        db(b.path().join("version_db.json")),
+    );
+    let files = |d: &Value| -> Vec<(String, String, String)> {
+        let mut v: Vec<(String, String, String)> =
+            d["repositories"]["acme/tool"]["download_history"][0]["metadata"]["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["name"].as_str().unwrap().to_string(),
+                        f["sha256"].as_str().unwrap().to_string(),
+                        f["verified_by"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        dbb["repositories"]["acme/tool"]["current_version"],
+        "v1.0.0"
+    );
+    assert_eq!(files(&da), files(&dbb));
+    a.signal("TERM");
+    assert_eq!(a.child.wait().unwrap().code(), Some(0));
+}
