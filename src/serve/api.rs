@@ -69,7 +69,7 @@ pub(super) fn held_releases(config: &Config, db: &Database, repo: &RepoId) -> Ve
 
 /// `path` with every segment escaped but RFC 3986's unreserved characters.
 fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, super::SEGMENT).to_string()
+    percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string()
 }
 
 /// A release as GitHub's REST API shapes it, its URLs on `base` (this server).

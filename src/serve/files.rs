@@ -9,6 +9,13 @@ use crate::db::{Database, FileRecord};
 use crate::mirror::Layout;
 use crate::repo::RepoId;
 
+/// What a path segment we build escapes: all but RFC 3986's unreserved characters.
+pub(super) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A recorded file of the mirror: where it is and what the database says of it.
 #[derive(Debug, Clone)]
 pub(super) struct Located {

@@ -4,8 +4,8 @@
 //! download paths, `/metrics` for Prometheus, and `/healthz` and `/readyz` for orchestrators.
 //!
 //! Files: `metrics` (the Prometheus registry), `files` (which mirrored file a URL may name),
-//! `api` (the read-only GitHub REST subset over what the mirror holds), and this one (the
-//! scheduler, the routes, authentication, shutdown and reload).
+//! `api` (the read-only GitHub REST subset over what the mirror holds), `pages` (the HTML for
+//! people), and this one (the scheduler, the routes, authentication, shutdown and reload).
 //!
 //! Stopping (SIGTERM, SIGINT) closes the listener and ends the process with the run in flight
 //! cut short: every write of a run is atomic (temp file, fsync, rename; the database after the
@@ -16,6 +16,7 @@
 mod api;
 mod files;
 mod metrics;
+mod pages;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -69,7 +70,14 @@ struct Service {
     metrics: metrics::Metrics,
     trigger: Notify,
     status: Mutex<Status>,
+    /// Each repository's last check, by `full_name`.
+    repos: Mutex<std::collections::BTreeMap<String, pages::RepoStatus>>,
+    /// The recent runs, oldest first (at most [`RUNS_KEPT`]).
+    runs: Mutex<Vec<pages::RunRecord>>,
 }
+
+/// How many runs `/runs` shows.
+const RUNS_KEPT: usize = 100;
 
 /// How the runs have gone.
 #[derive(Debug, Default)]
@@ -78,6 +86,9 @@ struct Status {
     last_success: Option<SystemTime>,
     last_error: Option<String>,
     running: bool,
+    next_run: Option<SystemTime>,
+    /// Why the last reload was refused, until one succeeds.
+    config_error: Option<String>,
 }
 
 fn unix(t: SystemTime) -> f64 {
@@ -100,6 +111,71 @@ impl Service {
             .clone()
     }
 
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps what a run said about each repository, and the run itself.
+    fn remember(&self, outcome: &crate::pipeline::Outcome, started: SystemTime, seconds: f64) {
+        let now = SystemTime::now();
+        let mut errors: std::collections::BTreeMap<&str, String> = outcome
+            .report
+            .errors
+            .iter()
+            .map(|e| (e.repository.as_str(), e.error.clone()))
+            .collect();
+        if let Some(d) = &outcome.downloads {
+            for f in &d.failed {
+                let what = match &f.asset {
+                    Some(a) => format!("{} {a}: {}", f.tag_name, f.error),
+                    None => format!("{}: {}", f.tag_name, f.error),
+                };
+                errors.entry(f.repository.as_str()).or_insert(what);
+            }
+        }
+        let mut repos = Service::lock(&self.repos);
+        for r in &self.config().repositories {
+            let name = r.full_name();
+            let entry = repos.entry(name.clone()).or_default();
+            entry.checked_at = Some(now);
+            entry.error = errors.get(name.as_str()).cloned();
+            entry.upstream = outcome
+                .report
+                .releases
+                .iter()
+                .find(|x| x.repository.eq_ignore_ascii_case(&name))
+                .map(|x| x.tag_name.clone())
+                .or_else(|| entry.upstream.clone());
+            entry.pending = outcome
+                .report
+                .pending
+                .iter()
+                .find(|p| p.repository.eq_ignore_ascii_case(&name))
+                .map(|p| (p.tag_name.clone(), p.eligible_at.clone()));
+        }
+        drop(repos);
+        let mut runs = Service::lock(&self.runs);
+        runs.push(pages::RunRecord {
+            started,
+            seconds,
+            outcome: if outcome.exit_status() == crate::exit::OK {
+                "success"
+            } else {
+                "partial"
+            },
+            summary: format!(
+                "{} repositories checked, {} new releases",
+                outcome.report.total_repositories_checked, outcome.report.new_releases_found
+            ),
+            errors: errors
+                .iter()
+                .map(|(repo, e)| format!("{repo}: {e}"))
+                .collect(),
+        });
+        let excess = runs.len().saturating_sub(RUNS_KEPT);
+        runs.drain(..excess);
+    }
+
     fn status(&self) -> std::sync::MutexGuard<'_, Status> {
         self.status
             .lock()
@@ -120,6 +196,7 @@ impl Service {
     async fn run_once(&self) {
         let config = self.config();
         let started = Instant::now();
+        let started_at = SystemTime::now();
         self.status().running = true;
         let opened = {
             let config = (*config).clone();
@@ -156,6 +233,7 @@ impl Service {
             remaining,
             &repositories,
         );
+        self.remember(&outcome, started_at, started.elapsed().as_secs_f64());
         let ok = outcome.exit_status() == crate::exit::OK;
         let summary = format!(
             "{} repositories checked, {} new releases, {} errors",
@@ -186,6 +264,13 @@ impl Service {
 
     fn failed(&self, started: Instant, error: String) {
         tracing::error!("{error}");
+        Service::lock(&self.runs).push(pages::RunRecord {
+            started: SystemTime::now() - started.elapsed(),
+            seconds: started.elapsed().as_secs_f64(),
+            outcome: "failed",
+            summary: "the run could not start".to_string(),
+            errors: vec![error.clone()],
+        });
         self.metrics
             .failed_to_start(started.elapsed().as_secs_f64(), unix(SystemTime::now()));
         let mut status = self.status();
@@ -213,11 +298,14 @@ impl Service {
                     .config
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(loaded.config);
+                self.status().config_error = None;
                 tracing::info!("configuration reloaded from {}", self.config_path.display());
             }
             Ok(Err(e)) => {
                 tracing::error!("configuration not reloaded, the old one stays: {e}");
-                self.status().last_error = Some(format!("configuration not reloaded: {e}"));
+                self.status().config_error = Some(format!(
+                    "The configuration file was changed but not reloaded (the old one stays): {e}"
+                ));
             }
             Err(e) => tracing::error!("configuration not reloaded: {e}"),
         }
@@ -280,6 +368,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             started_at: Some(SystemTime::now()),
             ..Status::default()
         }),
+        repos: Mutex::new(std::collections::BTreeMap::new()),
+        runs: Mutex::new(Vec::new()),
     });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -317,6 +407,7 @@ async fn schedule(service: Arc<Service>, interval: Duration) {
         service.run_once().await;
         let jitter = interval.as_secs_f64() * (fastrand::f64() * 0.2 - 0.1);
         let wait = Duration::from_secs_f64((interval.as_secs_f64() + jitter).max(1.0));
+        service.status().next_run = Some(SystemTime::now() + wait);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = service.trigger.notified() => tracing::info!("run requested"),
@@ -356,6 +447,9 @@ async fn stop_signal() {
 
 fn router(service: Arc<Service>) -> Router {
     let protected = Router::new()
+        .route("/", get(overview_page))
+        .route("/runs", get(runs_page))
+        .route("/repos/{*name}", get(repository_page))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/runs", post(request_run))
@@ -390,6 +484,45 @@ fn router(service: Arc<Service>) -> Router {
         .merge(protected)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(service)
+}
+
+/// Renders a page from the service's current view.
+fn render(service: &Service, f: impl FnOnce(&pages::View<'_>) -> Option<maud::Markup>) -> Response {
+    let (config, db) = (service.config(), service.db());
+    let repos = Service::lock(&service.repos).clone();
+    let runs = Service::lock(&service.runs).clone();
+    let (next_run, running, config_error) = {
+        let s = service.status();
+        (s.next_run, s.running, s.config_error.clone())
+    };
+    let view = pages::View {
+        config: &config,
+        db: &db,
+        repos: &repos,
+        runs: &runs,
+        next_run,
+        running,
+        config_error: config_error.as_deref(),
+    };
+    match f(&view) {
+        Some(markup) => axum::response::Html(markup.into_string()).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn overview_page(State(service): State<Arc<Service>>) -> Response {
+    render(&service, |v| Some(pages::overview(v)))
+}
+
+async fn runs_page(State(service): State<Arc<Service>>) -> Response {
+    render(&service, |v| Some(pages::runs(v)))
+}
+
+async fn repository_page(
+    State(service): State<Arc<Service>>,
+    Path(name): Path<String>,
+) -> Response {
+    render(&service, |v| pages::repository(v, &name))
 }
 
 /// With a token configured, every route but `/healthz` needs it.
@@ -501,7 +634,7 @@ async fn latest(
     if files::locate(&config, &db, &id, &tag, &asset).is_none() {
         return not_found();
     }
-    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
+    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string();
     Redirect::to(&format!(
         "/{}/{}/releases/download/{}/{}",
         encode(&owner),
@@ -511,13 +644,6 @@ async fn latest(
     ))
     .into_response()
 }
-
-/// What a path segment we build escapes: all but RFC 3986's unreserved characters.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()

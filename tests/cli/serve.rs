@@ -545,3 +545,96 @@ fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
     a.signal("TERM");
     assert_eq!(a.child.wait().unwrap().code(), Some(0));
 }
+
+/// Headless Chromium's DOM of `url` after it rendered (`--dump-dom`), or `None` after saying
+/// so when Chromium is missing outside CI.
+fn chromium(args: &[&str]) -> Option<String> {
+    let ran = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())
+        .and_then(|out| {
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            }
+        });
+    started_or_skipped(ran, "a browser test: chromium", "apt-get install chromium")
+}
+
+#[test]
+fn a_browser_shows_the_repositories_their_versions_and_verification() {
+    let s = setup();
+    let config = s.path("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("  token_env: SERVE_TEST_TOKEN\n", "")).unwrap();
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+
+    let Some(dom) = chromium(&["--dump-dom", &served.url("/")]) else {
+        return;
+    };
+    let row = regex::Regex::new(r#"(?s)<tr data-repository="acme/tool">(.*?)</tr>"#)
+        .unwrap()
+        .captures(&dom)
+        .unwrap_or_else(|| panic!("no row for acme/tool in\n{dom}"))[1]
+        .to_string();
+    assert!(row.contains(r#"<td class="held">v1.0.0</td>"#), "{row}");
+    assert!(row.contains(r#"<td class="upstream">v1.0.0</td>"#), "{row}");
+    assert!(row.contains(r#"<span class="ok">ok</span>"#), "{row}");
+    assert!(row.contains(r#"data-verified-by="digest""#), "{row}");
+    assert!(row.contains(r#"href="/repos/acme/tool""#), "{row}");
+    // No script, nothing from elsewhere.
+    assert!(!dom.contains("<script"), "{dom}");
+    assert!(
+        !dom.contains("http://") && !dom.contains("https://"),
+        "{dom}"
+    );
+
+    // The repository's page links each file; the links download the right bytes.
+    let dom = chromium(&["--dump-dom", &served.url("/repos/acme/tool")]).expect("ran before");
+    let links: Vec<String> = regex::Regex::new(r#"<a class="download" href="([^"]+)">"#)
+        .unwrap()
+        .captures_iter(&dom)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(links.len(), 2, "{dom}");
+    let c = client();
+    for link in &links {
+        let bytes = c.get(served.url(link)).send().unwrap().bytes().unwrap();
+        let name = link.rsplit('/').next().unwrap();
+        let on_disk = std::fs::read(s.path("downloads/acme_tool/v1.0.0").join(name)).unwrap();
+        assert_eq!(bytes.as_ref(), on_disk.as_slice(), "{link}");
+        assert!(
+            dom.contains(&sha256_hex(&on_disk)),
+            "the page shows {name}'s SHA-256"
+        );
+    }
+    let dom = chromium(&["--dump-dom", &served.url("/runs")]).expect("ran before");
+    assert!(
+        dom.contains("1 repositories checked, 1 new releases"),
+        "{dom}"
+    );
+
+    // A screenshot the test run keeps.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-overview.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1200,600",
+        &served.url("/"),
+    ])
+    .expect("ran before");
+    let png = std::fs::read(&shot).expect("the screenshot was written");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    eprintln!("screenshot: {}", shot.display());
+    served.signal("TERM");
+    assert_eq!(served.child.wait().unwrap().code(), Some(0));
+}
