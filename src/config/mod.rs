@@ -46,8 +46,8 @@ pub use error::{ConfigError, ConfigWarning, WarningKind};
 pub use model::{
     ARTIFACTORY_SCHEME, ArtifactoryStorage, Config, DownloadSettings, EffectiveRepo, EmailNotify,
     ExtractLimits, Forge, GithubApp, GithubSettings, HttpStorage, NotifySettings, PostDownload,
-    Repository, RepositoryOverride, Retry, S3Storage, Segments, ServeSettings, Settings, Signing,
-    SlackNotify, SourceArchives, Verification, WebhookNotify,
+    Repository, RepositoryOverride, Retry, S3Storage, Segments, ServeSettings, ServeTls, Settings,
+    Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
 pub(crate) use values::is_loopback_host;

@@ -63,6 +63,22 @@ pub struct ServeSettings {
     /// `/readyz` fails once the last successful run is older than this many intervals
     /// (default 3).
     pub stale_after: u32,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServeTls>,
+    /// The address clients reach the service at (`https://mirror.example.com`), for the URLs
+    /// the API hands out; default: the scheme served and the request's `Host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// `serve.tls`: PEM files of the certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServeTls {
+    /// The certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl Default for ServeSettings {
@@ -72,6 +88,8 @@ impl Default for ServeSettings {
             interval: Age::new(std::time::Duration::from_secs(3600)),
             token_env: None,
             stale_after: 3,
+            tls: None,
+            public_url: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use super::model::{
     RepositoryOverride, Retry, S3Storage, Segments, Settings, Signing, SlackNotify, SourceArchives,
     Verification, WebhookNotify,
 };
-use super::model::{Forge, ServeSettings};
+use super::model::{Forge, ServeSettings, ServeTls};
 use super::pattern::{AssetPattern, FilterEntry};
 use super::raw::{
     RawArtifactory, RawConfig, RawDownload, RawGithubApp, RawHttpStorage, RawNotify, RawOverride,
@@ -220,26 +220,34 @@ pub(crate) fn normalize(
     })
 }
 
-/// Builds `serve`. TLS and a public URL are not built yet: refused, naming the key, rather
-/// than accepted and ignored.
+/// Builds `serve`: `tls` needs both files.
 fn serve(raw: super::raw::RawServe) -> Result<ServeSettings, ConfigError> {
     let refuse = |key: &str, message: &str| ConfigError::Conflict {
         path: PathBuf::new(),
         key: key.to_string(),
         message: message.to_string(),
     };
-    if raw.tls.is_some() {
-        return Err(refuse(
-            "serve.tls",
-            "not supported yet: serve over plain HTTP on loopback and put a TLS proxy in front",
-        ));
-    }
-    if raw.public_url.is_some() {
-        return Err(refuse(
-            "serve.public_url",
-            "not supported yet (it is for the GitHub-compatible API, which is not built)",
-        ));
-    }
+    let tls = match raw.tls {
+        None => None,
+        Some(t) => match (t.cert, t.key) {
+            (Some(cert), Some(key)) => Some(ServeTls {
+                cert: cert.0,
+                key: key.0,
+            }),
+            (None, _) => {
+                return Err(refuse(
+                    "serve.tls.cert",
+                    "`serve.tls` needs `cert` and `key`",
+                ));
+            }
+            (_, None) => {
+                return Err(refuse(
+                    "serve.tls.key",
+                    "`serve.tls` needs `cert` and `key`",
+                ));
+            }
+        },
+    };
     let d = ServeSettings::default();
     let interval = raw.interval.unwrap_or(d.interval);
     if interval.as_duration() < std::time::Duration::from_secs(1) {
@@ -250,6 +258,8 @@ fn serve(raw: super::raw::RawServe) -> Result<ServeSettings, ConfigError> {
         interval,
         token_env: raw.token_env.map(|t| t.0),
         stale_after: raw.stale_after.map_or(d.stale_after, |b| b.0),
+        tls,
+        public_url: raw.public_url.map(|u| u.0),
     })
 }
 

@@ -44,10 +44,15 @@ pub(crate) struct RawServe {
     pub interval: Option<Age>,
     pub token_env: Option<EnvName>,
     pub stale_after: Option<Bounded<1, 1000>>,
-    /// Refused (not built yet), whatever it holds.
-    pub public_url: Option<de::IgnoredAny>,
-    /// Refused (not built yet), whatever it holds (`{cert, key}`).
-    pub tls: Option<de::IgnoredAny>,
+    pub public_url: Option<SecureUrl>,
+    pub tls: Option<RawServeTls>,
+}
+
+/// `serve.tls`: the certificate chain and key the service presents.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawServeTls {
+    pub cert: Option<NonEmptyPath>,
+    pub key: Option<NonEmptyPath>,
 }
 
 /// One `forges:` entry: how to reach the forge at its host.

@@ -371,13 +371,27 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         repos: Mutex::new(std::collections::BTreeMap::new()),
         runs: Mutex::new(Vec::new()),
     });
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
+    let tls = match &settings.tls {
+        None => None,
+        Some(t) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key)
+                .await
+                .map_err(|e| {
+                    ServeError::Setup(format!(
+                        "serve.tls: cannot use {} and {}: {e}",
+                        t.cert.display(),
+                        t.key.display()
+                    ))
+                })?,
+        ),
+    };
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| ServeError::Setup(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local = listener
         .local_addr()
         .map_err(|e| ServeError::Setup(format!("cannot listen on {}: {e}", settings.listen)))?;
-    if !local.ip().is_loopback() {
+    if !local.ip().is_loopback() && tls.is_none() {
         tracing::warn!(
             "serving on {local} beyond loopback without TLS: put a TLS proxy in front, or bind \
              127.0.0.1"
@@ -386,13 +400,32 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     if service.token.is_none() {
         tracing::info!("no serve.token_env: read-only, POST /api/runs is refused");
     }
-    tracing::info!("listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{local}");
     let scheduler = tokio::spawn(schedule(service.clone(), settings.interval.as_duration()));
     let reloader = tokio::spawn(reload_on_hangup(service.clone()));
     let app = router(service);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
-        .await;
+    let served = match tls {
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| ServeError::Setup(format!("cannot listen on {local}: {e}")))?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop_signal())
+                .await
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                stop_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    };
     scheduler.abort();
     reloader.abort();
     served.map_err(|e| ServeError::Setup(format!("the server failed: {e}")))?;
@@ -475,6 +508,7 @@ fn router(service: Arc<Service>) -> Router {
             get(api_asset),
         )
         .route("/api/v3/repos/{owner}/{repo}/releases/{id}", get(api_by_id))
+        .route("/api/graphql", post(graphql))
         .layer(middleware::from_fn_with_state(
             service.clone(),
             authenticate,
@@ -525,8 +559,21 @@ async fn repository_page(
     render(&service, |v| pages::repository(v, &name))
 }
 
-/// With a token configured, every route but `/healthz` needs it.
-async fn authenticate(State(service): State<Arc<Service>>, req: Request, next: Next) -> Response {
+/// With a token configured, every route but `/healthz` needs it. (HTTP/2 requests name their
+/// host in the URI, not in `Host`: it is copied there, for the URLs the API builds.)
+async fn authenticate(
+    State(service): State<Arc<Service>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if !req.headers().contains_key(header::HOST)
+        && let Some(v) = req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, v);
+    }
     if service.authorized(req.headers()) {
         next.run(req).await
     } else {
@@ -661,9 +708,26 @@ fn api_not_found() -> Response {
         .into_response()
 }
 
-/// This server's base URL as the client reached it (`http://` + its `Host`).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
+impl Service {
+    /// This server's base URL: `serve.public_url`, else the scheme served and the request's
+    /// `Host`.
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        let config = self.config();
+        if let Some(url) = &config.serve.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let scheme = if config.serve.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", request_host(headers))
+    }
+}
+
+/// The request's `Host`, when it is a plain host[:port] (else `localhost`).
+fn request_host(headers: &HeaderMap) -> &str {
+    headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|h| {
@@ -671,8 +735,7 @@ fn base_url(headers: &HeaderMap) -> String {
                 && h.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
         })
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .unwrap_or("localhost")
 }
 
 /// A JSON answer with a weak ETag of its body; `304` when `If-None-Match` names it.
@@ -738,7 +801,7 @@ async fn api_releases(
     let per_page = page.per_page.unwrap_or(30).clamp(1, 100);
     let number = page.page.unwrap_or(1).max(1);
     let last = held.len().div_ceil(per_page).max(1);
-    let base = base_url(&headers);
+    let base = service.base_url(&headers);
     let items: Vec<serde_json::Value> = held
         .iter()
         .skip((number - 1).saturating_mul(per_page))
@@ -785,7 +848,7 @@ fn api_one(
     {
         Some(h) => json_reply(
             headers,
-            &api::release_json(&base_url(headers), &id, h),
+            &api::release_json(&service.base_url(headers), &id, h),
             Vec::new(),
         ),
         None => api_not_found(),
@@ -823,6 +886,63 @@ async fn api_by_id(
     })
 }
 
+/// `POST /api/graphql`: GraphQL is not served, except the one lookup GitHub's CLI makes before
+/// `gh release download TAG` (a release's `databaseId` and `isDraft` by tag, recognised by
+/// its variables `owner`, `name`, `tagName` and the `release(tagName:` field; the query text is
+/// not interpreted further). Anything else is a `404`, as from a GitHub Enterprise server
+/// without GraphQL, and clients (release-monitor among them) fall back to REST.
+async fn graphql(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Vars {
+        owner: String,
+        name: String,
+        #[serde(rename = "tagName")]
+        tag_name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Query {
+        query: String,
+        variables: Vars,
+    }
+    let Ok(q) = serde_json::from_slice::<Query>(&body) else {
+        return api_not_found();
+    };
+    let compact: String = q.query.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("release(tagName:$tagName)") {
+        return api_not_found();
+    }
+    let Ok(id) = RepoId::new(&q.variables.owner, &q.variables.name) else {
+        return api_not_found();
+    };
+    let (config, db) = (service.config(), service.db());
+    let data = if db.get(&id).is_none() {
+        serde_json::json!({
+            "data": {"repository": null},
+            "errors": [{
+                "type": "NOT_FOUND",
+                "path": ["repository"],
+                "message": format!("Could not resolve to a Repository with the name '{id}'."),
+            }],
+        })
+    } else {
+        let release = api::held_releases(&config, &db, &id)
+            .into_iter()
+            .find(|h| h.tag == q.variables.tag_name)
+            .map(|h| {
+                serde_json::json!({
+                    "databaseId": api::stable_id(&["release", &id.to_string(), &h.tag]),
+                    "isDraft": false,
+                })
+            });
+        serde_json::json!({"data": {"repository": {"release": release}}})
+    };
+    json_reply(&headers, &data, Vec::new())
+}
+
 /// `GET /api/v3/repos/{o}/{r}/releases/assets/{id}`: the asset as JSON, or with
 /// `Accept: application/octet-stream` a redirect to its bytes, as GitHub answers.
 async fn api_asset(
@@ -841,7 +961,7 @@ async fn api_asset(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/octet-stream"));
-    let json = api::asset_json(&base_url(&headers), &id, &tag, &file);
+    let json = api::asset_json(&service.base_url(&headers), &id, &tag, &file);
     if wants_bytes {
         let location = json["browser_download_url"].as_str().unwrap_or_default();
         let mut resp = StatusCode::FOUND.into_response();

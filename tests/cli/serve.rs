@@ -49,14 +49,13 @@ impl Served {
             lines,
             log: Vec::new(),
         };
-        let line = served.wait_for("listening on http://");
-        let addr = line
-            .split("listening on http://")
+        let line = served.wait_for("listening on ");
+        served.base = line
+            .split("listening on ")
             .nth(1)
             .expect("address")
             .trim()
             .to_string();
-        served.base = format!("http://{addr}");
         served
     }
 
@@ -316,12 +315,12 @@ fn without_a_token_the_service_is_read_only_and_an_unset_token_variable_is_refus
     let out = s.command(None).arg("serve").output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("serve.token_env"));
-    // Not yet built: refused, naming the key.
+    // Half a TLS setting, or a public URL in plain http off loopback: refused, naming the key.
     for (key, yaml) in [
-        ("serve.tls", "  tls: {cert: c.pem, key: k.pem}\n"),
+        ("serve.tls.key", "  tls: {cert: c.pem}\n"),
         (
             "serve.public_url",
-            "  public_url: https://mirror.example.com\n",
+            "  public_url: http://mirror.example.com\n",
         ),
     ] {
         std::fs::write(
@@ -635,6 +634,143 @@ fn a_browser_shows_the_repositories_their_versions_and_verification() {
     let png = std::fs::read(&shot).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     eprintln!("screenshot: {}", shot.display());
+    served.signal("TERM");
+    assert_eq!(served.child.wait().unwrap().code(), Some(0));
+}
+
+/// A test CA and a certificate for 127.0.0.1 and localhost signed by it, written as PEM files
+/// into `dir`: (ca.pem, cert.pem, key.pem).
+fn tls_files(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "serve test CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    params.is_ca = IsCa::ExplicitNoCa;
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn over_tls_githubs_own_cli_lists_and_downloads_from_the_mirror() {
+    let s = setup();
+    let (ca, cert, key) = tls_files(s.dir.path());
+    let config = s.path("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "serve:\n",
+            &format!(
+                "serve:\n  tls: {{cert: \"{}\", key: \"{}\"}}\n",
+                cert.display(),
+                key.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+    let https = served.base.clone();
+    assert!(https.starts_with("https://127.0.0.1:"), "{https}");
+    let port = https.rsplit(':').next().unwrap().to_string();
+
+    // A client trusting the test CA gets the file over TLS; the API hands out https URLs.
+    let c = reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap()])
+        .build()
+        .unwrap();
+    let auth = format!("Bearer {TOKEN}");
+    let body = c
+        .get(format!(
+            "{https}/acme/tool/releases/download/v1.0.0/tool.tar.gz"
+        ))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(body, TOOL);
+    let releases: Value = c
+        .get(format!("{https}/api/v3/repos/acme/tool/releases"))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        releases[0]["assets"][0]["browser_download_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://127.0.0.1:{port}/"))
+    );
+
+    // gh, GitHub's CLI, with the mirror as an Enterprise host.
+    let gh = |args: &[&str]| {
+        Command::new("gh")
+            .args(args)
+            .env("GH_HOST", format!("localhost:{port}"))
+            .env("GH_ENTERPRISE_TOKEN", TOKEN)
+            .env("SSL_CERT_FILE", &ca)
+            .env("GH_CONFIG_DIR", s.path("gh-config"))
+            .env("GH_PROMPT_DISABLED", "1")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .current_dir(s.dir.path())
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    let Some(listed) =
+        started_or_skipped(gh(&["--version"]), "a gh test: gh", "apt-get install gh")
+    else {
+        return;
+    };
+    assert!(listed.status.success());
+    let out = gh(&["api", "repos/acme/tool/releases", "--jq", ".[].tag_name"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v1.0.0");
+    let dest = s.path("gh-download");
+    let out = gh(&[
+        "release",
+        "download",
+        "v1.0.0",
+        "-R",
+        &format!("localhost:{port}/acme/tool"),
+        "-p",
+        "tool.tar.gz",
+        "-D",
+        dest.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("tool.tar.gz")).unwrap(),
+        TOOL
+    );
     served.signal("TERM");
     assert_eq!(served.child.wait().unwrap().code(), Some(0));
 }
