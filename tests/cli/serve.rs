@@ -31,12 +31,20 @@ impl Served {
     /// Starts `serve` on a free port with the token in its environment, and waits for it to
     /// listen.
     fn start(s: &FakeSetup) -> Served {
+        Served::start_with(s, &[])
+    }
+
+    /// Like [`Served::start`], with `env` added (and stdin a pipe, for pause points).
+    fn start_with(s: &FakeSetup, env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("release-monitor"))
             .current_dir(s.dir.path())
             .env_remove("GITHUB_TOKEN")
             .env_remove("RUST_LOG")
+            .env_remove("RELEASE_MONITOR_PAUSE_AT")
             .env("SERVE_TEST_TOKEN", TOKEN)
+            .envs(env.iter().copied())
             .args(["serve"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -771,6 +779,58 @@ fn over_tls_githubs_own_cli_lists_and_downloads_from_the_mirror() {
         std::fs::read_to_string(dest.join("tool.tar.gz")).unwrap(),
         TOOL
     );
+    served.signal("TERM");
+    assert_eq!(served.child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn killed_during_a_scheduled_run_the_restarted_service_loses_nothing_and_carries_on() {
+    let s = setup();
+    // Killed while the run writes the database: its files are in the mirror, not yet recorded.
+    let mut served = Served::start_with(&s, &[("RELEASE_MONITOR_PAUSE_AT", "db-before-rename")]);
+    served.wait_for("paused at db-before-rename");
+    served.signal("KILL");
+    served.child.wait().expect("killed");
+    let db = s.path("version_db.json");
+    assert!(
+        !db.exists() || !std::fs::read_to_string(&db).unwrap().contains("v1.0.0"),
+        "nothing was recorded before the kill"
+    );
+
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+    let c = client();
+    let resp = c
+        .get(served.url("/acme/tool/releases/download/v1.0.0/tool.tar.gz"))
+        .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.text().unwrap(), TOOL);
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&db).unwrap()).unwrap();
+    assert_eq!(
+        recorded["repositories"]["acme/tool"]["current_version"],
+        "v1.0.0"
+    );
+    // The file fetched before the kill was kept: it came from the asset host once. (The
+    // checksum file is read again, to plan the run that records the release.)
+    let id = s
+        .fake
+        .asset("acme", "tool", "v1.0.0", "tool.tar.gz")
+        .expect("asset")
+        .id;
+    let fetched = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.origin == fake_github::Origin::Assets && r.path == format!("/download/{id}"))
+        .count();
+    assert_eq!(fetched, 1, "{:?}", s.fake.requests());
+    // No temp file left behind in the mirror or beside the database.
+    let leftovers: Vec<String> = crate::support::files_under(s.dir.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     served.signal("TERM");
     assert_eq!(served.child.wait().unwrap().code(), Some(0));
 }
