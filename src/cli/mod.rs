@@ -103,6 +103,9 @@ pub enum Command {
     /// Run as a service: `monitor --download` every `serve.interval` and on request, with the
     /// mirror's files, /metrics, /healthz and /readyz over HTTP.
     Serve(ServeArgs),
+    /// Write the service's overview and repository pages, and a releases.json per
+    /// repository, as static files into the mirror and the artifact store.
+    Index,
     /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
     /// also runs these as /opt/resource/check, in and out).
     #[command(subcommand)]
@@ -427,6 +430,7 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Download(args) => download::run(&cli.global, args),
         Command::Cleanup(args) => cleanup::run(&cli.global, args),
         Command::Serve(args) => serve::run(&cli.global, args),
+        Command::Index => serve::index(&cli.global),
         Command::Concourse(cmd) => concourse::run(cmd),
     }
 }

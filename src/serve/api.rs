@@ -72,15 +72,28 @@ fn seg(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string()
 }
 
-/// A release as GitHub's REST API shapes it, its URLs on `base` (this server).
-pub(super) fn release_json(base: &str, repo: &RepoId, held: &HeldRelease) -> Value {
+/// Where a release's JSON points: this server's routes under `base`, or (a static export) the
+/// mirror's files under `files`, an absolute URL or a path relative to the JSON file.
+pub(super) enum Urls<'a> {
+    /// The service at `base`.
+    Api(&'a str),
+    /// The mirror's root at this URL or relative path (ending in `/`).
+    Files(&'a str),
+}
+
+/// A release as GitHub's REST API shapes it.
+pub(super) fn release_json(urls: &Urls<'_>, repo: &RepoId, held: &HeldRelease) -> Value {
+    let base = match urls {
+        Urls::Api(base) => *base,
+        Urls::Files(_) => "",
+    };
     let (o, r) = (repo.owner(), repo.repo());
     let id = stable_id(&["release", &repo.to_string(), &held.tag]);
     let api = format!("{base}/api/v3/repos/{}/{}", seg(o), seg(r));
     let assets: Vec<Value> = held
         .files
         .iter()
-        .map(|f| asset_json(base, repo, &held.tag, f))
+        .map(|f| asset_json(urls, repo, &held.tag, f))
         .collect();
     json!({
         "url": format!("{api}/releases/{id}"),
@@ -101,11 +114,37 @@ pub(super) fn release_json(base: &str, repo: &RepoId, held: &HeldRelease) -> Val
 }
 
 /// One mirrored file as a GitHub release asset.
-pub(super) fn asset_json(base: &str, repo: &RepoId, tag: &str, f: &Located) -> Value {
+pub(super) fn asset_json(urls: &Urls<'_>, repo: &RepoId, tag: &str, f: &Located) -> Value {
     let (o, r) = (repo.owner(), repo.repo());
     let id = stable_id(&["asset", &repo.to_string(), tag, &f.record.name]);
+    let (url, download) = match urls {
+        Urls::Api(base) => (
+            format!(
+                "{base}/api/v3/repos/{}/{}/releases/assets/{id}",
+                seg(o),
+                seg(r)
+            ),
+            format!(
+                "{base}/{}/{}/releases/download/{}/{}",
+                seg(o),
+                seg(r),
+                seg(tag),
+                seg(&f.record.name)
+            ),
+        ),
+        Urls::Files(root) => {
+            let folder = crate::mirror::encode_tag(tag).unwrap_or_default();
+            let file = format!(
+                "{root}{}/{}/{}",
+                seg(&repo.folder()),
+                seg(&folder),
+                seg(&f.record.name)
+            );
+            (file.clone(), file)
+        }
+    };
     json!({
-        "url": format!("{base}/api/v3/repos/{}/{}/releases/assets/{id}", seg(o), seg(r)),
+        "url": url,
         "id": id,
         "name": f.record.name,
         "label": "",
@@ -114,13 +153,7 @@ pub(super) fn asset_json(base: &str, repo: &RepoId, tag: &str, f: &Located) -> V
         "size": f.record.size,
         "digest": format!("sha256:{}", f.record.sha256),
         "download_count": 0,
-        "browser_download_url": format!(
-            "{base}/{}/{}/releases/download/{}/{}",
-            seg(o),
-            seg(r),
-            seg(tag),
-            seg(&f.record.name)
-        ),
+        "browser_download_url": download,
     })
 }
 

@@ -5,7 +5,7 @@
 //!
 //! Files: `metrics` (the Prometheus registry), `files` (which mirrored file a URL may name),
 //! `api` (the read-only GitHub REST subset over what the mirror holds), `pages` (the HTML for
-//! people), and this one (the scheduler, the routes, authentication, shutdown and reload).
+//! people), `export` (the pages as static files: `release-monitor index`), and this one (the scheduler, the routes, authentication, shutdown and reload).
 //!
 //! Stopping (SIGTERM, SIGINT) closes the listener and ends the process with the run in flight
 //! cut short: every write of a run is atomic (temp file, fsync, rename; the database after the
@@ -14,6 +14,7 @@
 //! kept.
 
 mod api;
+mod export;
 mod files;
 mod metrics;
 mod pages;
@@ -330,6 +331,26 @@ impl Service {
     }
 }
 
+pub use export::IndexReport;
+
+/// `release-monitor index`: writes the overview, each repository's page and its
+/// `releases.json` into the mirror (and the artifact store), from the database as it is.
+pub async fn index(config: Config) -> Result<IndexReport, ServeError> {
+    let config = Arc::new(config);
+    let opened = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let stores = Stores::open(&config).map_err(|e| e.to_string())?;
+            let db = stores.db.load().map_err(|e| e.to_string())?;
+            Ok::<_, String>((stores, db))
+        })
+        .await
+        .map_err(|e| ServeError::Setup(e.to_string()))?
+    };
+    let (stores, db) = opened.map_err(ServeError::Setup)?;
+    Ok(export::write(&config, &db, stores.artifacts.as_deref()).await)
+}
+
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let settings = opts.config.serve.clone();
@@ -530,6 +551,7 @@ fn render(service: &Service, f: impl FnOnce(&pages::View<'_>) -> Option<maud::Ma
         (s.next_run, s.running, s.config_error.clone())
     };
     let view = pages::View {
+        links: pages::Links::Server,
         config: &config,
         db: &db,
         repos: &repos,
@@ -806,7 +828,7 @@ async fn api_releases(
         .iter()
         .skip((number - 1).saturating_mul(per_page))
         .take(per_page)
-        .map(|h| api::release_json(&base, &id, h))
+        .map(|h| api::release_json(&api::Urls::Api(&base), &id, h))
         .collect();
     let list = format!(
         "{base}/api/v3/repos/{}/{}/releases?per_page={per_page}",
@@ -848,7 +870,7 @@ fn api_one(
     {
         Some(h) => json_reply(
             headers,
-            &api::release_json(&service.base_url(headers), &id, h),
+            &api::release_json(&api::Urls::Api(&service.base_url(headers)), &id, h),
             Vec::new(),
         ),
         None => api_not_found(),
@@ -961,7 +983,12 @@ async fn api_asset(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/octet-stream"));
-    let json = api::asset_json(&service.base_url(&headers), &id, &tag, &file);
+    let json = api::asset_json(
+        &api::Urls::Api(&service.base_url(&headers)),
+        &id,
+        &tag,
+        &file,
+    );
     if wants_bytes {
         let location = json["browser_download_url"].as_str().unwrap_or_default();
         let mut resp = StatusCode::FOUND.into_response();

@@ -40,15 +40,82 @@ pub(super) struct RunRecord {
     pub errors: Vec<String>,
 }
 
+/// Where the pages' links go: the service's routes, or the files of a static export
+/// (`release-monitor index`: the overview at the mirror's root, each repository's page at
+/// `_site/{folder}/index.html`, links relative so any file server or bucket website serves them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// `/`, `/repos/{name}`, `/{owner}/{repo}/releases/download/…`.
+    Server,
+    /// Relative links between the exported files and to the mirror's files.
+    Static,
+}
+
+/// The folder, under the mirror's root, of the static pages and `releases.json` files. Never a
+/// repository's folder (those hold `_` after an owner, or `%2F`) nor a file of ours.
+pub const SITE_DIR: &str = "_site";
+
 /// What the pages show besides the configuration and the database.
-pub(super) struct View<'a> {
+pub struct View<'a> {
+    /// Where links go.
+    pub links: Links,
+    /// The configuration (its repositories, the mirror's root).
     pub config: &'a Config,
+    /// The version database.
     pub db: &'a Database,
+    /// Each repository's last check (empty for a static export).
     pub repos: &'a BTreeMap<String, RepoStatus>,
+    /// The recent runs (empty for a static export).
     pub runs: &'a [RunRecord],
+    /// When the next scheduled run starts.
     pub next_run: Option<SystemTime>,
+    /// Whether a run is going on.
     pub running: bool,
+    /// A configuration reload that was refused.
     pub config_error: Option<&'a str>,
+}
+
+impl View<'_> {
+    /// The href of `name`'s page, from the page being rendered (`depth`: 0 for the overview,
+    /// 2 for a repository's page).
+    fn repo_href(&self, name: &str, folder: &str) -> String {
+        match self.links {
+            Links::Server => format!("/repos/{name}"),
+            Links::Static => format!("{SITE_DIR}/{}/index.html", seg(folder)),
+        }
+    }
+
+    /// The href of a mirrored file from a repository's page.
+    fn file_href(&self, repo: &RepoId, tag: &str, name: &str) -> Option<String> {
+        match self.links {
+            Links::Server => repo
+                .host()
+                .is_none()
+                .then(|| download_href(repo, tag, name)),
+            Links::Static => {
+                let tag = crate::mirror::encode_tag(tag).ok()?;
+                Some(format!(
+                    "../../{}/{}/{}",
+                    seg(&repo.folder()),
+                    seg(&tag),
+                    seg(name)
+                ))
+            }
+        }
+    }
+
+    /// The overview's href from a repository's page.
+    fn home_href(&self, depth: usize) -> String {
+        match self.links {
+            Links::Server => "/".to_string(),
+            Links::Static => format!("{}index.html", "../".repeat(depth)),
+        }
+    }
+}
+
+/// `s` escaped as one URL path segment.
+fn seg(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string()
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
@@ -67,7 +134,7 @@ fn when(t: Option<SystemTime>) -> String {
     .unwrap_or_else(|| "—".to_string())
 }
 
-fn page(title: &str, view: &View<'_>, body: Markup) -> Markup {
+fn page(title: &str, view: &View<'_>, depth: usize, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -78,7 +145,10 @@ fn page(title: &str, view: &View<'_>, body: Markup) -> Markup {
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                nav { a href="/" { "Repositories" } " · " a href="/runs" { "Runs" } " · " a href="/metrics" { "Metrics" } }
+                nav {
+                    a href=(view.home_href(depth)) { "Repositories" }
+                    @if view.links == Links::Server { " · " a href="/runs" { "Runs" } " · " a href="/metrics" { "Metrics" } }
+                }
                 @if let Some(e) = view.config_error {
                     p.banner #config-error { (e) }
                 }
@@ -111,14 +181,18 @@ fn badges(db: &Database, repo: &RepoId) -> Markup {
     }
 }
 
-/// `/`.
-pub(super) fn overview(view: &View<'_>) -> Markup {
+/// `/` (or the export's `index.html`).
+pub fn overview(view: &View<'_>) -> Markup {
     let last = view.runs.last();
     let body = html! {
-        p #summary {
-            (view.config.repositories.len()) " repositories · last run: "
-            @if let Some(r) = last { (when(Some(r.started))) " (" span.(r.outcome) { (r.outcome) } ")" } @else { "none yet" }
-            " · next run: " @if view.running { "running now" } @else { (when(view.next_run)) }
+        @if view.links == Links::Server {
+            p #summary {
+                (view.config.repositories.len()) " repositories · last run: "
+                @if let Some(r) = last { (when(Some(r.started))) " (" span.(r.outcome) { (r.outcome) } ")" } @else { "none yet" }
+                " · next run: " @if view.running { "running now" } @else { (when(view.next_run)) }
+            }
+        } @else {
+            p #summary { (view.config.repositories.len()) " repositories · written " (when(Some(SystemTime::now()))) }
         }
         table #repositories {
             thead { tr { th { "Repository" } th { "Held" } th { "Newest upstream" } th { "Status" } th { "Last check" } th { "Verified by" } } }
@@ -129,7 +203,7 @@ pub(super) fn overview(view: &View<'_>) -> Markup {
                     @let id = r.id().ok();
                     @let held = id.as_ref().and_then(|id| view.db.current_version(id)).map(str::to_string);
                     tr data-repository=(name) {
-                        td { a href={ "/repos/" (name) } { (name) } }
+                        td { a href=(view.repo_href(&name, &id.as_ref().map(RepoId::folder).unwrap_or_default())) { (name) } }
                         td.held { (held.clone().unwrap_or_else(|| "—".into())) }
                         td.upstream { (status.upstream.clone().or(held.clone()).unwrap_or_else(|| "—".into())) }
                         td.status {
@@ -145,11 +219,12 @@ pub(super) fn overview(view: &View<'_>) -> Markup {
             }
         }
     };
-    page("Repositories", view, body)
+    page("Repositories", view, 0, body)
 }
 
-/// `/repos/{name}`: `None` when `name` is not a configured repository.
-pub(super) fn repository(view: &View<'_>, name: &str) -> Option<Markup> {
+/// `/repos/{name}` (or the export's `_site/{folder}/index.html`): `None` when `name` is not a
+/// configured repository.
+pub fn repository(view: &View<'_>, name: &str) -> Option<Markup> {
     let repo = view
         .config
         .repositories
@@ -182,11 +257,12 @@ pub(super) fn repository(view: &View<'_>, name: &str) -> Option<Markup> {
                             @if !deleted {
                                 table.files {
                                     @for f in &entry.metadata.files {
-                                        @let served = id.host().is_none() && files::locate(view.config, view.db, &id, &entry.version, &f.name).is_some();
+                                        @let href = files::locate(view.config, view.db, &id, &entry.version, &f.name)
+                                            .and_then(|_| view.file_href(&id, &entry.version, &f.name));
                                         tr data-file=(f.name) {
                                             td {
-                                                @if served {
-                                                    a.download href=(download_href(&id, &entry.version, &f.name)) { (f.name) }
+                                                @if let Some(href) = href {
+                                                    a.download href=(href) { (f.name) }
                                                 } @else { (f.name) }
                                             }
                                             td.size { (f.size) " bytes" }
@@ -202,7 +278,7 @@ pub(super) fn repository(view: &View<'_>, name: &str) -> Option<Markup> {
             }
         }
     };
-    Some(page(&repo.full_name(), view, body))
+    Some(page(&repo.full_name(), view, 2, body))
 }
 
 /// `/runs`.
@@ -223,12 +299,11 @@ pub(super) fn runs(view: &View<'_>) -> Markup {
             }
         }
     };
-    page("Runs", view, body)
+    page("Runs", view, 0, body)
 }
 
 /// The download path of a mirrored file.
 fn download_href(repo: &RepoId, tag: &str, name: &str) -> String {
-    let seg = |s: &str| percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string();
     format!(
         "/{}/{}/releases/download/{}/{}",
         seg(repo.owner()),

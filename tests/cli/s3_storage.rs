@@ -649,3 +649,53 @@ fn the_plans_storage_spelling_uploads_to_its_bucket_and_prefix() {
         Some(&b"the tool for linux, version 1.2.0"[..])
     );
 }
+
+#[test]
+fn index_puts_the_static_pages_into_the_bucket_too() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("artifacts");
+    let s = FakeSetup::new(
+        SCENARIO,
+        &["acme/tool"],
+        &format!(
+            "  s3_storage: {{enabled: true, bucket: artifacts, prefix: mirror/, endpoint_url: \"{}\"}}\n",
+            moto.endpoint
+        ),
+    );
+    let out = monitor_download(&s, &moto);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cmd = s.command(None);
+    clean(&mut cmd);
+    let out = cmd.envs(moto.env()).arg("index").output().expect("runs");
+    assert_no_secret(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    assert_eq!(
+        report["uploaded"].as_array().map(Vec::len),
+        Some(3),
+        "{report}"
+    );
+    // The same bytes as the local files, at the same relative keys under the prefix.
+    for rel in [
+        "index.html",
+        "_site/acme_tool/index.html",
+        "_site/acme_tool/releases.json",
+    ] {
+        let local = std::fs::read(s.path("downloads").join(rel)).expect("local copy");
+        assert_eq!(
+            object(&moto, "artifacts", &format!("mirror/{rel}")).as_deref(),
+            Some(local.as_slice()),
+            "{rel}"
+        );
+    }
+}

@@ -834,3 +834,76 @@ fn killed_during_a_scheduled_run_the_restarted_service_loses_nothing_and_carries
     served.signal("TERM");
     assert_eq!(served.child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn index_writes_the_pages_and_releases_json_as_static_files_with_relative_links() {
+    let s = setup();
+    let out = s
+        .command(None)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = s.command(None).arg("index").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["written"].as_array().unwrap().len(), 3, "{report}");
+    let root = s.path("downloads");
+    let overview = std::fs::read_to_string(root.join("index.html")).unwrap();
+    assert!(
+        overview.contains(r#"href="_site/acme_tool/index.html""#),
+        "{overview}"
+    );
+    assert!(!overview.contains("<script"));
+    let page_dir = root.join("_site/acme_tool");
+    let page = std::fs::read_to_string(page_dir.join("index.html")).unwrap();
+    let links: Vec<String> = regex::Regex::new(r#"<a class="download" href="([^"]+)">"#)
+        .unwrap()
+        .captures_iter(&page)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(links.len(), 2, "{page}");
+    for link in &links {
+        // Relative to the page, each link is the mirrored file.
+        let target = page_dir.join(link);
+        let name = link.rsplit('/').next().unwrap();
+        assert_eq!(
+            std::fs::canonicalize(&target).unwrap(),
+            std::fs::canonicalize(root.join("acme_tool/v1.0.0").join(name)).unwrap()
+        );
+    }
+    assert!(page.contains(r#"href="../../index.html""#));
+    let releases: Value =
+        serde_json::from_str(&std::fs::read_to_string(page_dir.join("releases.json")).unwrap())
+            .unwrap();
+    assert_eq!(releases[0]["tag_name"], "v1.0.0");
+    let asset = releases[0]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "tool.tar.gz")
+        .unwrap();
+    assert_eq!(
+        asset["browser_download_url"],
+        "../../acme_tool/v1.0.0/tool.tar.gz"
+    );
+    assert_eq!(
+        asset["digest"],
+        format!("sha256:{}", sha256_hex(TOOL.as_bytes())).as_str()
+    );
+    // The export is not taken for a repository's files: the mirror still checks clean, and a
+    // second export replaces the first.
+    let out = s.command(None).arg("index").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = s
+        .command(None)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
