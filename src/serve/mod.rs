@@ -80,6 +80,29 @@ struct Service {
 /// How many runs `/runs` shows.
 const RUNS_KEPT: usize = 100;
 
+/// What survives a restart besides the database and the state file: the run log and each
+/// repository's last check.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct History {
+    runs: Vec<pages::RunRecord>,
+    repositories: std::collections::BTreeMap<String, pages::RepoStatus>,
+}
+
+/// The saved [`History`] at `path`; empty when there is none (a damaged file is logged and
+/// left for the next save to replace).
+fn load_history(path: &std::path::Path) -> History {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(
+                "{}: not a run log ({e}); starting a new one",
+                path.display()
+            );
+            History::default()
+        }),
+        Err(_) => History::default(),
+    }
+}
+
 /// How the runs have gone.
 #[derive(Debug, Default)]
 struct Status {
@@ -163,7 +186,8 @@ impl Service {
                 "success"
             } else {
                 "partial"
-            },
+            }
+            .to_string(),
             summary: format!(
                 "{} repositories checked, {} new releases",
                 outcome.report.total_repositories_checked, outcome.report.new_releases_found
@@ -175,6 +199,38 @@ impl Service {
         });
         let excess = runs.len().saturating_sub(RUNS_KEPT);
         runs.drain(..excess);
+        drop(runs);
+        self.save_history();
+    }
+
+    /// Adds a run that could not start to the log.
+    fn remember_failure(&self, run: pages::RunRecord) {
+        Service::lock(&self.runs).push(run);
+        self.save_history();
+    }
+
+    /// Where the run log and the repositories' last checks are kept across restarts: beside
+    /// the state file (`release_state.json` → `release_state.serve.json`).
+    fn history_path(&self) -> PathBuf {
+        self.state_file.with_extension("serve.json")
+    }
+
+    /// Writes the run log and the last checks (atomically; a failure is logged).
+    fn save_history(&self) {
+        let saved = History {
+            runs: Service::lock(&self.runs).clone(),
+            repositories: Service::lock(&self.repos).clone(),
+        };
+        let path = self.history_path();
+        match serde_json::to_vec(&saved) {
+            Ok(bytes) => {
+                if let Err((what, e)) = crate::fsutil::write_atomic(&path, &bytes, "serve-history")
+                {
+                    tracing::warn!("cannot write {}: {what}: {e}", path.display());
+                }
+            }
+            Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+        }
     }
 
     fn status(&self) -> std::sync::MutexGuard<'_, Status> {
@@ -265,10 +321,10 @@ impl Service {
 
     fn failed(&self, started: Instant, error: String) {
         tracing::error!("{error}");
-        Service::lock(&self.runs).push(pages::RunRecord {
+        self.remember_failure(pages::RunRecord {
             started: SystemTime::now() - started.elapsed(),
             seconds: started.elapsed().as_secs_f64(),
-            outcome: "failed",
+            outcome: "failed".to_string(),
             summary: "the run could not start".to_string(),
             errors: vec![error.clone()],
         });
@@ -377,6 +433,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let db = Service::load_db(config.clone())
         .await
         .map_err(|e| ServeError::Setup(format!("cannot read the version database: {e}")))?;
+    let history = load_history(&opts.state_file.with_extension("serve.json"));
     let service = Arc::new(Service {
         config_path: opts.config_path,
         state_file: opts.state_file,
@@ -389,8 +446,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             started_at: Some(SystemTime::now()),
             ..Status::default()
         }),
-        repos: Mutex::new(std::collections::BTreeMap::new()),
-        runs: Mutex::new(Vec::new()),
+        repos: Mutex::new(history.repositories),
+        runs: Mutex::new(history.runs),
     });
     let tls = match &settings.tls {
         None => None,

@@ -18,7 +18,7 @@ use crate::db::Database;
 use crate::repo::RepoId;
 
 /// What the last check of one repository said.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct RepoStatus {
     /// When its last check ended.
     pub checked_at: Option<SystemTime>,
@@ -31,11 +31,11 @@ pub(super) struct RepoStatus {
 }
 
 /// One run, for `/runs`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct RunRecord {
     pub started: SystemTime,
     pub seconds: f64,
-    pub outcome: &'static str,
+    pub outcome: String,
     pub summary: String,
     pub errors: Vec<String>,
 }
@@ -188,7 +188,7 @@ pub fn overview(view: &View<'_>) -> Markup {
         @if view.links == Links::Server {
             p #summary {
                 (view.config.repositories.len()) " repositories · last run: "
-                @if let Some(r) = last { (when(Some(r.started))) " (" span.(r.outcome) { (r.outcome) } ")" } @else { "none yet" }
+                @if let Some(r) = last { (when(Some(r.started))) " (" span.(r.outcome.as_str()) { (r.outcome) } ")" } @else { "none yet" }
                 " · next run: " @if view.running { "running now" } @else { (when(view.next_run)) }
             }
         } @else {
@@ -291,7 +291,7 @@ pub(super) fn runs(view: &View<'_>) -> Markup {
                     tr {
                         td { (when(Some(r.started))) }
                         td { (format!("{:.1}", r.seconds)) }
-                        td { span.(r.outcome) { (r.outcome) } }
+                        td { span.(r.outcome.as_str()) { (r.outcome) } }
                         td { (r.summary) }
                         td { @for e in &r.errors { div.failed { (e) } } }
                     }

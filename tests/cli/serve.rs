@@ -360,6 +360,14 @@ fn without_a_token_the_service_is_read_only_and_an_unset_token_variable_is_refus
     );
     served.signal("TERM");
     assert_eq!(served.child.wait().expect("exits").code(), Some(0));
+    // The run log survives a restart (beside the state file).
+    assert!(s.path("release_state.serve.json").exists());
+    let mut served = Served::start(&s);
+    served.wait_for("run done");
+    let runs = c.get(served.url("/runs")).send().unwrap().text().unwrap();
+    assert_eq!(runs.matches("repositories checked").count(), 2, "{runs}");
+    served.signal("TERM");
+    assert_eq!(served.child.wait().expect("exits").code(), Some(0));
 }
 
 /// The samples of an OpenMetrics text, read by the Python `prometheus_client` parser (as
