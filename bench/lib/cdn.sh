@@ -53,14 +53,7 @@ bench_fake() {
 bench_start() {
     bench_fake --public-asset-origin "https://127.0.0.1:$NGINX_PORT"
 
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj "/CN=release-monitor bench CA" -addext "basicConstraints=critical,CA:TRUE" \
-        -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$work/nginx.key" -out "$work/nginx.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$work/leaf.ext"
-    openssl x509 -req -in "$work/nginx.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
-        -days 2 -extfile "$work/leaf.ext" -out "$work/nginx.crt" 2>/dev/null
+    bench_certs
     cat "$fake_ca" "$work/ca.crt" >"$work/trust.pem"
 
     repos="$(python3 -c "print('[' + ', '.join('{owner: bench, repo: r%d}' % i for i in range($RELEASES)) + ']')")"
@@ -80,6 +73,19 @@ EOF
         total=$(( total + $(stat -c %s "$work/www/download/$id") ))
     done <"$work/ids.txt"
     sed "s|^|https://127.0.0.1:$NGINX_PORT/download/|" "$work/ids.txt" >"$work/urls.txt"
+}
+
+# The bench's CA ($work/ca.crt) and a certificate for 127.0.0.1 and localhost signed by it
+# ($work/nginx.crt, $work/nginx.key): nginx presents it, and so does `serve` in bench/serve.sh.
+bench_certs() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=release-monitor bench CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$work/nginx.key" -out "$work/nginx.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$work/leaf.ext"
+    openssl x509 -req -in "$work/nginx.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+        -days 2 -extfile "$work/leaf.ext" -out "$work/nginx.crt" 2>/dev/null
 }
 
 bench_config() { # $1 = file, $2 = directory, $3 = extra download keys (", key: value")

@@ -32,7 +32,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
-use tower::ServiceExt;
 
 use crate::config::{Config, Env};
 use crate::db::Database;
@@ -76,6 +75,9 @@ struct Service {
     /// The recent runs, oldest first (at most [`RUNS_KEPT`]).
     runs: Mutex<Vec<pages::RunRecord>>,
 }
+
+/// How long requests in flight may go on after SIGTERM.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// How many runs `/runs` shows.
 const RUNS_KEPT: usize = 100;
@@ -483,20 +485,38 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let scheduler = tokio::spawn(schedule(service.clone(), settings.interval.as_duration()));
     let reloader = tokio::spawn(reload_on_hangup(service.clone()));
     let app = router(service);
+    // On SIGTERM the listener closes at once; requests in flight get GRACE to finish.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
     let served = match tls {
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)
                 .map_err(|e| ServeError::Setup(format!("cannot listen on {local}: {e}")))?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop_signal())
-                .await
+            let server =
+                axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
+            tokio::select! {
+                r = server => r,
+                () = async {
+                    stopped(stop_rx).await;
+                    tokio::time::sleep(GRACE).await;
+                } => {
+                    tracing::warn!("requests still open {} s after the stop; closing them", GRACE.as_secs());
+                    Ok(())
+                }
+            }
         }
         Some(tls) => {
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
-                stop_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+                stopped(stop_rx).await;
+                stopper.graceful_shutdown(Some(GRACE));
             });
             axum_server::from_tcp_rustls(listener, tls)
                 .handle(handle)
@@ -738,10 +758,49 @@ async fn download(
         return not_found();
     };
     let (config, db) = (service.config(), service.db());
-    let Some(found) = files::locate(&config, &db, &id, &tag, &asset) else {
-        return not_found();
-    };
-    send_file(found, req).await
+    // The checks touch the disk: on the blocking pool, with the first bytes of a small answer
+    // read in the same trip.
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let looked = tokio::task::spawn_blocking(move || {
+        let found = files::locate(&config, &db, &id, &tag, &asset)?;
+        let early = match wanted(range.as_deref(), found.record.size) {
+            Wanted::Part(start, end) if end - start < CHUNK as u64 => {
+                read_part(&found.path, start, end - start + 1).ok()
+            }
+            Wanted::Whole if found.record.size <= CHUNK as u64 => {
+                read_part(&found.path, 0, found.record.size).ok()
+            }
+            _ => None,
+        };
+        Some((found, early))
+    })
+    .await;
+    match looked {
+        Ok(Some((found, early))) => send_file(found, req, early).await,
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!("a file lookup failed: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
+}
+
+/// `len` bytes of `path` from `start`, read at once (a small answer).
+fn read_part(
+    path: &std::path::Path,
+    start: u64,
+    len: u64,
+) -> std::io::Result<(u64, axum::body::Bytes)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut buf = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
+    file.read_exact(&mut buf)?;
+    Ok((start, axum::body::Bytes::from(buf)))
 }
 
 /// `GET /{owner}/{repo}/releases/latest/download/{asset}`: a redirect to the held version's
@@ -1065,48 +1124,140 @@ fn names_etag(value: &str, etag: &str, weak_ok: bool) -> bool {
         .any(|t| t == "*" || t == etag || (weak_ok && t.strip_prefix("W/") == Some(etag)))
 }
 
-async fn send_file(found: files::Located, mut req: Request) -> Response {
+/// What a `Range` header asks of a file of `size` bytes.
+#[derive(Debug, PartialEq)]
+enum Wanted {
+    /// The whole file (no range, several ranges, or a header that does not parse, as RFC 9110
+    /// allows).
+    Whole,
+    /// Bytes `start..=end`.
+    Part(u64, u64),
+    /// A range that starts past the end: `416`.
+    Unsatisfiable,
+}
+
+/// Reads a `Range` header (parsed by the `http-range-header` crate).
+fn wanted(range: Option<&str>, size: u64) -> Wanted {
+    let Some(range) = range else {
+        return Wanted::Whole;
+    };
+    let Ok(parsed) = http_range_header::parse_range_header(range) else {
+        return Wanted::Whole;
+    };
+    if parsed.ranges.len() != 1 {
+        return Wanted::Whole;
+    }
+    match parsed.validate(size) {
+        Ok(r) if size > 0 => r
+            .first()
+            .map_or(Wanted::Whole, |r| Wanted::Part(*r.start(), *r.end())),
+        _ => Wanted::Unsatisfiable,
+    }
+}
+
+/// How much of a body is read at once.
+const CHUNK: usize = 256 * 1024;
+
+/// A body of `len` bytes of `path` from `start`: read on the blocking pool, one thread per
+/// response, in [`CHUNK`]s, a few chunks ahead of the connection.
+fn file_body(path: PathBuf, start: u64, len: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek, SeekFrom};
+        let opened = std::fs::File::open(&path).and_then(|mut f| {
+            f.seek(SeekFrom::Start(start))?;
+            Ok(f)
+        });
+        let mut file = match opened {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut left = len;
+        while left > 0 {
+            let n = usize::try_from(left.min(CHUNK as u64)).unwrap_or(CHUNK);
+            let mut buf = vec![0u8; n];
+            if let Err(e) = file.read_exact(&mut buf) {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+            left -= n as u64;
+            if tx.blocking_send(Ok(axum::body::Bytes::from(buf))).is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
+}
+
+/// The response for a located file: `early` holds bytes already read (`(start, bytes)`), used
+/// when they are exactly the range answered.
+async fn send_file(
+    found: files::Located,
+    req: Request,
+    early: Option<(u64, axum::body::Bytes)>,
+) -> Response {
     let etag = format!("\"{}\"", found.record.sha256);
-    let headers = req.headers().clone();
-    if headers
+    let headers = req.headers();
+    let size = found.record.size;
+    let mut resp = if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| names_etag(v, &etag, true))
     {
-        let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            resp.headers_mut().insert(header::ETAG, v);
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        // If-Range with our strong ETag: the range stands; anything else: the whole file.
+        let range_ok = headers
+            .get(header::IF_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() != "*" && names_etag(v, &etag, false));
+        let range = headers
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| range_ok);
+        let head = req.method() == axum::http::Method::HEAD;
+        let (status, start, len) = match wanted(range, size) {
+            Wanted::Whole => (StatusCode::OK, 0, size),
+            Wanted::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+            Wanted::Unsatisfiable => {
+                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return resp;
+            }
+        };
+        let body = match early {
+            _ if head || len == 0 => Body::empty(),
+            Some((at, bytes)) if at == start && bytes.len() as u64 == len => Body::from(bytes),
+            _ => file_body(found.path.clone(), start, len),
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if status == StatusCode::PARTIAL_CONTENT
+            && let Ok(v) =
+                HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1))
+        {
+            h.insert(header::CONTENT_RANGE, v);
         }
-        return resp;
-    }
-    // If-Range with our strong ETag: the range stands; anything else: the whole file.
-    if let Some(if_range) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
-        if !names_etag(if_range, &etag, false) || if_range.trim() == "*" {
-            req.headers_mut().remove(header::RANGE);
-        }
-        req.headers_mut().remove(header::IF_RANGE);
-    }
-    // Dates say nothing our ETag does not: conditions are decided by it alone.
-    req.headers_mut().remove(header::IF_MODIFIED_SINCE);
-    req.headers_mut().remove(header::IF_UNMODIFIED_SINCE);
-    let served = tower_http::services::ServeFile::new_with_mime(
-        &found.path,
-        &mime::APPLICATION_OCTET_STREAM,
-    )
-    .oneshot(req)
-    .await;
-    let mut resp = match served {
-        Ok(resp) => resp.map(Body::new),
-        Err(e) => {
-            tracing::error!("{}: {e}", found.path.display());
-            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n").into_response();
-        }
+        resp
     };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    h.remove(header::LAST_MODIFIED);
     if let Ok(bytes) = hex::decode(&found.record.sha256) {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
@@ -1121,4 +1272,34 @@ async fn send_file(found: files::Located, mut req: Request) -> Response {
         h.insert("x-verified-by", v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        assert_eq!(wanted(None, 10), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=0-3"), 10), Wanted::Part(0, 3));
+        assert_eq!(wanted(Some("bytes=4-"), 10), Wanted::Part(4, 9));
+        assert_eq!(wanted(Some("bytes=-2"), 10), Wanted::Part(8, 9));
+        assert_eq!(wanted(Some("bytes=5-100"), 10), Wanted::Part(5, 9));
+        assert_eq!(wanted(Some("bytes=10-"), 10), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=0-"), 0), Wanted::Unsatisfiable);
+        // Several ranges, or syntax we do not take: the whole file.
+        assert_eq!(wanted(Some("bytes=0-1,4-5"), 10), Wanted::Whole);
+        assert_eq!(wanted(Some("items=0-1"), 10), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=x-y"), 10), Wanted::Whole);
+    }
+
+    #[test]
+    fn etag_lists_match_strongly_or_weakly() {
+        let etag = "\"abc\"";
+        assert!(names_etag("\"abc\"", etag, false));
+        assert!(names_etag("\"x\", W/\"abc\"", etag, true));
+        assert!(!names_etag("W/\"abc\"", etag, false));
+        assert!(names_etag("*", etag, true));
+        assert!(!names_etag("\"abd\"", etag, true));
+    }
 }
