@@ -219,6 +219,9 @@ impl Authenticator {
         })
         .await?
         .map_err(DownloadError::Refused)?;
+        if !proofs.is_empty() {
+            out.attestations = Some(answer);
+        }
         for proof in proofs {
             out.note("attestation", CheckResult::Verified, &proof.label);
             if !out.proofs.contains(&proof) {
@@ -236,6 +239,9 @@ pub(super) struct Authenticated {
     pub proofs: Vec<Proof>,
     /// Every signature found for the file and what became of it.
     pub checks: Vec<SignatureCheck>,
+    /// GitHub's attestations answer for the file's digest, when a bundle in it verified: kept
+    /// beside the file for the service to hand on.
+    pub attestations: Option<bytes::Bytes>,
 }
 
 impl Authenticated {
@@ -252,6 +258,7 @@ impl Authenticated {
     fn extend(&mut self, other: Authenticated) {
         self.proofs.extend(other.proofs);
         self.checks.extend(other.checks);
+        self.attestations = other.attestations.or(self.attestations.take());
     }
 
     /// What was found, for the message of a refused unsigned file.
@@ -777,6 +784,7 @@ mod tests {
                 Proof::new(ProofKind::Pgp, "0xAB"),
             ],
             checks: Vec::new(),
+            attestations: None,
         };
         let digest = super::super::checksum::Checksum::new(
             super::super::checksum::Algorithm::Sha256,

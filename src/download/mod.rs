@@ -428,6 +428,8 @@ struct Proved {
     verified_by: crate::db::VerifiedBy,
     /// Each signature found and what became of it.
     signatures: Vec<SignatureCheck>,
+    /// GitHub's attestations answer, when one of its bundles verified (kept beside the file).
+    attestations: Option<bytes::Bytes>,
 }
 
 /// Authenticates the bytes at `path` (the file's, hashing to `digests`).
@@ -449,6 +451,7 @@ async fn authenticate(
             verification: Vec::new(),
             verified_by: crate::db::VerifiedBy::None,
             signatures: Vec::new(),
+            attestations: None,
         });
     }
     let found = ctx
@@ -469,11 +472,22 @@ async fn authenticate(
         verification,
         verified_by,
         signatures: found.checks,
+        attestations: found.attestations,
     })
 }
 
-/// `placed` with what authentication proved (archives keep what they had).
+/// `placed` with what authentication proved (archives keep what they had); verified
+/// attestations are kept beside the file (a failure to keep them is logged: the file itself is
+/// proved and placed).
 fn with_proofs(mut placed: MirroredFile, proved: Proved) -> MirroredFile {
+    if let Some(answer) = &proved.attestations
+        && let Err(e) = crate::mirror::keep_attestations(&placed.path, answer)
+    {
+        tracing::warn!(
+            "{}: cannot keep its attestations: {e}",
+            placed.path.display()
+        );
+    }
     if !proved.verification.is_empty() {
         placed.verified_by = proved.verified_by;
         placed.verification = proved.verification;

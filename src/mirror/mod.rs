@@ -22,11 +22,13 @@
 
 //!
 //! One file per concern: [`layout`](Layout) (paths, tag encoding, name checks), `part` (part
-//! files and their validators), `sidecar` (the one reader and writer of sidecars), `dedup` (the
+//! files and their validators), `attestations` (GitHub's attestations kept beside a verified
+//! file), `sidecar` (the one reader and writer of sidecars), `dedup` (the
 //! index and link-or-copy), `commit` (the durable rename), `space` (the free-space check) and
 //! [`extract`] (unpacking a stored archive, one file per archive kind). The downloader, the
 //! artifact store and retention use this module; it uses none of them.
 
+mod attestations;
 mod commit;
 mod dedup;
 pub mod extract;
@@ -39,6 +41,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use attestations::{attestations_path, keep_attestations};
 pub use commit::commit;
 pub use dedup::{DedupIndex, LinkKind, link_or_copy};
 pub use layout::{Layout, TRASH_DIR, check_asset_name, decode_tag, encode_tag};

@@ -606,6 +606,10 @@ fn router(service: Arc<Service>) -> Router {
             get(api_asset),
         )
         .route("/api/v3/repos/{owner}/{repo}/releases/{id}", get(api_by_id))
+        .route(
+            "/api/v3/repos/{owner}/{repo}/attestations/{digest}",
+            get(api_attestations),
+        )
         .route("/api/graphql", post(graphql))
         .layer(middleware::from_fn_with_state(
             service.clone(),
@@ -1022,6 +1026,35 @@ async fn api_by_id(
     api_one(&service, &owner, &repo, &headers, |id, h, _| {
         api::stable_id(&["release", &id.to_string(), &h.tag]) == wanted
     })
+}
+
+/// `GET /api/v3/repos/{o}/{r}/attestations/sha256:{hex}`: the attestations GitHub gave for a
+/// held file with that digest, kept when their bundles verified; `404` otherwise (as GitHub
+/// answers when it holds none).
+async fn api_attestations(
+    State(service): State<Arc<Service>>,
+    Path((owner, repo, digest)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (Ok(id), Some(hex)) = (RepoId::new(&owner, &repo), digest.strip_prefix("sha256:")) else {
+        return api_not_found();
+    };
+    let hex = hex.to_ascii_lowercase();
+    let (config, db) = (service.config(), service.db());
+    let kept = tokio::task::spawn_blocking(move || {
+        api::held_releases(&config, &db, &id)
+            .into_iter()
+            .flat_map(|h| h.files)
+            .filter(|f| f.record.sha256.eq_ignore_ascii_case(&hex))
+            .find_map(|f| std::fs::read(crate::mirror::attestations_path(&f.path)).ok())
+    })
+    .await
+    .ok()
+    .flatten();
+    match kept.and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok()) {
+        Some(answer) => json_reply(&headers, &answer, Vec::new()),
+        None => api_not_found(),
+    }
 }
 
 /// `POST /api/graphql`: GraphQL is not served, except the one lookup GitHub's CLI makes before

@@ -915,3 +915,92 @@ fn index_writes_the_pages_and_releases_json_as_static_files_with_relative_links(
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn the_inner_instance_checks_the_outer_ones_kept_attestations_offline() {
+    use fake_github::{Asset, Release, Repository, Scenario};
+    let name = "github_provenance_demo-0.0.12-py3-none-any.whl";
+    let wheel = crate::support::read_fixture(name);
+    let digest = sha256_hex(&wheel);
+    let bundle =
+        crate::support::first_bundle("github_provenance_demo-0.0.12-py3-none-any-bundle.jsonl");
+    let scenario = Scenario::default().with_repository(
+        Repository::new("actions", "attest-demo")
+            .with_release(Release::new("v1.0.0").with_asset(Asset::with_bytes(name, &wheel)))
+            .with_attestation(&digest, bundle),
+    );
+    let s = FakeSetup::new(
+        &scenario.to_yaml().unwrap(),
+        &["actions/attest-demo"],
+        "  verification: {attestations: true}\n\
+         serve:\n  listen: \"127.0.0.1:0\"\n  interval: 1h\n  token_env: SERVE_TEST_TOKEN\n",
+    );
+    let mut a = Served::start(&s);
+    a.wait_for("run done");
+    // The outer instance kept GitHub's answer beside the file it proved.
+    let folder = s.path("downloads/actions_attest-demo/v1.0.0");
+    assert!(folder.join(format!(".{name}.attestations.json")).exists());
+    let c = client();
+    let auth = format!("Bearer {TOKEN}");
+    let resp = c
+        .get(a.url(&format!(
+            "/api/v3/repos/actions/attest-demo/attestations/sha256:{digest}"
+        )))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = c
+        .get(a.url(&format!(
+            "/api/v3/repos/actions/attest-demo/attestations/sha256:{}",
+            "0".repeat(64)
+        )))
+        .header(AUTHORIZATION, &auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // The inner instance, which reaches only the outer one, proves the file the same way.
+    let b = tempfile::tempdir().unwrap();
+    std::fs::write(
+        b.path().join("config.yaml"),
+        format!(
+            "repositories:\n  - {{owner: actions, repo: attest-demo}}\n\
+             github:\n  api_url: {}/api/v3\n  timeout: 5\n\
+             download:\n  enabled: true\n  directory: downloads\n  version_db: db.json\n  \
+             verification: {{attestations: true}}\n",
+            a.base
+        ),
+    )
+    .unwrap();
+    let before = s.fake.requests().len();
+    let out = assert_cmd::Command::cargo_bin("release-monitor")
+        .unwrap()
+        .current_dir(b.path())
+        .env_remove("GITHUB_API_URL")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = &report["download_results"]["downloaded"][0]["files"][0];
+    assert_eq!(file["verified_by"], "attestation", "{report}");
+    assert_eq!(
+        std::fs::read(
+            b.path()
+                .join("downloads/actions_attest-demo/v1.0.0")
+                .join(name)
+        )
+        .unwrap(),
+        wheel
+    );
+    assert_eq!(
+        s.fake.requests().len(),
+        before,
+        "the inner instance never reached GitHub"
+    );
+    a.signal("TERM");
+    assert_eq!(a.child.wait().unwrap().code(), Some(0));
+}

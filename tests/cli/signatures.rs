@@ -4,7 +4,7 @@
 //! fake GitHub's attestations endpoint. Every refused asset is checked to be absent from its final
 //! path and from the database, and the other repositories to go on.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fake_github::{Asset, Release, Repository, Scenario};
 use serde_json::Value;
@@ -12,23 +12,7 @@ use serde_json::Value;
 use crate::support::signers::{Gpg, Minisign};
 use crate::support::{FakeSetup, sha256_hex};
 
-/// A fixture of `shared/fixtures/sigstore/` (beside the project's checkout).
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/sigstore")
-        .join(name)
-}
-
-fn read_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-}
-
-/// The first bundle of a JSON Lines fixture.
-fn first_bundle(name: &str) -> Value {
-    let text = String::from_utf8(read_fixture(name)).expect("text");
-    let line = text.lines().find(|l| !l.trim().is_empty()).expect("a line");
-    serde_json::from_str(line).expect("JSON")
-}
+use crate::support::{first_bundle, read_fixture, sigstore_fixture as fixture};
 
 /// A release `v1.0.0` of `owner/repo` with `assets` (name, bytes).
 fn repo(owner: &str, name: &str, assets: &[(&str, &[u8])]) -> Repository {

@@ -129,3 +129,22 @@ pub fn uploaded_how(report: &serde_json::Value) -> Vec<String> {
     how.sort();
     how
 }
+
+/// A fixture of `shared/fixtures/sigstore/` (beside the project's checkout).
+pub fn sigstore_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/sigstore")
+        .join(name)
+}
+
+/// The bytes of a `shared/fixtures/sigstore/` fixture.
+pub fn read_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(sigstore_fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// The first bundle of a JSON Lines fixture.
+pub fn first_bundle(name: &str) -> serde_json::Value {
+    let text = String::from_utf8(read_fixture(name)).expect("text");
+    let line = text.lines().find(|l| !l.trim().is_empty()).expect("a line");
+    serde_json::from_str(line).expect("JSON")
+}
