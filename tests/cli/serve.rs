@@ -1004,3 +1004,54 @@ fn the_inner_instance_checks_the_outer_ones_kept_attestations_offline() {
     a.signal("TERM");
     assert_eq!(a.child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn readiness_fails_once_runs_have_failed_for_longer_than_stale_after_intervals() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: broken
+    status: 500
+"#;
+    let s = FakeSetup::new(
+        scenario,
+        &["acme/broken"],
+        "serve:\n  listen: \"127.0.0.1:0\"\n  interval: 1s\n  stale_after: 1\n",
+    );
+    let mut served = Served::start(&s);
+    served.wait_for("run done with failures");
+    let c = client();
+    // Not ready once a second (one interval) has passed without a successful run: polled, as a
+    // probe would, until it says so.
+    let mut answer = String::new();
+    for _ in 0..100 {
+        let resp = c.get(served.url("/readyz")).send().unwrap();
+        if resp.status() == 503 {
+            answer = resp.text().unwrap();
+            break;
+        }
+        served.wait_for("run done with failures");
+    }
+    assert!(answer.contains("serve.stale_after"), "{answer}");
+    assert!(answer.contains("errors"), "{answer}");
+    // Healthy all the same, and the failures are counted.
+    assert_eq!(c.get(served.url("/healthz")).send().unwrap().status(), 200);
+    let metrics = c
+        .get(served.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("release_monitor_runs_total{outcome=\"partial\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("release_monitor_repository_failures_total{repository=\"acme/broken\"}"),
+        "{metrics}"
+    );
+    let page = c.get(served.url("/")).send().unwrap().text().unwrap();
+    assert!(page.contains("class=\"failed\""), "{page}");
+    served.signal("TERM");
+    assert_eq!(served.child.wait().unwrap().code(), Some(0));
+}
