@@ -90,6 +90,15 @@ impl Served {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` with the service's token.
+    fn get(&self, path: &str) -> reqwest::blocking::Response {
+        client()
+            .get(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .send()
+            .unwrap()
+    }
+
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
@@ -150,21 +159,10 @@ fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
         let wrong = c.get(served.url(p)).header(AUTHORIZATION, "Bearer nope");
         assert_eq!(wrong.send().unwrap().status(), 401, "{p}");
     }
-    assert_eq!(
-        c.get(served.url("/readyz"))
-            .header(AUTHORIZATION, &auth)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(served.get("/readyz").status(), 200);
 
     // The whole file, with its digest.
-    let resp = c
-        .get(served.url(path))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = served.get(path);
     assert_eq!(resp.status(), 200);
     let sha = sha256_hex(TOOL.as_bytes());
     let etag = format!("\"{sha}\"");
@@ -205,11 +203,7 @@ fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
         .unwrap();
     assert_eq!(resp.status(), 200, "a stale If-Range gets the whole file");
     // Latest redirects to the held version.
-    let resp = c
-        .get(served.url("/acme/tool/releases/latest/download/tool.tar.gz"))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = served.get("/acme/tool/releases/latest/download/tool.tar.gz");
     assert!(resp.status().is_redirection());
     assert_eq!(resp.headers()["location"], path);
 
@@ -230,19 +224,11 @@ fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
         "/acme/tool/releases/download/v9.9.9/tool.tar.gz",
         "/acme/other/releases/download/v1.0.0/tool.tar.gz",
     ] {
-        let resp = c
-            .get(served.url(bad))
-            .header(AUTHORIZATION, &auth)
-            .send()
-            .unwrap();
+        let resp = served.get(bad);
         assert_eq!(resp.status(), 404, "{bad}");
     }
     let long = format!("/acme/tool/releases/download/v1.0.0/{}", "a".repeat(5000));
-    let resp = c
-        .get(served.url(&long))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = served.get(&long);
     assert!(resp.status().is_client_error(), "{}", resp.status());
 
     // A run on request.
@@ -256,13 +242,7 @@ fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
     served.wait_for("run done");
 
     // Metrics: OpenMetrics that parse, counting both runs and the one downloaded file.
-    let text = c
-        .get(served.url("/metrics"))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let text = served.get("/metrics").text().unwrap();
     if let Some(samples) = parse_openmetrics(&text) {
         let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
             samples
@@ -299,14 +279,7 @@ fn serve_mirrors_on_schedule_and_serves_the_files_githubs_way() {
     served.signal("HUP");
     served.wait_for("configuration not reloaded");
     std::fs::write(&config, good).unwrap();
-    assert_eq!(
-        c.get(served.url(path))
-            .header(AUTHORIZATION, &auth)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(served.get(path).status(), 200);
 
     // SIGTERM: exit 0.
     served.signal("TERM");
@@ -425,11 +398,7 @@ fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
     let auth = format!("Bearer {TOKEN}");
 
     // The API's shapes, as GitHub's.
-    let resp = c
-        .get(a.url("/api/v3/repos/acme/tool/releases?per_page=1"))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = a.get("/api/v3/repos/acme/tool/releases?per_page=1");
     assert_eq!(resp.status(), 200);
     let etag = resp.headers()[ETAG].to_str().unwrap().to_string();
     let releases: Value = resp.json().unwrap();
@@ -464,13 +433,7 @@ fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
         "/api/v3/repos/acme/tool/releases/tags/v1.0.0".to_string(),
         format!("/api/v3/repos/acme/tool/releases/{}", release["id"]),
     ] {
-        let one: Value = c
-            .get(a.url(&path))
-            .header(AUTHORIZATION, &auth)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let one: Value = a.get(&path).json().unwrap();
         assert_eq!(one["id"], release["id"], "{path}");
     }
     let resp = c
@@ -489,11 +452,7 @@ fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
         "/api/v3/repos/acme/nothing/releases",
         "/api/v3/repos/acme/tool/releases/12345",
     ] {
-        let resp = c
-            .get(a.url(missing))
-            .header(AUTHORIZATION, &auth)
-            .send()
-            .unwrap();
+        let resp = a.get(missing);
         assert_eq!(resp.status(), 404, "{missing}");
     }
 
@@ -940,24 +899,14 @@ fn the_inner_instance_checks_the_outer_ones_kept_attestations_offline() {
     // The outer instance kept GitHub's answer beside the file it proved.
     let folder = s.path("downloads/actions_attest-demo/v1.0.0");
     assert!(folder.join(format!(".{name}.attestations.json")).exists());
-    let c = client();
-    let auth = format!("Bearer {TOKEN}");
-    let resp = c
-        .get(a.url(&format!(
-            "/api/v3/repos/actions/attest-demo/attestations/sha256:{digest}"
-        )))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = a.get(&format!(
+        "/api/v3/repos/actions/attest-demo/attestations/sha256:{digest}"
+    ));
     assert_eq!(resp.status(), 200);
-    let resp = c
-        .get(a.url(&format!(
-            "/api/v3/repos/actions/attest-demo/attestations/sha256:{}",
-            "0".repeat(64)
-        )))
-        .header(AUTHORIZATION, &auth)
-        .send()
-        .unwrap();
+    let resp = a.get(&format!(
+        "/api/v3/repos/actions/attest-demo/attestations/sha256:{}",
+        "0".repeat(64)
+    ));
     assert_eq!(resp.status(), 404);
 
     // The inner instance, which reaches only the outer one, proves the file the same way.
