@@ -180,8 +180,7 @@ impl Service {
                 .map(|p| (p.tag_name.clone(), p.eligible_at.clone()));
         }
         drop(repos);
-        let mut runs = Service::lock(&self.runs);
-        runs.push(pages::RunRecord {
+        self.log_run(pages::RunRecord {
             started,
             seconds,
             outcome: if outcome.exit_status() == crate::exit::OK {
@@ -199,15 +198,15 @@ impl Service {
                 .map(|(repo, e)| format!("{repo}: {e}"))
                 .collect(),
         });
+    }
+
+    /// Adds `run` to the log (the last [`RUNS_KEPT`] stay) and saves the history.
+    fn log_run(&self, run: pages::RunRecord) {
+        let mut runs = Service::lock(&self.runs);
+        runs.push(run);
         let excess = runs.len().saturating_sub(RUNS_KEPT);
         runs.drain(..excess);
         drop(runs);
-        self.save_history();
-    }
-
-    /// Adds a run that could not start to the log.
-    fn remember_failure(&self, run: pages::RunRecord) {
-        Service::lock(&self.runs).push(run);
         self.save_history();
     }
 
@@ -323,7 +322,7 @@ impl Service {
 
     fn failed(&self, started: Instant, error: String) {
         tracing::error!("{error}");
-        self.remember_failure(pages::RunRecord {
+        self.log_run(pages::RunRecord {
             started: SystemTime::now() - started.elapsed(),
             seconds: started.elapsed().as_secs_f64(),
             outcome: "failed".to_string(),
