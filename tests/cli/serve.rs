@@ -1004,3 +1004,46 @@ repositories:
     served.signal("TERM");
     assert_eq!(served.child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn public_url_shapes_the_api_urls_and_binding_beyond_loopback_without_tls_warns() {
+    let s = setup();
+    let config = s.path("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("127.0.0.1:0", "0.0.0.0:0").replace(
+            "serve:\n",
+            "serve:\n  public_url: https://mirror.example.com/releases/\n",
+        ),
+    )
+    .unwrap();
+    let mut served = Served::start(&s);
+    assert!(
+        served
+            .log
+            .iter()
+            .any(|l| l.contains("beyond loopback without TLS")),
+        "{:?}",
+        served.log
+    );
+    served.wait_for("run done");
+    let port = served.base.rsplit(':').next().unwrap().to_string();
+    served.base = format!("http://127.0.0.1:{port}");
+    let releases: Value = served
+        .get("/api/v3/repos/acme/tool/releases")
+        .json()
+        .unwrap();
+    let asset = &releases[0]["assets"][0];
+    for key in ["url", "browser_download_url"] {
+        assert!(
+            asset[key]
+                .as_str()
+                .unwrap()
+                .starts_with("https://mirror.example.com/releases/"),
+            "{asset}"
+        );
+    }
+    served.signal("TERM");
+    assert_eq!(served.child.wait().unwrap().code(), Some(0));
+}
