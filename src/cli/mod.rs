@@ -12,6 +12,7 @@ mod db;
 mod download;
 mod monitor;
 mod serve;
+mod shell;
 mod version;
 
 use std::io;
@@ -106,10 +107,29 @@ pub enum Command {
     /// Write the service's overview and repository pages, and a releases.json per
     /// repository, as static files into the mirror and the artifact store.
     Index,
+    /// Print the shell completion script for SHELL to stdout.
+    Completions(CompletionsArgs),
+    /// Write the man pages (release-monitor.1 and one per subcommand) into DIR.
+    Man(ManArgs),
     /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
     /// also runs these as /opt/resource/check, in and out).
     #[command(subcommand)]
     Concourse(ConcourseCommand),
+}
+
+/// `release-monitor completions SHELL`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `release-monitor man DIR`
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write the pages into (created when missing).
+    pub dir: PathBuf,
 }
 
 /// `release-monitor serve`
@@ -431,6 +451,8 @@ pub fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Cleanup(args) => cleanup::run(&cli.global, args),
         Command::Serve(args) => serve::run(&cli.global, args),
         Command::Index => serve::index(&cli.global),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
         Command::Concourse(cmd) => concourse::run(cmd),
     }
 }

@@ -33,6 +33,7 @@ mod retention;
 mod s3_storage;
 mod secrets;
 mod serve;
+mod shell;
 mod segmented;
 mod signatures;
 mod version;
