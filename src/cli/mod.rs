@@ -293,6 +293,20 @@ pub enum ConfigCommand {
     /// Validate the config and print it, normalised (defaults filled in, environment overrides
     /// applied, secrets redacted), as JSON.
     Check,
+    /// Write a commented starter config (every section with its defaults) to the config path.
+    Init(ConfigInitArgs),
+}
+
+/// `release-monitor config init`
+#[derive(Debug, Args)]
+pub struct ConfigInitArgs {
+    /// A repository to watch (`owner/repo`, or `host/path` on GitLab or Codeberg); repeat for
+    /// more. Default: jqlang/jq, as an example.
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
+    pub repos: Vec<String>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Versioning rules given on the command line.
@@ -444,6 +458,7 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Loaded, 
 pub fn run(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
         Command::Config(ConfigCommand::Check) => config::check(&cli.global),
+        Command::Config(ConfigCommand::Init(args)) => config::init(&cli.global, args),
         Command::Version(cmd) => version::run(cmd),
         Command::Db(args) => db::run(&cli.global, args),
         Command::Monitor(args) => monitor::run(&cli.global, args),

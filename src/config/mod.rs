@@ -33,6 +33,7 @@ mod model;
 mod normalize;
 mod pattern;
 mod raw;
+mod starter;
 mod values;
 
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub use model::{
     Signing, SlackNotify, SourceArchives, Verification, WebhookNotify,
 };
 pub use pattern::{AssetPattern, asset_selected};
+pub use starter::starter;
 pub(crate) use values::is_loopback_host;
 pub use values::{
     Age, ApiUrl, ArchivePreference, DEFAULT_API_URL, DEFAULT_FORGES, ForgeKind, NotifyEvent,

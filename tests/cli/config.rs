@@ -315,3 +315,73 @@ fn a_bad_environment_override_exits_2_and_names_the_variable() {
         .code(2)
         .stderr(predicate::str::contains("GITHUB_API_URL"));
 }
+
+#[test]
+fn config_init_writes_a_starter_that_checks_clean_and_holds_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conf/config.yaml");
+    rm().current_dir(dir.path())
+        .args([
+            "config",
+            "init",
+            "--repo",
+            "cli/cli",
+            "--repo",
+            "gitlab.com/gitlab-org/cli",
+        ])
+        .arg("--config")
+        .arg(&path)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Secrets only as the names of their variables.
+    for var in [
+        "GITHUB_TOKEN",
+        "SLACK_WEBHOOK_URL",
+        "SMTP_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        assert!(text.contains(var), "{var}");
+    }
+    // It loads without a warning, unchanged ...
+    let out = rm()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("WARN"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let starter: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // ... and every value it spells out is the default: it reads as the bare list does (with
+    // downloads on, which it turns on).
+    let bare = write(
+        &dir,
+        "bare.yaml",
+        "repositories: [cli/cli, gitlab.com/gitlab-org/cli]\ndownload: {enabled: true}\n",
+    );
+    let bare = check_json(rm().args(["config", "check", "--config"]).arg(&bare));
+    assert_eq!(starter, bare);
+    // An existing file is kept unless --force.
+    rm().args(["config", "init", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    rm().args(["config", "init", "--force", "--config"])
+        .arg(&path)
+        .assert()
+        .success();
+    let replaced = std::fs::read_to_string(&path).unwrap();
+    assert!(replaced.contains("  - jqlang/jq\n"), "{replaced}");
+    // A repository that is not one is refused, and nothing is written.
+    rm().args(["config", "init", "--force", "--repo", "nope", "--config"])
+        .arg(&path)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), replaced);
+}
