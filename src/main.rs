@@ -61,7 +61,11 @@ fn init_logging(global: &GlobalArgs) -> anyhow::Result<()> {
         .with_target(false);
     match global.log_format {
         LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            // Colour only on a terminal, and never with NO_COLOR set (no-color.org).
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            )
             .without_time()
             .try_init(),
         LogFormat::Json => builder.json().try_init(),

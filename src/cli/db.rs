@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::json;
 
+use super::table::{render, short_time, table};
 use super::{CommandError, DbArgs, DbCommand, GlobalArgs, OutputFormat, load_config, stdout_error};
 use std::sync::Arc;
 
@@ -132,11 +133,12 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
                 }
                 None => db.repositories.values().collect(),
             };
-            match (format, records.as_slice()) {
-                (OutputFormat::Json, [one]) if repo.is_some() => print_json(one)?,
-                (OutputFormat::Json, _) => print_json(&db.repositories)?,
-                (OutputFormat::Table, _) => print_text(&records_table(&records))?,
-            }
+            let format = OutputFormat::or_default(format, false);
+            let text = match records.as_slice() {
+                [one] if repo.is_some() => render(format, one, || records_table(&records))?,
+                _ => render(format, &db.repositories, || records_table(&records))?,
+            };
+            print_text(&text)?;
         }
         DbCommand::History { repo, format } => {
             let id = parse_repo(&repo)?;
@@ -144,10 +146,8 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
             let record = db.get(&id).ok_or_else(|| not_found(&id))?;
             // Newest first, as the seed tool shows it; the file keeps them oldest first.
             let history: Vec<&HistoryEntry> = record.history_newest_first().collect();
-            match format {
-                OutputFormat::Json => print_json(&history)?,
-                OutputFormat::Table => print_text(&history_table(&history))?,
-            }
+            let format = OutputFormat::or_default(format, false);
+            print_text(&render(format, &history, || history_table(&history))?)?;
         }
         DbCommand::Set { repo, version } => {
             let id = parse_repo(&repo)?;
@@ -192,7 +192,7 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
                 print_json(&json!({"forgotten": n}))?;
             }
         },
-        DbCommand::Stats => {
+        DbCommand::Stats { format } => {
             let stats = store.stats()?;
             let mut value = serde_json::to_value(&stats).map_err(|e| CommandError::Io {
                 context: "serialising JSON",
@@ -202,7 +202,8 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
                 obj.insert("path".into(), json!(path.display().to_string()));
                 obj.insert("exists".into(), json!(store.exists()?));
             }
-            print_json(&value)?;
+            let format = OutputFormat::or_default(format, false);
+            print_text(&render(format, &value, || stats_table(&value))?)?;
         }
         DbCommand::Check => {
             let db = if store.exists()? {
@@ -238,6 +239,25 @@ pub(super) fn run(global: &GlobalArgs, args: DbArgs) -> Result<u8, CommandError>
         }
     }
     Ok(exit::OK)
+}
+
+/// `db stats` for people: one line per figure.
+fn stats_table(value: &serde_json::Value) -> String {
+    let rows = value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    vec![k.clone(), v]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    table(&["FIGURE", "VALUE"], rows)
 }
 
 fn records_table(records: &[&RepoRecord]) -> String {
@@ -299,48 +319,6 @@ fn history_table(history: &[&HistoryEntry]) -> String {
         ],
         rows,
     )
-}
-
-/// `2026-01-15T10:30:00.123456+00:00` → `2026-01-15 10:30:00` for tables.
-fn short_time(t: Option<&str>) -> String {
-    match t {
-        None => "-".into(),
-        Some(t) => match chrono::DateTime::parse_from_rfc3339(t) {
-            Ok(d) => d
-                .with_timezone(&chrono::Utc)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string(),
-            Err(_) => t.to_string(),
-        },
-    }
-}
-
-/// Left-aligned columns separated by two spaces.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(cell);
-            } else {
-                l.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(headers.to_vec());
-    for row in &rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! `release-monitor download`: download the releases of a monitor report read from a file or
 //! stdin, through the [`pipeline`](crate::pipeline).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
-use super::{CommandError, DownloadArgs, GlobalArgs, load_config, stdout_error};
+use super::{CommandError, DownloadArgs, GlobalArgs, OutputFormat, load_config};
 use crate::monitor::Report;
 use crate::pipeline::{Origin, Pipeline, Steps};
 
@@ -34,13 +34,12 @@ pub(super) fn run(global: &GlobalArgs, args: DownloadArgs) -> Result<u8, Command
         force: args.force,
     };
     let outcome = super::runtime()?.block_on(pipeline.process(Origin::Input, report, steps));
-    let text = outcome
-        .to_json()
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .map_err(|e| CommandError::Io {
-            context: "serialising the result",
-            source: io::Error::other(e),
-        })?;
-    writeln!(io::stdout().lock(), "{text}").map_err(stdout_error)?;
+    let value = outcome.to_json().map_err(|e| CommandError::Io {
+        context: "serialising the result",
+        source: io::Error::other(e),
+    })?;
+    let format = OutputFormat::or_default(args.format, false);
+    let text = super::table::render(format, &value, || super::table::outcome_table(&outcome))?;
+    super::table::print(&text)?;
     Ok(outcome.exit_status())
 }

@@ -13,6 +13,7 @@ mod download;
 mod monitor;
 mod serve;
 mod shell;
+mod table;
 mod version;
 
 use std::io;
@@ -180,6 +181,9 @@ pub struct DownloadArgs {
     /// Download even when the database already holds the version.
     #[arg(long)]
     pub force: bool,
+    /// Output format [default: table on a terminal, else json].
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
 }
 
 /// `release-monitor monitor`
@@ -188,9 +192,9 @@ pub struct MonitorArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Report format.
-    #[arg(short = 'f', long, value_enum, default_value_t = ReportFormat::Json)]
-    pub format: ReportFormat,
+    /// Report format [default: table on a terminal, else json].
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<OutputFormat>,
     /// Where ETags are kept between runs, for conditional requests.
     #[arg(
         short = 's',
@@ -214,15 +218,6 @@ pub struct MonitorArgs {
     pub dry_run: bool,
 }
 
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// JSON (the seed tool's format).
-    Json,
-    /// The same content as YAML.
-    Yaml,
-}
-
 /// `release-monitor db ...`
 #[derive(Debug, Args)]
 pub struct DbArgs {
@@ -236,13 +231,31 @@ pub struct DbArgs {
     pub command: DbCommand,
 }
 
-/// Output formats of the `db` commands.
+/// Output formats of `monitor`, `download` and the `db` commands. Without `--format`: a table
+/// when stdout is a terminal, JSON otherwise (pipes and files get exactly the JSON they always
+/// did).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// JSON, for scripts.
+    /// JSON, for scripts (the seed tool's format).
     Json,
+    /// The same content as YAML.
+    Yaml,
     /// An aligned table, for people.
     Table,
+}
+
+impl OutputFormat {
+    /// `given`, else a table on a terminal and JSON anywhere else (`to_file`: the output goes
+    /// to a file, never a terminal).
+    pub fn or_default(given: Option<OutputFormat>, to_file: bool) -> OutputFormat {
+        given.unwrap_or_else(|| {
+            if !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Json
+            }
+        })
+    }
 }
 
 /// The `db` subcommands.
@@ -252,17 +265,17 @@ pub enum DbCommand {
     Show {
         /// Only this repository (`owner/repo`).
         repo: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-        format: OutputFormat,
+        /// Output format [default: table on a terminal, else json].
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
     },
     /// Show a repository's history, newest first.
     History {
         /// The repository (`owner/repo`).
         repo: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-        format: OutputFormat,
+        /// Output format [default: table on a terminal, else json].
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
     },
     /// Mark VERSION as already held, so only newer releases are downloaded (for migrating an
     /// existing mirror).
@@ -281,8 +294,12 @@ pub enum DbCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Print figures about the database as JSON.
-    Stats,
+    /// Print figures about the database.
+    Stats {
+        /// Output format [default: table on a terminal, else json].
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+    },
     /// Check that the file parses and has the database's shape; report inconsistencies.
     Check,
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use super::{CommandError, GlobalArgs, MonitorArgs, ReportFormat, load_config, stdout_error};
+use super::{CommandError, GlobalArgs, MonitorArgs, OutputFormat, load_config, stdout_error};
 use crate::github::{CallStats, EtagCache, RateBudget};
 use crate::monitor::Options;
 use crate::pipeline::{Origin, Pipeline, Steps};
@@ -53,22 +53,9 @@ pub(super) fn run(global: &GlobalArgs, args: MonitorArgs) -> Result<u8, CommandE
         context: "serialising the report",
         source: io::Error::other(e),
     })?;
-    let text = match args.format {
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(&value).map_err(|e| CommandError::Io {
-                context: "serialising the report",
-                source: io::Error::other(e),
-            })?
-        }
-        ReportFormat::Yaml => serde_saphyr::to_string(&value).map_err(|e| CommandError::Io {
-            context: "serialising the report",
-            source: io::Error::other(e.to_string()),
-        })?,
-    };
-    let mut bytes = text.into_bytes();
-    if !bytes.ends_with(b"\n") {
-        bytes.push(b'\n');
-    }
+    let format = OutputFormat::or_default(args.format, args.output.is_some());
+    let bytes = super::table::render(format, &value, || super::table::outcome_table(&outcome))?
+        .into_bytes();
     match &args.output {
         Some(path) => crate::fsutil::write_atomic(path, &bytes, "report")
             .map_err(|(context, source)| CommandError::Io { context, source })?,

@@ -193,3 +193,113 @@ fn man_writes_a_page_per_subcommand_that_man_renders() {
     assert!(text.contains("SYNOPSIS"), "{text}");
     assert!(text.contains("--force-check"), "{text}");
 }
+
+/// Runs `args` with stdout on a pseudo-terminal (util-linux `script`; stderr, with its logs and
+/// progress bars, discarded unless `args` says otherwise), in `dir`; returns what the terminal
+/// showed.
+fn on_terminal(dir: &std::path::Path, args: &str) -> Option<String> {
+    let redirect = if args.contains("2>") {
+        ""
+    } else {
+        " 2>/dev/null"
+    };
+    let command = format!("{} {args}{redirect}", binary().display());
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| e.to_string());
+    let out = started_or_skipped(out, "a terminal test: script", "apt-get install util-linux")?;
+    Some(String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+#[test]
+fn on_a_terminal_monitor_and_db_print_tables_and_piped_they_print_json() {
+    let scenario = r#"
+repositories:
+  - owner: acme
+    repo: tool
+    releases:
+      - tag_name: v1.0.0
+        assets:
+          - {name: tool.bin, content: "the tool"}
+"#;
+    let s = crate::support::FakeSetup::new(scenario, &["acme/tool"], "");
+    let Some(shown) = on_terminal(s.dir.path(), "monitor --download") else {
+        return;
+    };
+    let lines: Vec<&str> = shown.lines().collect();
+    let header = lines
+        .iter()
+        .find(|l| l.starts_with("REPOSITORY"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    for column in ["HELD", "NEW", "FILES", "VERIFIED BY", "ERRORS"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("acme/tool"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["acme/tool", "-", "v1.0.0", "1", "digest"], "{row}");
+    assert!(
+        shown.contains("1 repositories checked, 1 new releases, 0 failed"),
+        "{shown}"
+    );
+    assert!(!shown.trim_start().starts_with('{'), "{shown}");
+
+    let shown = on_terminal(s.dir.path(), "db show").unwrap();
+    assert!(shown.contains("CURRENT VERSION"), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("acme/tool") && l.contains("v1.0.0")),
+        "{shown}"
+    );
+    let shown = on_terminal(s.dir.path(), "db history acme/tool").unwrap();
+    assert!(
+        shown.contains("VERIFIED BY") && shown.contains("digest"),
+        "{shown}"
+    );
+    let shown = on_terminal(s.dir.path(), "db stats").unwrap();
+    assert!(shown.contains("FIGURE"), "{shown}");
+    // --format beats the terminal.
+    let shown = on_terminal(s.dir.path(), "db stats --format json").unwrap();
+    assert!(shown.trim_start().starts_with('{'), "{shown}");
+    let shown = on_terminal(s.dir.path(), "db show --format yaml").unwrap();
+    assert!(shown.contains("acme/tool:"), "{shown}");
+
+    // Logs on a terminal: no colour with NO_COLOR (set by on_terminal), colour without it.
+    let shown = on_terminal(s.dir.path(), "-v config check 2>&1 >/dev/null").unwrap();
+    assert!(
+        shown.contains("INFO") && !shown.contains('\u{1b}'),
+        "{shown:?}"
+    );
+    let coloured = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} -v config check 2>&1 >/dev/null", binary().display()),
+            "/dev/null",
+        ])
+        .current_dir(s.dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains('\u{1b}'));
+
+    // Piped: the JSON of before, parseable as it always was.
+    let out = s.command(None).args(["db", "show"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["acme/tool"]["current_version"], "v1.0.0");
+    let out = s
+        .command(None)
+        .args(["monitor", "--force-check"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["releases"][0]["tag_name"], "v1.0.0");
+}
