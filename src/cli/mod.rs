@@ -88,32 +88,65 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inspect the configuration file.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor config init --repo jqlang/jq --repo gitlab.com/gitlab-org/cli\n  release-monitor config check"
+    )]
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Parse, compare and sort release tags with the version engine.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor version compare go1.22rc1 go1.22.0\n  release-monitor version parse jq-1.7rc1"
+    )]
     #[command(subcommand)]
     Version(VersionCommand),
     /// Inspect and edit the version database.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db set cli/cli v2.40.0\n  release-monitor db show --format table"
+    )]
     Db(DbArgs),
     /// Check every configured repository and report new releases as JSON.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor monitor --config config.yaml > releases.json\n  release-monitor monitor --download --dry-run"
+    )]
     Monitor(MonitorArgs),
     /// Download, verify, store and record the releases of a monitor report.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor monitor > report.json && release-monitor download --input report.json\n  release-monitor monitor | release-monitor download"
+    )]
     Download(DownloadArgs),
     /// Delete release folders beyond the newest `download.keep_versions` of each repository,
     /// and record the deletions in the database.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor cleanup --dry-run\n  release-monitor cleanup --keep 3"
+    )]
     Cleanup(CleanupArgs),
     /// Run as a service: `monitor --download` every `serve.interval` and on request, with the
     /// mirror's files, /metrics, /healthz and /readyz over HTTP.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  SERVE_TOKEN=… release-monitor serve"
+    )]
     Serve(ServeArgs),
     /// Write the service's overview and repository pages, and a releases.json per
     /// repository, as static files into the mirror and the artifact store.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor monitor --download && release-monitor index"
+    )]
     Index,
     /// Print the shell completion script for SHELL to stdout.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor completions bash > ~/.local/share/bash-completion/completions/release-monitor"
+    )]
     Completions(CompletionsArgs),
     /// Write the man pages (release-monitor.1 and one per subcommand) into DIR.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor man ~/.local/share/man/man1 && man release-monitor-monitor"
+    )]
     Man(ManArgs),
     /// The Concourse resource type: JSON request on stdin, JSON response on stdout (the image
     /// also runs these as /opt/resource/check, in and out).
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  echo '{\"source\": {\"owner\": \"cli\", \"repository\": \"cli\"}}' | release-monitor concourse check"
+    )]
     #[command(subcommand)]
     Concourse(ConcourseCommand),
 }

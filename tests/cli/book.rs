@@ -460,3 +460,33 @@ fn the_concourse_chapter_documents_every_source_key_and_get_param() {
         "docs/src/concourse.md does not mention these source keys or get params: {missing:?}"
     );
 }
+
+#[test]
+fn every_commands_help_ends_with_examples_taken_from_the_book() {
+    let book = read("docs/src/commands.md");
+    let cli = release_monitor::cli::Cli::command();
+    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = sub.get_name();
+        let out = Command::new(env!("CARGO_BIN_EXE_release-monitor"))
+            .args([name, "--help"])
+            .output()
+            .expect("runs");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let examples: Vec<&str> = help
+            .split("Examples")
+            .nth(1)
+            .unwrap_or_else(|| panic!("`{name} --help` has no examples:\n{help}"))
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!examples.is_empty(), "{name}");
+        for example in examples {
+            assert!(
+                book.contains(example),
+                "`{name} --help` shows `{example}`, which docs/src/commands.md does not"
+            );
+        }
+    }
+}
