@@ -189,13 +189,22 @@ pub struct CleanupArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConcourseCommand {
     /// List the repository's versions from the one given on, oldest first.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  echo '{\"source\": {\"owner\": \"cli\", \"repository\": \"cli\"}}' | release-monitor concourse check"
+    )]
     Check,
     /// Fetch a version's assets (verified) and its metadata files into DESTINATION.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  echo '{\"source\": {\"owner\": \"cli\", \"repository\": \"cli\"}, \"version\": {\"tag\": \"v2.40.0\"}}' | release-monitor concourse in /tmp/cli"
+    )]
     In {
         /// The directory Concourse gives the step.
         destination: PathBuf,
     },
     /// Always fails: publishing releases is out of scope.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor concourse out /tmp/out < request.json   # exits 1: publishing is out of scope"
+    )]
     Out {
         /// The directory Concourse gives the step.
         source: Option<PathBuf>,
@@ -295,6 +304,9 @@ impl OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Show every repository's record, or one repository's.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db show --format table"
+    )]
     Show {
         /// Only this repository (`owner/repo`).
         repo: Option<String>,
@@ -303,6 +315,9 @@ pub enum DbCommand {
         format: Option<OutputFormat>,
     },
     /// Show a repository's history, newest first.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db history cli/cli --format json"
+    )]
     History {
         /// The repository (`owner/repo`).
         repo: String,
@@ -312,6 +327,9 @@ pub enum DbCommand {
     },
     /// Mark VERSION as already held, so only newer releases are downloaded (for migrating an
     /// existing mirror).
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db set cli/cli v2.40.0"
+    )]
     Set {
         /// The repository (`owner/repo`).
         repo: String,
@@ -319,6 +337,9 @@ pub enum DbCommand {
         version: String,
     },
     /// Remove a repository's record (or all records), so its next release is downloaded again.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db forget cli/cli"
+    )]
     Forget {
         /// The repository (`owner/repo`).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -328,11 +349,15 @@ pub enum DbCommand {
         all: bool,
     },
     /// Print figures about the database.
+    #[command(after_help = "Examples (see docs/src/commands.md):\n  release-monitor db stats")]
     Stats {
         /// Output format [default: table on a terminal, else json].
         #[arg(long, value_enum)]
         format: Option<OutputFormat>,
     },
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor db check --db s3://ops-state/release-monitor/version_db.json"
+    )]
     /// Check that the file parses and has the database's shape; report inconsistencies.
     Check,
 }
@@ -342,8 +367,14 @@ pub enum DbCommand {
 pub enum ConfigCommand {
     /// Validate the config and print it, normalised (defaults filled in, environment overrides
     /// applied, secrets redacted), as JSON.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor config check --config config.yaml"
+    )]
     Check,
     /// Write a commented starter config (every section with its defaults) to the config path.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor config init --repo jqlang/jq --repo gitlab.com/gitlab-org/cli"
+    )]
     Init(ConfigInitArgs),
 }
 
@@ -374,6 +405,9 @@ pub struct SchemeArgs {
 #[derive(Debug, Subcommand)]
 pub enum VersionCommand {
     /// Print `<`, `=` or `>`: how A compares with B. Exits 3 if they cannot be compared.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor version compare go1.22rc1 go1.22.0"
+    )]
     Compare {
         /// The first tag.
         a: String,
@@ -384,6 +418,9 @@ pub enum VersionCommand {
         scheme: SchemeArgs,
     },
     /// Read tags from stdin, one per line, and print them in ascending order.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  printf 'v1.10.0\\nv1.2.0\\nv1.2.0-rc.1\\n' | release-monitor version sort"
+    )]
     Sort {
         /// Print newest first.
         #[arg(long)]
@@ -393,6 +430,9 @@ pub enum VersionCommand {
         scheme: SchemeArgs,
     },
     /// Print how a tag is read (family, numbers, prerelease, build) as JSON.
+    #[command(
+        after_help = "Examples (see docs/src/commands.md):\n  release-monitor version parse jq-1.7rc1"
+    )]
     Parse {
         /// The tag.
         tag: String,

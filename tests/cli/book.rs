@@ -465,10 +465,23 @@ fn the_concourse_chapter_documents_every_source_key_and_get_param() {
 fn every_commands_help_ends_with_examples_taken_from_the_book() {
     let book = read("docs/src/commands.md");
     let cli = release_monitor::cli::Cli::command();
+    // Every command, and every command of a group (`db show`, `version sort`, …).
+    let mut commands: Vec<Vec<String>> = Vec::new();
     for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
-        let name = sub.get_name();
+        commands.push(vec![sub.get_name().to_string()]);
+        for nested in sub.get_subcommands().filter(|s| s.get_name() != "help") {
+            commands.push(vec![
+                sub.get_name().to_string(),
+                nested.get_name().to_string(),
+            ]);
+        }
+    }
+    assert!(commands.len() > 20, "{commands:?}");
+    for words in commands {
+        let name = words.join(" ");
         let out = Command::new(env!("CARGO_BIN_EXE_release-monitor"))
-            .args([name, "--help"])
+            .args(&words)
+            .arg("--help")
             .output()
             .expect("runs");
         let help = String::from_utf8_lossy(&out.stdout);
