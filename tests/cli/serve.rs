@@ -389,6 +389,38 @@ print(json.dumps(out))
     Some(serde_json::from_slice(&stdout).expect("parser output"))
 }
 
+/// Instance B in `dir`: watches `repo`, its `github.api_url` is `a`'s `/api/v3` and its token
+/// `a`'s; runs `monitor --download` (with `download` lines added) and returns the report. Exit 0,
+/// and the token never printed.
+fn inner_instance(a: &Served, dir: &std::path::Path, repo: &str, download: &str) -> Value {
+    let (owner, name) = repo.split_once('/').unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        format!(
+            "repositories:\n  - {{owner: {owner}, repo: {name}}}\n\
+             github:\n  api_url: {}/api/v3\n  timeout: 5\n\
+             download:\n  enabled: true\n  directory: {}\n  version_db: {}\n  timeout: 5.0\n  \
+             retry: {{max_attempts: 2, delay: 0.05}}\n{download}",
+            a.base,
+            dir.join("downloads").display(),
+            dir.join("version_db.json").display()
+        ),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("release-monitor")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("GITHUB_API_URL")
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["monitor", "--download"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(TOKEN));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
     let s = setup();
@@ -458,26 +490,7 @@ fn a_second_instance_mirrors_the_first_through_its_github_compatible_api() {
 
     // Instance B: its github.api_url is A; its token is A's.
     let b = tempfile::tempdir().unwrap();
-    let config = format!(
-        "repositories:\n  - {{owner: acme, repo: tool}}\n\
-         github:\n  api_url: {}/api/v3\n  timeout: 5\n\
-         download:\n  enabled: true\n  directory: {}\n  version_db: {}\n  timeout: 5.0\n  retry: {{max_attempts: 2, delay: 0.05}}\n",
-        a.base,
-        b.path().join("downloads").display(),
-        b.path().join("version_db.json").display()
-    );
-    std::fs::write(b.path().join("config.yaml"), config).unwrap();
-    let out = assert_cmd::Command::cargo_bin("release-monitor")
-        .unwrap()
-        .current_dir(b.path())
-        .env_remove("GITHUB_API_URL")
-        .env("GITHUB_TOKEN", TOKEN)
-        .args(["monitor", "--download"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains(TOKEN));
+    inner_instance(&a, b.path(), "acme/tool", "");
     // B holds what A holds: the same bytes, the same digests, verified by digest.
     for name in ["tool.tar.gz", "SHA256SUMS"] {
         let rel = format!("acme_tool/v1.0.0/{name}");
@@ -911,29 +924,13 @@ fn the_inner_instance_checks_the_outer_ones_kept_attestations_offline() {
 
     // The inner instance, which reaches only the outer one, proves the file the same way.
     let b = tempfile::tempdir().unwrap();
-    std::fs::write(
-        b.path().join("config.yaml"),
-        format!(
-            "repositories:\n  - {{owner: actions, repo: attest-demo}}\n\
-             github:\n  api_url: {}/api/v3\n  timeout: 5\n\
-             download:\n  enabled: true\n  directory: downloads\n  version_db: db.json\n  \
-             verification: {{attestations: true}}\n",
-            a.base
-        ),
-    )
-    .unwrap();
     let before = s.fake.requests().len();
-    let out = assert_cmd::Command::cargo_bin("release-monitor")
-        .unwrap()
-        .current_dir(b.path())
-        .env_remove("GITHUB_API_URL")
-        .env("GITHUB_TOKEN", TOKEN)
-        .args(["monitor", "--download"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = inner_instance(
+        &a,
+        b.path(),
+        "actions/attest-demo",
+        "  verification: {attestations: true}\n",
+    );
     let file = &report["download_results"]["downloaded"][0]["files"][0];
     assert_eq!(file["verified_by"], "attestation", "{report}");
     assert_eq!(
