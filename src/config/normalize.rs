@@ -25,7 +25,7 @@ use super::values::{
     ApiUrl, FullName, NotifyTarget, REDACTED, Require, Seconds, Secret, StorageType, check_app_key,
     check_webhook_url, secure_base_url,
 };
-use super::values::{DEFAULT_FORGES, ForgeKind};
+use super::values::{ForgeKind, default_forge};
 
 /// `GITHUB_API_URL`: replaces `github.api_url`.
 pub(crate) const GITHUB_API_URL: &str = "GITHUB_API_URL";
@@ -288,12 +288,10 @@ fn forges(
             let forge = Forge {
                 kind: f.kind,
                 api_url,
-                token_env: f.token_env.map(|t| t.0).or_else(|| {
-                    DEFAULT_FORGES
-                        .iter()
-                        .find(|(h, ..)| *h == host.0)
-                        .map(|(.., env)| env.to_string())
-                }),
+                token_env: f
+                    .token_env
+                    .map(|t| t.0)
+                    .or_else(|| default_forge(&host.0).map(|(.., env)| env.to_string())),
                 ca_cert: f.ca_cert.map(|p| p.0),
             };
             Ok((host.0, forge))
@@ -310,12 +308,10 @@ fn forges(
             check_nesting(r, ForgeKind::Github, &at)?;
             continue;
         };
-        let known = out.get(&host).map(|f| f.kind).or_else(|| {
-            DEFAULT_FORGES
-                .iter()
-                .find(|(h, ..)| *h == host)
-                .map(|(_, kind, ..)| *kind)
-        });
+        let known = out
+            .get(&host)
+            .map(|f| f.kind)
+            .or_else(|| default_forge(&host).map(|(kind, ..)| kind));
         let kind = match (known, r.forge) {
             (Some(k), Some(f)) if k != f => {
                 return Err(conflict(
@@ -344,8 +340,8 @@ fn forges(
             continue;
         }
         if !out.contains_key(&host) {
-            let (api, token_env) = match DEFAULT_FORGES.iter().find(|(h, ..)| *h == host) {
-                Some((_, _, api, env)) => (api.to_string(), Some(env.to_string())),
+            let (api, token_env) = match default_forge(&host) {
+                Some((_, api, env)) => (api.to_string(), Some(env.to_string())),
                 None => (kind.api_url_on(&host), None),
             };
             let api_url = ApiUrl::parse(&api).map_err(|m| conflict(format!("{at}.host"), m))?;

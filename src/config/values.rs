@@ -1234,6 +1234,14 @@ pub const DEFAULT_FORGES: &[(&str, ForgeKind, &str, &str)] = &[
     ),
 ];
 
+/// The default forge at `host`, if it is one: (kind, API base, token variable).
+pub(crate) fn default_forge(host: &str) -> Option<(ForgeKind, &'static str, &'static str)> {
+    DEFAULT_FORGES
+        .iter()
+        .find(|(h, ..)| *h == host)
+        .map(|(_, kind, api, env)| (*kind, *api, *env))
+}
+
 thread_local! {
     /// The hosts of the file's `forges:` keys, read before the file is deserialised, so a
     /// repository URL on an unknown host is refused at its own line.
@@ -1253,7 +1261,7 @@ pub(crate) fn with_forge_hosts<T>(hosts: HashSet<String>, f: impl FnOnce() -> T)
 /// github.com.
 pub(crate) fn is_known_forge_host(host: &str) -> bool {
     host == "github.com"
-        || DEFAULT_FORGES.iter().any(|(h, ..)| *h == host)
+        || default_forge(host).is_some()
         || FORGE_HOSTS.with(|h| h.borrow().as_ref().is_some_and(|s| s.contains(host)))
 }
 

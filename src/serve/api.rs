@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::files::{self, Located};
+use super::files::{self, Located, seg};
 use crate::config::Config;
 use crate::db::Database;
 use crate::repo::RepoId;
@@ -67,11 +67,6 @@ pub(super) fn held_releases(config: &Config, db: &Database, repo: &RepoId) -> Ve
     out
 }
 
-/// `path` with every segment escaped but RFC 3986's unreserved characters.
-fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string()
-}
-
 /// Where a release's JSON points: this server's routes under `base`, or (a static export) the
 /// mirror's files under `files`, an absolute URL or a path relative to the JSON file.
 pub(super) enum Urls<'a> {
@@ -124,13 +119,7 @@ pub(super) fn asset_json(urls: &Urls<'_>, repo: &RepoId, tag: &str, f: &Located)
                 seg(o),
                 seg(r)
             ),
-            format!(
-                "{base}/{}/{}/releases/download/{}/{}",
-                seg(o),
-                seg(r),
-                seg(tag),
-                seg(&f.record.name)
-            ),
+            format!("{base}{}", files::download_path(o, r, tag, &f.record.name)),
         ),
         Urls::Files(root) => {
             let folder = crate::mirror::encode_tag(tag).unwrap_or_default();

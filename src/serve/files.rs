@@ -16,6 +16,24 @@ pub(super) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_A
     .remove(b'_')
     .remove(b'~');
 
+/// `s` escaped as one URL path segment.
+pub(super) fn seg(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// `/{owner}/{repo}/releases/download/{tag}/{name}`, each part escaped: where the service
+/// serves a mirrored file (the pages' links, the API's `browser_download_url`, `latest`'s
+/// redirect).
+pub(super) fn download_path(owner: &str, repo: &str, tag: &str, name: &str) -> String {
+    format!(
+        "/{}/{}/releases/download/{}/{}",
+        seg(owner),
+        seg(repo),
+        seg(tag),
+        seg(name)
+    )
+}
+
 /// A recorded file of the mirror: where it is and what the database says of it.
 #[derive(Debug, Clone)]
 pub(super) struct Located {

@@ -822,15 +822,7 @@ async fn latest(
     if files::locate(&config, &db, &id, &tag, &asset).is_none() {
         return not_found();
     }
-    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string();
-    Redirect::to(&format!(
-        "/{}/{}/releases/download/{}/{}",
-        encode(&owner),
-        encode(&repo),
-        encode(&tag),
-        encode(&asset)
-    ))
-    .into_response()
+    Redirect::to(&files::download_path(&owner, &repo, &tag, &asset)).into_response()
 }
 
 fn not_found() -> Response {

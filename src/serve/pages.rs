@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::files;
+use super::files::{self, seg};
 use crate::config::Config;
 use crate::db::Database;
 use crate::repo::RepoId;
@@ -91,7 +91,7 @@ impl View<'_> {
             Links::Server => repo
                 .host()
                 .is_none()
-                .then(|| download_href(repo, tag, name)),
+                .then(|| files::download_path(repo.owner(), repo.repo(), tag, name)),
             Links::Static => {
                 let tag = crate::mirror::encode_tag(tag).ok()?;
                 Some(format!(
@@ -111,11 +111,6 @@ impl View<'_> {
             Links::Static => format!("{}index.html", "../".repeat(depth)),
         }
     }
-}
-
-/// `s` escaped as one URL path segment.
-fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, files::SEGMENT).to_string()
 }
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
@@ -300,15 +295,4 @@ pub(super) fn runs(view: &View<'_>) -> Markup {
         }
     };
     page("Runs", view, 0, body)
-}
-
-/// The download path of a mirrored file.
-fn download_href(repo: &RepoId, tag: &str, name: &str) -> String {
-    format!(
-        "/{}/{}/releases/download/{}/{}",
-        seg(repo.owner()),
-        seg(repo.repo()),
-        seg(tag),
-        seg(name)
-    )
 }
