@@ -1333,7 +1333,8 @@ pub(crate) fn parse_repo_url(text: &str) -> Result<RepoUrl, String> {
         (None, _) => return Err("the URL has no host".to_string()),
     }
     .to_ascii_lowercase();
-    crate::repo::check_host(&host)?;
+    // Config errors never quote values (a secret pasted here must not be printed).
+    crate::repo::check_host(&host).map_err(|_| "the URL's host is not a host name".to_string())?;
     let mut parts: Vec<String> = Vec::new();
     for seg in url.path_segments().into_iter().flatten() {
         if seg == "-" {
@@ -1359,7 +1360,10 @@ pub(crate) fn parse_repo_url(text: &str) -> Result<RepoUrl, String> {
         return Err("the URL names no owner (expected https://HOST/OWNER/REPO)".to_string());
     }
     let owner = owner.join("/");
-    crate::repo::RepoId::on(Some(&host), &owner, repo)?;
+    crate::repo::RepoId::on(Some(&host), &owner, repo).map_err(|_| {
+        "the URL's path is not of names (no `..`, `%`, `\\`, spaces or control characters)"
+            .to_string()
+    })?;
     Ok(RepoUrl {
         host,
         owner,
@@ -1394,6 +1398,9 @@ mod forge_tests {
         ] {
             assert!(parse_repo_url(bad).is_err(), "{bad}");
         }
+        // The value is never quoted back.
+        let e = parse_repo_url("https://gitlab.com/ghp_S3cret%20x/b").unwrap_err();
+        assert!(!e.contains("S3cret"), "{e}");
     }
 
     #[test]
